@@ -1,0 +1,41 @@
+# Essaim's command surface. Every target sets up the virtualenv it needs.
+# SREs and CI rely on these names: run, test, loadtest, bench, bench-engine,
+# bench-quality.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DATA ?= data
+PROFILE ?= smoke
+HOST ?=
+
+.PHONY: run test test-slow loadtest bench bench-engine bench-quality venv clean
+
+venv: $(STAMP)
+
+# Reinstall when the project's dependencies change.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,load]'
+	@touch $(STAMP)
+
+## run: the server with a demo campaign on the embedded SQLite store
+run: $(STAMP)
+	$(PY) -m essaim simulate --participants 300
+
+## test: the whole default suite (about ten minutes at most)
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## test-slow: the long soak and big-data tests too
+test-slow: $(STAMP)
+	ESSAIM_SLOW=1 $(PY) -m pytest -q
+
+## bench-engine: durable vs in-memory acknowledged commands per second
+bench-engine: $(STAMP)
+	$(PY) -m essaim.bench.engine
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,61 @@
+"""Essaim: an engine for massive synchronous collaboration.
+
+Thousands of people join one live campaign and together collect ideas,
+structure them, moderate each other and evaluate them. This package is the
+engine (embed it with :func:`open_engine`), the plugin contract
+(:mod:`essaim.hookspecs`), the server and the command-line tool.
+"""
+
+from .commands import FACILITATOR, Ack, Actor, Command
+from .engine import CampaignCreated, Engine, EngineLimits, Joined, open_engine
+from .errors import (
+    CommandError,
+    EssaimError,
+    LimitExceeded,
+    NotFound,
+    PluginError,
+    StoreError,
+    TemplateError,
+    Unauthorized,
+    WrongPhase,
+)
+from .events import Event
+from .hookspecs import hookimpl
+from .pluginhost import DEFAULT_PLUGINS, PluginHost
+from .registry import Registry
+from .state import CampaignState
+from .store import MemoryStore, SQLiteStore, Store
+from .template import CampaignTemplate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Ack",
+    "Actor",
+    "CampaignCreated",
+    "CampaignState",
+    "CampaignTemplate",
+    "Command",
+    "CommandError",
+    "DEFAULT_PLUGINS",
+    "Engine",
+    "EngineLimits",
+    "EssaimError",
+    "Event",
+    "FACILITATOR",
+    "Joined",
+    "LimitExceeded",
+    "MemoryStore",
+    "NotFound",
+    "PluginError",
+    "PluginHost",
+    "Registry",
+    "SQLiteStore",
+    "Store",
+    "StoreError",
+    "TemplateError",
+    "Unauthorized",
+    "WrongPhase",
+    "hookimpl",
+    "open_engine",
+]

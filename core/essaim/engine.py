@@ -1,0 +1,359 @@
+"""The engine: campaigns on a store, driven from any trio program.
+
+::
+
+    async with essaim.open_engine("data/essaim.sqlite3") as engine:
+        created = await engine.create_campaign(essaim.CampaignTemplate.load("demo.toml"))
+        joined = await engine.join(created.campaign_id, {"site": "North"})
+        actor = engine.authenticate(created.campaign_id, joined.token)
+        await engine.execute(created.campaign_id, essaim.FACILITATOR, essaim.Command("start"))
+        ack = await engine.execute(created.campaign_id, actor, essaim.Command("write_card", {"text": "..."}))
+
+The engine owns one nursery: the group-commit writer and one owner task per
+campaign run in it. Leaving the ``async with`` stops taking commands, lets
+the writer make everything queued durable, and closes the store.
+"""
+
+from __future__ import annotations
+
+import hmac
+import random
+import secrets
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import trio
+
+from .campaign import CampaignOwner, Reply, hash_token
+from .commands import FACILITATOR, Ack, Actor, Command, check_shape
+from .errors import CommandError, NotFound, Unauthorized, WrongPhase
+from .events import Event
+from .pluginhost import PluginHost
+from .state import CampaignState
+from .store import MemoryStore, SQLiteStore, Store
+from .template import CampaignTemplate
+from .types import EvaluationInput, EvaluationTask, ItemScore, Prompt, Results, Structure, Suggestion
+from .writer import GroupCommitWriter
+
+__all__ = ["Engine", "open_engine", "CampaignCreated", "Joined", "EngineLimits"]
+
+#: Letters of a join code: no 0/O, 1/I/L, so it can be read aloud and typed.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+
+
+@dataclass(frozen=True, slots=True)
+class EngineLimits:
+    """Limits the engine enforces. Each is a setting with a reason."""
+
+    #: Participants in one campaign; the design target is 10,000 per process,
+    #: several processes beyond.
+    max_participants: int = 200_000
+    #: Suggestions returned while typing; a phone shows about five.
+    max_suggestions: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignCreated:
+    campaign_id: str
+    code: str
+    facilitator_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    campaign_id: str
+    pid: str
+    token: str
+    seq: int
+
+
+class Engine:
+    """Campaigns, their owners and the writer. Create with :func:`open_engine`."""
+
+    def __init__(self, store: Store, host: PluginHost, nursery: trio.Nursery, limits: EngineLimits) -> None:
+        self.store = store
+        self.host = host
+        self.limits = limits
+        self.writer = GroupCommitWriter(store)
+        self._nursery = nursery
+        self._owners: dict[str, CampaignOwner] = {}
+        self._codes: dict[str, str] = {}
+        # Wall-clock time derived from trio's clock, so a fake clock in tests
+        # moves phase deadlines too.
+        self._trio_offset = time.time() - trio.current_time()
+
+    def clock(self) -> float:
+        """Wall-clock seconds, as trio's clock sees them."""
+        return trio.current_time() + self._trio_offset
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        await self._blocking(self.store.open)
+        await self._nursery.start(self.writer.run)
+        for campaign_id in await self._blocking(self.store.campaign_ids):
+            stored = await self._blocking(self.store.load, campaign_id)
+            if stored.snapshot is not None:
+                state = CampaignState.from_dict(orjson.loads(stored.snapshot))
+            else:
+                state = CampaignState(campaign_id)
+            for event in stored.events:
+                state.apply(event)
+            await self._adopt(state)
+        await self.host.broadcast("essaim_engine_started", engine=self)
+
+    async def _stop(self) -> None:
+        await self.host.broadcast("essaim_engine_stopping", engine=self)
+        for owner in self._owners.values():
+            await owner.aclose()
+
+    async def _blocking(self, fn: Any, *args: Any) -> Any:
+        if self.store.blocking:
+            return await trio.to_thread.run_sync(fn, *args)
+        return fn(*args)
+
+    async def _adopt(self, state: CampaignState) -> CampaignOwner:
+        owner = CampaignOwner(state, self.host, self.writer, self.clock, self._trio_offset)
+        self._owners[state.campaign_id] = owner
+        self._codes[state.code] = state.campaign_id
+        await self._nursery.start(owner.run)
+        return owner
+
+    # -- campaigns ------------------------------------------------------------------------
+
+    async def create_campaign(self, template: CampaignTemplate, *, source: str | None = None) -> CampaignCreated:
+        """Create a campaign from a template, durably. Raises TemplateError
+        if it names a phase type or strategy no plugin provides."""
+        template = template.check(self.host.registry, source=source)
+        campaign_id = secrets.token_hex(6)
+        code = self._new_code()
+        token = secrets.token_urlsafe(24)
+        state = CampaignState(campaign_id)
+        event = Event(1, "campaign_created", self.clock(), {
+            "code": code, "template": template.to_dict(), "facilitator_token_hash": hash_token(token),
+        })
+        state.apply(event)
+        durable = trio.Event()
+        await self.writer.submit(campaign_id, [event], durable.set)
+        await durable.wait()
+        owner = await self._adopt(state)
+        owner.durable_seq = 1
+        owner.recent.append(event)
+        await self.host.broadcast("essaim_campaign_created", state=state)
+        return CampaignCreated(campaign_id, code, token)
+
+    def _new_code(self) -> str:
+        while True:
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            if code not in self._codes:
+                return code
+
+    def campaign_ids(self) -> list[str]:
+        return list(self._owners)
+
+    def owner(self, campaign_id: str) -> CampaignOwner:
+        try:
+            return self._owners[campaign_id]
+        except KeyError:
+            raise NotFound(f"no campaign {campaign_id!r}; check the link or the code") from None
+
+    def state(self, campaign_id: str) -> CampaignState:
+        """The live state: read it, never change it."""
+        return self.owner(campaign_id).state
+
+    def by_code(self, code: str) -> str:
+        """The campaign id for a join code (case-insensitive)."""
+        try:
+            return self._codes[code.strip().upper()]
+        except KeyError:
+            raise NotFound(f"no campaign with code {code!r}; check the code") from None
+
+    # -- participants ------------------------------------------------------------------------
+
+    async def join(self, campaign_id: str, profile: Mapping[str, Any] | None = None) -> Joined:
+        """Add a participant; returns their id and secret token (shown once)."""
+        owner = self.owner(campaign_id)
+        token = secrets.token_urlsafe(18)
+        ack = await owner.execute(FACILITATOR, Command("join", {
+            "profile": profile or {}, "token_hash": hash_token(token),
+            "max_participants": self.limits.max_participants,
+        }))
+        return Joined(campaign_id, ack.result["pid"], token, ack.seq)
+
+    def authenticate(self, campaign_id: str, token: str) -> Actor:
+        """The actor a token stands for in this campaign, or Unauthorized."""
+        state = self.state(campaign_id)
+        if not isinstance(token, str) or not token:
+            raise Unauthorized("a token is required")
+        digest = hash_token(token)
+        if hmac.compare_digest(digest, state.facilitator_token_hash):
+            return FACILITATOR
+        pid = state.tokens.get(digest)
+        if pid is None:
+            raise Unauthorized("this token is not valid for this campaign; join again")
+        return Actor.participant(pid)
+
+    # -- commands -------------------------------------------------------------------------
+
+    async def execute(self, campaign_id: str, actor: Actor, command: Command) -> Ack:
+        """Apply a command and return once it is durable. Raises CommandError
+        (state unchanged) if it is malformed or not allowed."""
+        check_shape(actor, command)
+        return await self.owner(campaign_id).execute(actor, command)
+
+    def submit_nowait(self, campaign_id: str, actor: Actor, command: Command, reply: Reply) -> None:
+        """Queue a command without waiting; ``reply(ack, error)`` runs on the
+        trio thread once it is durable or refused. Raises CommandError at once
+        if malformed, or LimitExceeded("busy") if the campaign's queue is full."""
+        check_shape(actor, command)
+        self.owner(campaign_id).submit_nowait(actor, command, reply)
+
+    # -- queries (read the live state; no event) ------------------------------------------
+
+    def _participant(self, campaign_id: str, pid: str) -> tuple[CampaignOwner, Any]:
+        owner = self.owner(campaign_id)
+        p = owner.state.participants.get(pid)
+        if p is None:
+            raise Unauthorized("unknown participant; join the campaign again")
+        return owner, p
+
+    async def prompts(self, campaign_id: str, pid: str) -> list[Prompt]:
+        owner, p = self._participant(campaign_id, pid)
+        if owner.state.phase is None:
+            return []
+        return list(await owner.call("collection", "essaim_collection_prompts", state=owner.state, participant=p))
+
+    async def suggest(self, campaign_id: str, text: str, limit: int | None = None) -> list[Suggestion]:
+        owner = self.owner(campaign_id)
+        if not isinstance(text, str) or not text.strip():
+            return []
+        n = min(limit or self.limits.max_suggestions, self.limits.max_suggestions)
+        return list(await owner.call("collection", "essaim_collection_similar", state=owner.state, text=text[:2000], limit=n))
+
+    async def next_task(self, campaign_id: str, pid: str) -> EvaluationTask | None:
+        owner, p = self._participant(campaign_id, pid)
+        state = owner.state
+        if state.phase is None or self.host.registry.phase_types[state.phase.type].family != "evaluation":
+            raise WrongPhase("there is nothing to evaluate in this phase")
+        rng = random_for(campaign_id, pid, state.seq)
+        return await owner.call("evaluation", "essaim_evaluation_next", state=state, participant=p, rng=rng)
+
+    async def structure(self, campaign_id: str) -> Structure:
+        """The crowd's structure now, aggregated off the trio thread."""
+        owner = self.owner(campaign_id)
+        return await owner.aggregate(owner.sorting_snapshot())
+
+    async def scores(self, campaign_id: str) -> list[ItemScore]:
+        owner = self.owner(campaign_id)
+        s = owner.state
+        snapshot = EvaluationInput(
+            campaign_id=campaign_id,
+            seq=s.seq,
+            items={iid: it.title for iid, it in s.items.items()},
+            judgments=tuple(s.judgments),
+            profiles={pid: dict(p.profile) for pid, p in s.participants.items()},
+        )
+        name, settings = owner.strategy("evaluation")
+        return list(await trio.to_thread.run_sync(
+            lambda: self.host.call_strategy(
+                "evaluation", name, "essaim_evaluation_scores", settings=settings, snapshot=snapshot
+            )
+        ))
+
+    async def results(self, campaign_id: str) -> Results:
+        """Scores, ranked opportunity sheets and structure of a campaign."""
+        owner = self.owner(campaign_id)
+        s = owner.state
+        try:
+            scores = await self.scores(campaign_id)
+        except WrongPhase:
+            scores = []
+        structure = await self.structure(campaign_id) if s.placements else None
+        sheets = await owner.call(
+            "results", "essaim_results_sheets", state=s, scores=scores,
+            min_segment_size=s.template.min_segment_size,  # type: ignore[union-attr]
+        )
+        return Results(
+            campaign_id=campaign_id,
+            title=s.template.title,  # type: ignore[union-attr]
+            seq=s.seq,
+            sheets=tuple(sheets),
+            scores=tuple(scores),
+            structure=structure,
+            counters=dict(s.counters),
+        )
+
+    async def export(self, campaign_id: str, fmt: str) -> list[Any]:
+        """Export files (:class:`~essaim.types.ExportFile`) in a registered format."""
+        if fmt not in self.host.registry.export_formats:
+            raise CommandError(
+                f"unknown export format {fmt!r}; available: {self.host.registry.available('export')}",
+                code="bad_request",
+            )
+        results = await self.results(campaign_id)
+        return list(await self.host.acall_strategy(
+            "export", fmt, "essaim_results_export", format=fmt, state=self.state(campaign_id), results=results
+        ))
+
+    def events_since(self, campaign_id: str, after: int) -> list[Event] | None:
+        """Durable events after ``after`` still held in memory, or None if
+        some are no longer there (the caller then sends a fresh snapshot)."""
+        owner = self.owner(campaign_id)
+        recent = owner.recent
+        if after >= owner.durable_seq:
+            return []
+        if not recent or recent[0].seq > after + 1:
+            return None
+        return [e for e in recent if e.seq > after]
+
+
+def random_for(*parts: object) -> random.Random:
+    """Reproducible randomness for a query, from the campaign, participant and seq."""
+    return random.Random(":".join(map(str, parts)))
+
+
+def _as_store(store: Store | str | Path | None) -> Store:
+    if store is None:
+        return MemoryStore()
+    if isinstance(store, (str, Path)):
+        return SQLiteStore(store)
+    return store
+
+
+@asynccontextmanager
+async def open_engine(
+    store: Store | str | Path | None = None,
+    *,
+    plugins: PluginHost | None = None,
+    limits: EngineLimits | None = None,
+) -> AsyncIterator[Engine]:
+    """Open an engine on ``store`` (a Store, a SQLite path, or None for memory).
+
+    Rebuilds every stored campaign before yielding. On exit, stops taking
+    commands, makes everything queued durable, and closes the store.
+    """
+    store = _as_store(store)
+    host = plugins or PluginHost.load()
+    async with trio.open_nursery() as nursery:
+        engine = Engine(store, host, nursery, limits or EngineLimits())
+        try:
+            await engine._start()
+            yield engine
+        finally:
+            with trio.CancelScope(shield=True):
+                await engine._stop()
+                # Owners drain their queues into the writer, then the writer
+                # commits everything, so nothing accepted is lost.
+                for owner in engine._owners.values():
+                    await owner.finished.wait()
+                await engine.writer.aclose()
+                await engine.writer.finished.wait()
+                await engine._blocking(store.close)
+            nursery.cancel_scope.cancel()
+

@@ -1,0 +1,96 @@
+"""Exceptions raised by Essaim.
+
+Every error a user can cause carries a stable machine-readable ``code`` and a
+human message that says what to do instead. The hierarchy::
+
+    EssaimError
+    ├── CommandError          a command was refused; nothing changed
+    │   ├── NotFound          the campaign, card, hand... does not exist
+    │   ├── Unauthorized      bad or missing token, or the wrong actor
+    │   ├── WrongPhase        not allowed in the current phase
+    │   └── LimitExceeded     a size or rate limit was hit
+    ├── TemplateError         a campaign template is invalid (names file and key)
+    ├── PluginError           a plugin is malformed or raised (names the plugin)
+    └── StoreError            the store cannot be opened or written
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EssaimError",
+    "CommandError",
+    "NotFound",
+    "Unauthorized",
+    "WrongPhase",
+    "LimitExceeded",
+    "TemplateError",
+    "PluginError",
+    "StoreError",
+]
+
+
+class EssaimError(Exception):
+    """Base class of every error Essaim raises on purpose."""
+
+
+class CommandError(EssaimError):
+    """A command was refused. The campaign state is unchanged.
+
+    ``code`` is stable (clients switch on it); ``message`` is for people.
+    """
+
+    code: str = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class NotFound(CommandError):
+    code = "not_found"
+
+
+class Unauthorized(CommandError):
+    code = "unauthorized"
+
+
+class WrongPhase(CommandError):
+    code = "wrong_phase"
+
+
+class LimitExceeded(CommandError):
+    code = "limit_exceeded"
+
+
+class TemplateError(EssaimError):
+    """A campaign template is invalid.
+
+    The message names the file (when there is one), the key, what was found
+    and what is expected.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, key: str | None = None) -> None:
+        self.source = source
+        self.key = key
+        where = ""
+        if source:
+            where += f"{source}: "
+        if key:
+            where += f"[{key}] "
+        super().__init__(where + message)
+
+
+class PluginError(EssaimError):
+    """A plugin failed to load, registered something malformed, or raised."""
+
+
+class StoreError(EssaimError):
+    """The store could not be opened, migrated or written."""

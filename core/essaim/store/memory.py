@@ -1,0 +1,56 @@
+"""An in-memory store, for tests and for benchmarks against the durable one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import StoreError
+from ..events import Event
+from .base import StoredCampaign, WriteItem
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """Keeps events in lists. Same contract as SQLiteStore, nothing durable.
+
+    Reusing one instance across engines simulates a restart in tests.
+    """
+
+    blocking = False
+
+    def __init__(self) -> None:
+        self._events: dict[str, list[Event]] = {}
+        self._snapshots: dict[str, tuple[int, bytes]] = {}
+
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def append(self, batch: Sequence[WriteItem]) -> None:
+        # Check the whole batch first so a bad item leaves nothing half-written.
+        expected: dict[str, int] = {}
+        for item in batch:
+            log = self._events.get(item.campaign_id, [])
+            nxt = expected.get(item.campaign_id, len(log) + 1)
+            for ev in item.events:
+                if ev.seq != nxt:
+                    raise StoreError(f"campaign {item.campaign_id}: seq {ev.seq} written where {nxt} was expected")
+                nxt += 1
+            expected[item.campaign_id] = nxt
+        for item in batch:
+            self._events.setdefault(item.campaign_id, []).extend(item.events)
+            if item.snapshot is not None:
+                self._snapshots[item.campaign_id] = (item.snapshot_seq, item.snapshot)
+
+    def campaign_ids(self) -> list[str]:
+        return list(self._events)
+
+    def load(self, campaign_id: str) -> StoredCampaign:
+        seq, blob = self._snapshots.get(campaign_id, (0, None))
+        return StoredCampaign(campaign_id, blob, seq, self.events(campaign_id, seq))
+
+    def events(self, campaign_id: str, after: int = 0) -> list[Event]:
+        return self._events.get(campaign_id, [])[after:]

@@ -1,0 +1,85 @@
+"""A small incremental lexical similarity index (cosine over word tokens).
+
+Fast enough for suggestions while typing over tens of thousands of cards: an
+inverted index from token to cards; a query only touches cards sharing a
+token with it, rarest tokens first.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from itertools import islice
+
+from essaim.state import CampaignState
+
+_WORD = re.compile(r"[^\W\d_]{2,}|\d+", re.UNICODE)
+
+#: Words too common to say anything about similarity, in French and English.
+STOPWORDS = frozenset(
+    """a an and are as at be but by for from has have in is it its of on or our so that the their there
+    this to was we were will with not no more less very too can could should would do does
+    au aux avec ce ces cet cette dans de des du elle en et est il ils je la le les leur mais me nos notre
+    nous on ou par pas plus pour qu que qui sa se ses son sont sur ta te tes ton tu un une vos votre vous
+    y a été être avoir fait faire trop très""".split()
+)
+
+#: Posting lists longer than this are skipped at query time: a word on that
+#: many cards does not discriminate, and scanning it would cost milliseconds.
+MAX_POSTING = 2000
+
+
+def tokens(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    out = []
+    for word in _WORD.findall(folded):
+        if word in STOPWORDS:
+            continue
+        # A crude stem that merges most plurals in both languages.
+        if len(word) > 4 and word.endswith("s"):
+            word = word[:-1]
+        out.append(word)
+    return out
+
+
+class SimilarityIndex:
+    def __init__(self) -> None:
+        self.postings: dict[str, list[str]] = defaultdict(list)
+        self.norms: dict[str, float] = {}
+        self.indexed = 0
+        self.seq = 0
+
+    def update(self, state: CampaignState) -> None:
+        if self.indexed < len(state.cards):
+            for card in islice(state.cards.values(), self.indexed, None):
+                self.add(card.cid, card.text)
+            self.indexed = len(state.cards)
+        self.seq = state.seq
+
+    def add(self, cid: str, text: str) -> None:
+        counts = Counter(tokens(text))
+        for tok in counts:
+            self.postings[tok].append(cid)
+        self.norms[cid] = math.sqrt(sum(v * v for v in counts.values())) or 1.0
+
+    def search(self, text: str, limit: int) -> list[tuple[str, float]]:
+        query = Counter(tokens(text))
+        if not query:
+            return []
+        qnorm = math.sqrt(sum(v * v for v in query.values()))
+        n_cards = max(1, len(self.norms))
+        scores: dict[str, float] = defaultdict(float)
+        for tok, q in query.items():
+            posting = self.postings.get(tok)
+            if not posting or len(posting) > MAX_POSTING:
+                continue
+            idf = math.log(1 + n_cards / len(posting))
+            for cid in posting:
+                scores[cid] += q * idf
+        ranked = sorted(
+            ((cid, s / (qnorm * self.norms[cid])) for cid, s in scores.items()), key=lambda x: (-x[1], x[0])
+        )
+        return ranked[:limit]
