@@ -451,7 +451,12 @@ class CampaignOwner:
         return [("phase_extended", {"seconds": seconds, "deadline": base + seconds})]
 
     async def _cmd_advance(self, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        if self.state.status not in ("running", "paused") or self.transitioning:
+        if self.transitioning:
+            raise WrongPhase("the next phase is being prepared; it starts in a moment")
+        if self.state.status == "between":
+            # A restart interrupted a transition: carry it out again.
+            return self._begin_next(self.state.phase_index)
+        if self.state.status not in ("running", "paused"):
             raise WrongPhase("there is no phase to advance from")
         return await self._end_phase("advance")
 
@@ -500,21 +505,26 @@ class CampaignOwner:
         return ("phase_started", {"index": index, "deadline": self.clock() + spec.duration})
 
     async def _end_phase(self, reason: str) -> list[tuple[str, dict[str, Any]]]:
-        state = self.state
-        template = state.template
+        index = self.state.phase_index
+        return [("phase_ended", {"index": index, "reason": reason}), *self._begin_next(index)]
+
+    def _begin_next(self, ended: int) -> list[tuple[str, dict[str, Any]]]:
+        """What follows phase ``ended``: the next phase, or the end.
+
+        Entering evaluation from another kind of phase publishes the items
+        the crowd will evaluate (two evaluation phases in a row share them).
+        When sorting happened, aggregating may take seconds: it runs off the
+        owner, which publishes and starts the next phase once it is done.
+        """
+        template = self.state.template
         assert template is not None
-        index = state.phase_index
-        out: list[tuple[str, dict[str, Any]]] = [("phase_ended", {"index": index, "reason": reason})]
-        nxt = index + 1
-        # Entering evaluation from another kind of phase: publish what the
-        # crowd will evaluate (two evaluation phases in a row share items).
-        if nxt < len(template.phases) and self._family(nxt) == "evaluation" and self._family(index) != "evaluation":
-            if any(self._family(i) == "structuring" for i in range(nxt)) and state.placements:
-                # Aggregating may take seconds: do it off the owner, then publish.
+        nxt = ended + 1
+        out: list[tuple[str, dict[str, Any]]] = []
+        if nxt < len(template.phases) and self._family(nxt) == "evaluation" and self._family(ended) != "evaluation":
+            if any(self._family(i) == "structuring" for i in range(nxt)) and self.state.placements:
                 self.transitioning = True
-                snapshot = self.sorting_snapshot()
                 assert self._nursery is not None
-                self._nursery.start_soon(self._aggregate_then_publish, snapshot)
+                self._nursery.start_soon(self._aggregate_then_publish, self.sorting_snapshot())
                 return out
             out.append(("items_published", {"items": self._items_from_cards()}))
         out.append(self._phase_start(nxt) if nxt < len(template.phases) else ("campaign_finished", {"index": nxt}))

@@ -30,7 +30,8 @@ __all__ = [
     "IDEMPOTENCY_WINDOW",
 ]
 
-CampaignStatus = Literal["draft", "running", "paused", "finished"]
+#: "between": a phase ended and the next has not started (items being prepared).
+CampaignStatus = Literal["draft", "running", "paused", "between", "finished"]
 
 #: How many recent client message ids are remembered per participant. A retry
 #: of an action older than this is treated as new; clients retry only their
@@ -249,6 +250,7 @@ class CampaignState:
         self.deadline = None
 
     def _on_phase_ended(self, ev: Event, d: dict[str, Any]) -> None:
+        self.status = "between"
         self.deadline = None
         self.remaining = None
         self.overtime = False
