@@ -52,6 +52,10 @@ COMMAND_QUEUE = 8192
 SNAPSHOT_EVERY = 10_000
 #: Durable events kept in memory for live updates and resumes.
 RECENT_EVENTS = 4096
+#: Queued commands the owner handles in a row before yielding to other
+#: tasks: ~64 x 30 us keeps one owner's turn near 2 ms, while saving a
+#: scheduler trip per command under load.
+OWNER_BURST = 64
 
 Reply = Callable[[Ack | None, CommandError | None], None]
 Listener = Callable[[list[Event]], None]
@@ -107,6 +111,15 @@ class CampaignOwner:
             async with self._receive:
                 async for work in self._receive:
                     await self._handle(work)
+                    # Handle what is already queued without a scheduler trip
+                    # per command; yield after a bounded run so other
+                    # campaigns and the writer keep their turn.
+                    for _ in range(OWNER_BURST - 1):
+                        try:
+                            work = self._receive.receive_nowait()
+                        except (trio.WouldBlock, trio.EndOfChannel):
+                            break
+                        await self._handle(work)
             self.finished.set()
             nursery.cancel_scope.cancel()
 
