@@ -13,6 +13,7 @@ from essaim.registry import Registry
 from essaim.state import CampaignState, Participant
 from essaim.types import Prompt, Suggestion
 
+from .segments import matches_segment
 from .similarity import SimilarityIndex
 
 #: Defaults; a template overrides them in [phase.settings].
@@ -46,17 +47,6 @@ def _prompts(settings: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [p for p in prompts if isinstance(p, dict) and "id" in p and "text" in p]
 
 
-def _matches(segment: Mapping[str, Any] | None, profile: Mapping[str, str]) -> bool:
-    for key, wanted in (segment or {}).items():
-        value = profile.get(key)
-        if isinstance(wanted, list):
-            if value not in wanted:
-                return False
-        elif value != wanted:
-            return False
-    return True
-
-
 @hookimpl
 def essaim_collection_prompts(
     settings: Mapping[str, Any], state: CampaignState, participant: Participant
@@ -64,7 +54,7 @@ def essaim_collection_prompts(
     return [
         Prompt(str(p["id"]), str(p["text"]))
         for p in _prompts(settings)
-        if _matches(p.get("segment"), participant.profile)
+        if matches_segment(p.get("segment"), participant.profile)
     ]
 
 
