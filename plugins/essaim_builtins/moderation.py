@@ -1,8 +1,13 @@
 """Moderation strategy ``jury``: a screen at submission, and flags judged
 by a small random peer jury whose majority hides or keeps the card.
 
-Report counts alone never hide anything: a flag opens a case, and only the
-jury (or the facilitator) decides.
+Report counts alone never hide anything: a flag opens a case, later flags
+join it, and only the jury (or the facilitator, with ``decide``) hides or
+restores. Jurors are drawn at random among participants who have no stake
+in the case: never the author, never someone who flagged this card, never
+someone whose own cards the author flagged (retaliation), and preferably
+someone not already busy with other cases. Every decision lands in the
+campaign's moderation log (``state.moderation_log``), which exports include.
 """
 
 from __future__ import annotations
@@ -18,8 +23,15 @@ from essaim.types import FlagOutcome, Screening, Verdict
 
 from .screening import screen_text
 
+#: Five jurors, three votes: small enough to answer in a minute of a live
+#: session, large enough that one adversarial juror cannot decide alone.
 DEFAULT_JURY_SIZE = 5
 DEFAULT_QUORUM = 3
+#: A participant already on this many open cases is skipped while others are
+#: free: jury duty is spread, and nobody spends the session judging.
+MAX_OPEN_DUTIES = 2
+#: Random draws tried before settling for a smaller jury.
+DRAW_ATTEMPTS_PER_SEAT = 20
 
 
 @hookimpl
@@ -27,34 +39,74 @@ def essaim_register_strategies(registry: Registry) -> None:
     registry.add_strategy(
         "moderation",
         "jury",
-        description="Personal data masked at submission; a flag goes to a random peer jury whose majority "
-        "decides; the facilitator can override.",
+        description="Personal data masked and obvious abuse caught at submission; a flag goes to a random peer "
+        "jury with no stake in the case, whose majority hides or keeps; the facilitator can override.",
         settings={
             "jury_size": f"jurors drawn per case (default {DEFAULT_JURY_SIZE})",
-            "quorum": f"votes needed for a decision (default {DEFAULT_QUORUM})",
+            "quorum": f"votes needed for a decision (default {DEFAULT_QUORUM}); a tie keeps the card",
+            "abuse_action": "what the screen does with abusive words: 'hide' (default, for a jury), 'reject', 'off'",
+            "extra_abuse_words": "more words for the screen's abuse list",
         },
     )
 
 
 @hookimpl
 def essaim_moderation_screen(settings: Mapping[str, Any], text: str) -> Screening:
-    return screen_text(text)
+    return screen_text(
+        text,
+        extra_words=settings.get("extra_abuse_words", ()),
+        abuse_action=str(settings.get("abuse_action", "hide")),
+    )
+
+
+def conflicted_jurors(state: CampaignState, card: Card, flagger: Participant) -> set[str]:
+    """Participants who may not judge this card: its author, whoever flagged
+    it (now or before), and everyone whose cards its author flagged."""
+    out = {card.author, flagger.pid}
+    for case in state.cases.values():
+        if case.cid == card.cid:
+            out.update(case.flaggers)
+        if card.author in case.flaggers:
+            flagged = state.cards.get(case.cid)
+            if flagged is not None:
+                out.add(flagged.author)
+    return out
 
 
 @hookimpl
 def essaim_moderation_flag(
     settings: Mapping[str, Any], state: CampaignState, card: Card, flagger: Participant, rng: random.Random
 ) -> FlagOutcome:
-    size = int(settings.get("jury_size", DEFAULT_JURY_SIZE))
-    excluded = {card.author, flagger.pid}
-    pool = [pid for pid in state.participants if pid not in excluded]
-    jury = rng.sample(pool, min(size, len(pool)))
+    size = max(1, int(settings.get("jury_size", DEFAULT_JURY_SIZE)))
+    excluded = conflicted_jurors(state, card, flagger)
+    pool = list(state.participants)
+    jury: list[str] = []
+    chosen: set[str] = set()
+    busy: list[str] = []
+    # Rejection sampling: O(jury) draws instead of filtering every participant.
+    for _ in range(size * DRAW_ATTEMPTS_PER_SEAT):
+        if len(jury) >= size or not pool:
+            break
+        pid = pool[rng.randrange(len(pool))]
+        if pid in excluded or pid in chosen:
+            continue
+        chosen.add(pid)
+        if len(state.jury_duty.get(pid, ())) >= MAX_OPEN_DUTIES:
+            busy.append(pid)
+            continue
+        jury.append(pid)
+    if len(jury) < size:
+        # Few free participants: fill with busy ones, then with a full scan.
+        jury.extend(busy[: size - len(jury)])
+    if len(jury) < size:
+        rest = [pid for pid in pool if pid not in excluded and pid not in chosen]
+        jury.extend(rng.sample(rest, min(size - len(jury), len(rest))))
     return FlagOutcome(jury=tuple(jury), hide_now=False)
 
 
 @hookimpl
 def essaim_moderation_verdict(settings: Mapping[str, Any], state: CampaignState, case: Case) -> Verdict | None:
-    quorum = min(int(settings.get("quorum", DEFAULT_QUORUM)), max(1, len(case.jury)))
+    quorum = min(max(1, int(settings.get("quorum", DEFAULT_QUORUM))), max(1, len(case.jury)))
     votes = list(case.votes.values())
     if len(votes) < quorum:
         return None
