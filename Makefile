@@ -21,9 +21,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,load]'
 	@touch $(STAMP)
 
-## run: the server with a demo campaign on the embedded SQLite store
+## run: the server with a demo campaign on the embedded SQLite store in ./data
+##      (HOST=0.0.0.0 to let phones on the network join; PORT=8000)
+PORT ?= 8000
 run: $(STAMP)
-	$(PY) -m essaim simulate --participants 300
+	$(VENV)/bin/essaim serve --demo --data-dir $(DATA) --port $(PORT) $(if $(HOST),--host $(HOST))
 
 ## test: the whole default suite (about ten minutes at most)
 test: $(STAMP)

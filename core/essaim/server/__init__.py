@@ -1,0 +1,13 @@
+"""The real-time server: participant WebSocket, facilitator API, operations.
+
+:func:`serve` runs an engine behind hypercorn's trio worker;
+:class:`Settings` / :func:`load_settings` hold every limit. See
+docs/protocol.md (what clients see) and docs/operations.md (settings,
+limits, metrics, logs).
+"""
+
+from .app import EssaimServer
+from .run import serve
+from .settings import Settings, SettingsError, load_settings
+
+__all__ = ["EssaimServer", "Settings", "SettingsError", "load_settings", "serve"]

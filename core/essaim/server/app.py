@@ -1,0 +1,119 @@
+"""The server: one engine, the participant socket, the facilitator API, operations.
+
+:class:`EssaimServer` ties an open engine to its connections and hubs;
+:meth:`EssaimServer.asgi` is the ASGI app hypercorn serves: ``/ws`` goes
+straight to :class:`~essaim.server.participant_ws.ParticipantSocket` (a bare
+ASGI route), everything else to the Quart app (facilitator API, static web
+app, ``/healthz``, ``/metrics``, ``/openapi.json``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from typing import TYPE_CHECKING, Any
+
+import trio
+from quart_trio import QuartTrio
+
+from .facilitator_api import register_facilitator_api
+from .fanout import Hubs
+from .metrics import GcPauses, ServerMetrics
+from .participant_ws import CLOSE_RESTART, ParticipantSocket
+from .site_routes import register_site_routes
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from .participant_ws import Connection
+    from .settings import Settings
+
+__all__ = ["EssaimServer"]
+
+log = logging.getLogger("essaim.server")
+
+
+class EssaimServer:
+    """Everything the routes share. Create inside a nursery that outlives the server."""
+
+    def __init__(self, engine: "Engine", settings: "Settings", nursery: trio.Nursery) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.nursery = nursery
+        self.metrics = ServerMetrics()
+        self.gc_pauses = GcPauses()
+        self.hubs = Hubs(engine, settings, self.metrics, nursery)
+        #: Every open participant socket, joined or not (for drain and the slow-client sweeper).
+        self.live: set["Connection"] = set()
+        self.admin_token = settings.admin_token or secrets.token_urlsafe(24)
+        #: Set when a shutdown is asked for (signal, test); the drain follows.
+        self.stop_requested = trio.Event()
+        #: Set once a drain started and the last socket closed.
+        self.drained = trio.Event()
+        self.draining = False
+        #: Links printed and returned by the API; the real port is filled in once listening.
+        self.base_url = settings.base_url()
+        self.participant_socket = ParticipantSocket(self)
+        self.quart = self._build_quart()
+
+    def _build_quart(self) -> QuartTrio:
+        app = QuartTrio("essaim.server")
+        app.config["JSON_SORT_KEYS"] = False
+        register_site_routes(app, self)
+        register_facilitator_api(app, self)
+        return app
+
+    def is_admin(self, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(token.encode(), self.admin_token.encode())  # type: ignore[union-attr]
+
+    # -- ASGI ---------------------------------------------------------------------------------
+
+    async def asgi(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/ws":
+            await self.participant_socket(scope, receive, send)
+        else:
+            await self.quart(scope, receive, send)
+
+    # -- background work --------------------------------------------------------------------
+
+    async def sweep_slow_clients(self) -> None:
+        """Cut off clients whose frame has been stuck on its way out for too long.
+
+        A deadline watchdog over all connections (one task, not one per
+        connection): hypercorn shields socket writes, so the writer itself
+        cannot time out."""
+        timeout = self.settings.slow_client_timeout
+        while True:
+            await trio.sleep(max(0.05, timeout / 4))
+            now = trio.current_time()
+            for conn in list(self.live):
+                since = conn.sending_since
+                if since is not None and now - since > timeout:
+                    conn.cut_off_slow()
+
+    async def drain(self) -> None:
+        """Close every participant socket with 1012, then wait (bounded) for them to go."""
+        conns = list(self.live)
+        log.info("draining", extra={"event": "drain", "connections": len(conns)})
+        self.draining = True
+        if not conns:
+            self.drained.set()
+        for conn in conns:
+            conn.shutdown(CLOSE_RESTART)
+        with trio.move_on_after(self.settings.drain_timeout):
+            await self.drained.wait()
+
+    def forget(self, conn: "Connection") -> None:
+        """A socket closed."""
+        self.live.discard(conn)
+        if self.draining and not self.live:
+            self.drained.set()
+
+    async def shutdown_trigger(self) -> None:
+        """For hypercorn: returns once a stop was asked for and sockets are drained.
+
+        Closing the sockets here (not in Quart's ``after_serving``, which runs
+        too late) gives clients 1012 at once instead of 1006 after
+        hypercorn's graceful timeout."""
+        await self.stop_requested.wait()
+        await self.drain()

@@ -1,0 +1,286 @@
+"""Fan-out: who gets told what, when, and at what cost in frames.
+
+One :class:`CampaignHub` per campaign listens to the campaign owner's
+durable events (``engine.owner(cid).subscribe``) and flags the outboxes of
+the connections concerned:
+
+- a phase change (``phase_*``, ``items_published``, ``campaign_finished``)
+  flags ``phase`` and ``you`` for everyone, at once;
+- personal events flag ``you`` for the participants concerned only
+  (``hand_dealt`` → the sorter, ``card_flagged`` with a jury → the jurors,
+  ``case_decided`` → the jurors and the author...);
+- counters go to everyone on an adaptive interval: at least
+  ``counters_interval``, and ``connections / counters_frame_budget`` when
+  there are many connections, so counter refreshes never cost more than the
+  budget in frames per second; a frame sent anyway carries them for free.
+
+Shared parts are encoded once per change (orjson) and spliced as bytes into
+every frame (:meth:`CampaignHub.shared`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import trio
+
+from ..events import Event
+from .ratelimit import TokenBucket
+from .views import counters_view, phase_view, prompts_wanted, results_view, results_wanted
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from .metrics import ServerMetrics
+    from .participant_ws import Connection
+    from .settings import Settings
+
+__all__ = ["Hubs", "CampaignHub", "PHASE_EVENTS", "COUNTER_EVENTS"]
+
+log = logging.getLogger("essaim.server.fanout")
+
+PHASE_EVENTS = frozenset({
+    "phase_started", "phase_paused", "phase_resumed", "phase_extended", "phase_ended", "phase_overtime",
+    "campaign_finished", "items_published",
+})
+#: Events that move a counter everyone sees.
+COUNTER_EVENTS = frozenset({
+    "participant_joined", "card_written", "card_supported", "sorter_volunteered", "hand_dealt",
+    "hand_placed", "card_flagged", "case_decided", "judgment_recorded",
+})
+#: Contribution rate window (seconds) for the facilitator's stats.
+RATE_WINDOW = 60.0
+#: Contribution samples kept for the rate (one per counter refresh at most).
+RATE_SAMPLES = 64
+
+
+class _Shared:
+    """One encoded shared part and the version it was encoded at."""
+
+    __slots__ = ("version", "encoded_version", "data")
+
+    def __init__(self) -> None:
+        self.version = 0
+        self.encoded_version = -1
+        self.data = b"null"
+
+
+class CampaignHub:
+    """The connections of one campaign and what they are owed."""
+
+    def __init__(self, engine: "Engine", campaign_id: str, settings: "Settings", metrics: "ServerMetrics") -> None:
+        self.engine = engine
+        self.campaign_id = campaign_id
+        self.settings = settings
+        self.metrics = metrics
+        self.connections: set["Connection"] = set()
+        self.by_pid: dict[str, set["Connection"]] = {}
+        self.phase = _Shared()
+        self.counters = _Shared()
+        self.results = _Shared()
+        self.results_data: bytes = b"null"
+        self._counters_changed = trio.Event()
+        self._results_wanted = trio.Event()
+        self.cards_by_author: dict[str, list[str]] = {}
+        state = engine.state(campaign_id)
+        for card in state.cards.values():
+            self.cards_by_author.setdefault(card.author, []).append(card.cid)
+        self._prompts: dict[tuple[int, tuple[tuple[str, str], ...]], list[dict[str, str]]] = {}
+        self.contributions: list[tuple[float, int]] = []
+        #: Per participant, not per connection: opening more sockets buys no extra rate.
+        self._buckets: dict[str, TokenBucket] = {}
+        self._unsubscribe = engine.owner(campaign_id).subscribe(self.on_events)
+        if results_wanted(engine, state):
+            self._results_wanted.set()
+
+    # -- connections ---------------------------------------------------------------------
+
+    def add(self, conn: "Connection") -> None:
+        self.connections.add(conn)
+        self.by_pid.setdefault(conn.pid, set()).add(conn)  # type: ignore[arg-type]
+        self._counters_changed.set()
+
+    def remove(self, conn: "Connection") -> None:
+        self.connections.discard(conn)
+        conns = self.by_pid.get(conn.pid)  # type: ignore[arg-type]
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self.by_pid[conn.pid]  # type: ignore[arg-type]
+        self._counters_changed.set()
+
+    def bucket(self, pid: str) -> TokenBucket:
+        b = self._buckets.get(pid)
+        if b is None:
+            b = self._buckets[pid] = TokenBucket(
+                self.settings.rate_per_second, self.settings.rate_burst, trio.current_time())
+        return b
+
+    # -- events -----------------------------------------------------------------------------
+
+    def on_events(self, events: list[Event]) -> None:
+        """Owner listener: runs on the trio thread with each durable batch."""
+        phase = counters = False
+        personal: set[str] = set()
+        state = self.engine.state(self.campaign_id)
+        for ev in events:
+            t, d = ev.type, ev.data
+            if t in PHASE_EVENTS:
+                phase = True
+            if t in COUNTER_EVENTS:
+                counters = True
+            if t == "card_written":
+                self.cards_by_author.setdefault(d["pid"], []).append(d["cid"])
+                personal.add(d["pid"])
+            elif t in ("hand_dealt", "hand_placed", "sorter_volunteered", "jury_voted"):
+                personal.add(d["pid"])
+            elif t == "card_flagged":
+                personal.update(d.get("jury", ()))
+            elif t == "case_decided":
+                case = state.cases.get(d.get("case_id") or "")
+                if case is not None:
+                    personal.update(case.jury)
+                card = state.cards.get(d["cid"])
+                if card is not None:
+                    personal.add(card.author)
+        if phase:
+            self.phase.version += 1
+            self._prompts.clear()
+            if results_wanted(self.engine, state):
+                self._results_wanted.set()
+            for conn in self.connections:
+                self._mark(conn, phase=True, you=True)
+        elif personal:
+            for pid in personal:
+                for conn in self.by_pid.get(pid, ()):
+                    self._mark(conn, you=True)
+        if counters:
+            self._counters_changed.set()
+
+    def _mark(self, conn: "Connection", **flags: bool) -> None:
+        if conn.outbox.mark(**flags):
+            self.metrics.updates_coalesced += 1
+
+    # -- shared parts, encoded once per change ------------------------------------------------
+
+    def shared(self, part: _Shared) -> bytes:
+        if part.encoded_version != part.version:
+            state = self.engine.state(self.campaign_id)
+            if part is self.phase:
+                part.data = orjson.dumps(phase_view(self.engine, state))
+            elif part is self.counters:
+                part.data = orjson.dumps(counters_view(state, len(self.connections)))
+            else:
+                part.data = self.results_data
+            part.encoded_version = part.version
+        return part.data
+
+    async def prompts_for(self, pid: str) -> list[dict[str, str]]:
+        """The participant's prompts, cached per phase and profile (one plugin call
+        per profile, not per frame)."""
+        state = self.engine.state(self.campaign_id)
+        if not prompts_wanted(self.engine, state):
+            return []
+        p = state.participants[pid]
+        key = (state.phase_index, tuple(sorted(p.profile.items())))
+        cached = self._prompts.get(key)
+        if cached is None:
+            prompts = await self.engine.prompts(self.campaign_id, pid)
+            cached = self._prompts[key] = [{"id": pr.id, "text": pr.text} for pr in prompts]
+        return cached
+
+    def counters_interval(self) -> float:
+        """Seconds between counter refreshes: never more frames per second than the budget."""
+        return max(self.settings.counters_interval, len(self.connections) / self.settings.counters_frame_budget)
+
+    def contribution_rate(self) -> float:
+        """Contributions (cards, supports, placements, judgments, flags) per minute, recently."""
+        s = self.engine.state(self.campaign_id)
+        now = self.engine.clock()
+        total = sum(s.counters[k] for k in ("cards", "supports", "placements", "judgments", "flags"))
+        self.contributions.append((now, total))
+        cutoff = now - RATE_WINDOW
+        while len(self.contributions) > 2 and (self.contributions[1][0] <= cutoff
+                                               or len(self.contributions) > RATE_SAMPLES):
+            self.contributions.pop(0)
+        t0, n0 = self.contributions[0]
+        if now - t0 <= 0:
+            return 0.0
+        return (total - n0) * 60.0 / (now - t0)
+
+    # -- background work -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._refresh_counters)
+            nursery.start_soon(self._publish_results)
+
+    async def _refresh_counters(self) -> None:
+        """Counters to everyone, no more often than the (adaptive) interval."""
+        while True:
+            await self._counters_changed.wait()
+            self._counters_changed = trio.Event()
+            self.counters.version += 1
+            version = self.counters.version
+            for conn in list(self.connections):
+                if conn.counters_sent < version:
+                    self._mark(conn, counters=True)
+            await trio.sleep(self.counters_interval())
+
+    async def _publish_results(self) -> None:
+        """Compute results when the campaign reaches its results; again on each
+        later phase change (e.g. after "advance" from results to the end)."""
+        while True:
+            await self._results_wanted.wait()
+            self._results_wanted = trio.Event()
+            state = self.engine.state(self.campaign_id)
+            try:
+                results = await self.engine.results(self.campaign_id)
+            except Exception:
+                log.exception("campaign %s: results could not be computed", self.campaign_id)
+                continue
+            self.results_data = orjson.dumps(results_view(state, results))
+            self.results.version += 1
+            for conn in list(self.connections):
+                self._mark(conn, results=True)
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+
+class Hubs:
+    """The hubs of all campaigns, created on first use, run in the server's nursery."""
+
+    def __init__(self, engine: "Engine", settings: "Settings", metrics: "ServerMetrics",
+                 nursery: trio.Nursery) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.metrics = metrics
+        self._nursery = nursery
+        self._hubs: dict[str, CampaignHub] = {}
+
+    def get(self, campaign_id: str) -> CampaignHub:
+        hub = self._hubs.get(campaign_id)
+        if hub is None:
+            hub = self._hubs[campaign_id] = CampaignHub(self.engine, campaign_id, self.settings, self.metrics)
+            self._nursery.start_soon(hub.run)
+        return hub
+
+    def connection_count(self, campaign_id: str) -> int:
+        hub = self._hubs.get(campaign_id)
+        return len(hub.connections) if hub else 0
+
+    def all_connections(self) -> Iterable["Connection"]:
+        for hub in list(self._hubs.values()):
+            yield from list(hub.connections)
+
+    def total(self) -> int:
+        return sum(len(h.connections) for h in self._hubs.values())
+
+    def stats(self, campaign_id: str) -> dict[str, Any]:
+        hub = self.get(campaign_id)
+        return {"connections": len(hub.connections), "participants_online": len(hub.by_pid),
+                "contribution_rate_per_minute": round(hub.contribution_rate(), 2),
+                "counters_interval": hub.counters_interval()}

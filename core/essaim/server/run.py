@@ -1,0 +1,78 @@
+"""Run the server: engine, hypercorn (trio worker), hubs, sweeper, drain.
+
+::
+
+    async with trio.open_nursery() as nursery:
+        server = await nursery.start(serve, settings)   # listening
+        ...
+        server.stop_requested.set()                      # 1012 drain, then engine closes
+
+Order at exit: participant sockets get 1012 (shutdown trigger), hypercorn
+finishes its connections within ``graceful_timeout``, the hubs stop, and
+the engine makes everything queued durable and closes the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import trio
+from hypercorn.trio.run import worker_serve
+from hypercorn.utils import wrap_app
+
+from ..engine import open_engine
+from ..store import Store
+from .app import EssaimServer
+from .deflate import refuse_permessage_deflate
+from .gc_tuning import freeze_startup_objects, tune_gc
+from .hypercorn_config import hypercorn_config, listening_sockets
+from .settings import Settings
+from .transports import track_transports
+
+__all__ = ["serve", "STORE_FILE"]
+
+log = logging.getLogger("essaim.server")
+
+#: The embedded store's file inside the data folder.
+STORE_FILE = "essaim.sqlite3"
+
+
+async def serve(
+    settings: Settings,
+    *,
+    store: Store | str | Path | None = None,
+    task_status: trio.TaskStatus[EssaimServer] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until ``server.stop_requested`` is set. ``store`` defaults to the
+    SQLite file in ``settings.data_dir``."""
+    refuse_permessage_deflate()
+    track_transports()
+    tune_gc(settings.gc_threshold0)
+    if store is None:
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        store = Path(settings.data_dir) / STORE_FILE
+    async with open_engine(store) as engine:
+        async with trio.open_nursery() as nursery:
+            server = EssaimServer(engine, settings, nursery)
+            config = hypercorn_config(settings)
+            sockets = listening_sockets(config, settings)
+            port = sockets.insecure_sockets[0].getsockname()[1]
+            server.base_url = settings.with_changes(port=port).base_url()
+            server.gc_pauses.install()
+            nursery.start_soon(server.sweep_slow_clients)
+
+            async def run_hypercorn(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+                await worker_serve(
+                    wrap_app(server.asgi, config.wsgi_max_body_size, "asgi"), config, sockets=sockets,
+                    shutdown_trigger=server.shutdown_trigger, task_status=task_status,
+                )
+                nursery.cancel_scope.cancel()
+
+            await nursery.start(run_hypercorn)
+            freeze_startup_objects()
+            log.info("listening", extra={"event": "listening", "url": server.base_url,
+                                         "campaigns": len(engine.campaign_ids())})
+            task_status.started(server)
+        server.gc_pauses.uninstall()
+    log.info("stopped", extra={"event": "stopped"})

@@ -1,0 +1,172 @@
+"""Server settings: every limit is a named setting with a default and a reason.
+
+Values come from, in increasing priority: the defaults below, a TOML file
+(``--config``), ``ESSAIM_*`` environment variables, and command-line flags.
+``docs/operations.md`` lists every setting; a test checks the list matches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Settings", "SettingsError", "load_settings", "ENV_PREFIX"]
+
+ENV_PREFIX = "ESSAIM_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value of the wrong type or out of range."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # -- where -------------------------------------------------------------------------------
+    #: Interface to listen on. 127.0.0.1 keeps a demo private; use 0.0.0.0 behind a proxy.
+    host: str = "127.0.0.1"
+    #: TCP port; 0 picks a free one (tests).
+    port: int = 8000
+    #: Folder of the embedded SQLite store (essaim.sqlite3) and of demo credentials.
+    data_dir: str = "data"
+    #: Public base URL printed in links (join, facilitator); empty: http://host:port.
+    public_url: str = ""
+    #: Server admin token (create and list campaigns); empty: generated and printed at start-up.
+    admin_token: str = ""
+    #: Extra WebSocket origins allowed besides the server's own (comma-separated in env/flags).
+    allowed_origins: tuple[str, ...] = ()
+    #: Log level of the JSON logs.
+    log_level: str = "info"
+
+    # -- hypercorn -----------------------------------------------------------------------------
+    #: Pending connections the kernel keeps: a restart brings a reconnect storm.
+    backlog: int = 4096
+    #: Largest inbound WebSocket message; cards and votes are small; above it: close 1009.
+    max_message_bytes: int = 64 * 1024
+    #: Server pings keep NAT and load-balancer mappings alive.
+    ping_interval: float = 20.0
+    #: No byte from a client for this long: the connection is dead (hypercorn never checks pongs).
+    read_timeout: float = 60.0
+    #: Time hypercorn gives open connections at shutdown, after our own 1012 drain.
+    graceful_timeout: float = 5.0
+
+    # -- frame economy -------------------------------------------------------------------------
+    #: Shortest gap between two frames to one client: acks of a burst share one frame.
+    update_interval: float = 0.1
+    #: Shortest gap between two counter refreshes sent to everyone.
+    counters_interval: float = 5.0
+    #: Frames per second the counter refreshes may cost in total; with more
+    #: connections the refresh interval grows (connections / budget).
+    counters_frame_budget: float = 1000.0
+    #: Acks, errors and replies waiting for one client; more means it does not read: close 4000.
+    outbox_max_items: int = 256
+    #: A frame that takes longer than this to hand to the kernel marks the client as not reading.
+    slow_client_timeout: float = 10.0
+    #: Time a not-reading client gets to take its 4000 close frame before the socket is cut.
+    slow_client_close_grace: float = 2.0
+    #: Kernel send buffer per socket in bytes (0: the OS default); bounds what a slow reader pins.
+    socket_send_buffer: int = 0
+
+    # -- per participant -----------------------------------------------------------------------
+    #: Sustained actions and queries per second one participant may send.
+    rate_per_second: float = 5.0
+    #: Burst of actions above the sustained rate (a hand placed after a pause, a retry storm).
+    rate_burst: int = 30
+    #: Frames a connection may send before join/resume succeeds.
+    max_frames_before_join: int = 5
+    #: Seconds a socket may stay open without joining.
+    join_timeout: float = 30.0
+
+    # -- shutdown --------------------------------------------------------------------------------
+    #: Time the 1012 close frames get to reach clients before hypercorn takes over.
+    drain_timeout: float = 3.0
+
+    # -- GC ------------------------------------------------------------------------------------
+    #: gc.set_threshold for generation 0; the default 700 pauses a 10,000-session process for up to 0.9 s.
+    gc_threshold0: int = 50_000
+
+    def with_changes(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+
+def _coerce(name: str, kind: Any, value: Any) -> Any:
+    """Turn a value from TOML, env or flags into the field's type, or explain."""
+    try:
+        if kind == "tuple[str, ...]":
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+                return tuple(value)
+            raise TypeError
+        if kind == "int":
+            if isinstance(value, bool):
+                raise TypeError
+            return int(value)
+        if kind == "float":
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        if kind == "str":
+            if not isinstance(value, str):
+                raise TypeError
+            return value
+    except (TypeError, ValueError):
+        pass
+    raise SettingsError(f"setting {name!r}: {value!r} is not a valid {kind}")
+
+
+def _check(s: Settings) -> Settings:
+    positive = [f.name for f in fields(s) if f.type in ("float", "int") and f.name not in ("port", "socket_send_buffer")]
+    for name in positive:
+        if getattr(s, name) <= 0:
+            raise SettingsError(f"setting {name!r} must be more than 0, not {getattr(s, name)!r}")
+    if not 0 <= s.port <= 65535:
+        raise SettingsError(f"setting 'port' must be between 0 and 65535, not {s.port}")
+    if s.read_timeout <= s.ping_interval:
+        raise SettingsError("setting 'read_timeout' must be longer than 'ping_interval' (2-3 times is right)")
+    return s
+
+
+def load_settings(
+    *,
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Defaults < TOML file < ``ESSAIM_*`` environment < ``overrides`` (flags)."""
+    environ = os.environ if environ is None else environ
+    known = {f.name: f.type for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    if config_file:
+        try:
+            data = tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SettingsError(f"cannot read settings file {config_file}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"settings file {config_file}: invalid TOML: {exc}") from exc
+        table = data.get("server", data)
+        unknown = set(table) - set(known)
+        if unknown:
+            raise SettingsError(f"settings file {config_file}: unknown settings {sorted(unknown)}; known: {sorted(known)}")
+        values.update({k: _coerce(k, known[k], v) for k, v in table.items()})
+    for name, kind in known.items():
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is not None and raw != "":
+            values[name] = _coerce(name, kind, raw)
+    for name, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if name not in known:
+            raise SettingsError(f"unknown setting {name!r}")
+        values[name] = _coerce(name, known[name], value)
+    return _check(Settings(**values))

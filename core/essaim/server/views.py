@@ -1,0 +1,142 @@
+"""What clients see of a campaign: the JSON shapes of docs/protocol.md.
+
+Shared parts (campaign, phase, counters, results) are the same for every
+participant; ``you`` is personal and only ever built for its participant.
+Nothing here names another participant: in an anonymous campaign a card is
+its id and text, never its author.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..registry import MODERATION_COMMANDS
+from ..state import CampaignState
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..types import Results
+
+__all__ = [
+    "campaign_view", "phase_view", "counters_view", "you_view", "results_view", "safe_results",
+    "visible_segments", "PROTOCOL_VERSION",
+]
+
+PROTOCOL_VERSION = 1
+
+
+def campaign_view(state: CampaignState) -> dict[str, Any]:
+    t = state.template
+    assert t is not None
+    return {
+        "code": state.code,
+        "title": t.title,
+        "anonymity": t.anonymity,
+        "language": t.language,
+        "profile": [{"key": a.key, "label": a.label, "choices": list(a.choices), "required": a.required}
+                    for a in t.profile],
+        "phases": [{"index": i, "type": p.type, "title": p.title, "duration": p.duration}
+                   for i, p in enumerate(t.phases)],
+    }
+
+
+def phase_view(engine: "Engine", state: CampaignState) -> dict[str, Any]:
+    spec = state.phase
+    allowed: list[str] = []
+    if spec is not None and state.status == "running" and not engine.owner(state.campaign_id).transitioning:
+        ptype = engine.host.registry.phase_types.get(spec.type)
+        allowed = sorted((ptype.commands if ptype else frozenset()) | MODERATION_COMMANDS)
+    return {
+        "index": state.phase_index,
+        "type": spec.type if spec else None,
+        "title": spec.title if spec else None,
+        "status": state.status,
+        "deadline": state.deadline,
+        "remaining": state.remaining,
+        "overtime": state.overtime,
+        "server_time": engine.clock(),
+        "allowed": allowed,
+    }
+
+
+def counters_view(state: CampaignState, online: int) -> dict[str, Any]:
+    return dict(state.counters, online=online)
+
+
+def _phase_family(engine: "Engine", state: CampaignState) -> str | None:
+    spec = state.phase
+    if spec is None:
+        return None
+    ptype = engine.host.registry.phase_types.get(spec.type)
+    return ptype.family if ptype else None
+
+
+def you_view(engine: "Engine", state: CampaignState, pid: str, prompts: list[dict[str, str]],
+             own_cards: Iterable[str]) -> dict[str, Any]:
+    p = state.participants[pid]
+    cards = []
+    for cid in own_cards:
+        c = state.cards.get(cid)
+        if c is not None:
+            cards.append({"cid": c.cid, "text": c.text, "hidden": c.hidden, "supporters": len(c.supporters)})
+    hand = None
+    hid = state.open_hands.get(pid)
+    if hid is not None:
+        h = state.hands[hid]
+        hand = {"hid": h.hid, "items": list(h.items), "stage": h.stage,
+                "cards": [{"cid": i, "text": state.cards[i].text if i in state.cards else ""} for i in h.items]}
+    jury = []
+    for case_id in state.jury_duty.get(pid, ()):
+        case = state.cases.get(case_id)
+        if case is None or case.status != "open" or pid in case.votes:
+            continue
+        card = state.cards.get(case.cid)
+        jury.append({"case_id": case_id, "cid": case.cid, "text": card.text if card else "",
+                     "reason": next((r for r in case.reasons if r), "")})
+    return {"prompts": prompts, "cards": cards, "sorter": p.sorter, "hand": hand, "jury": jury}
+
+
+def prompts_wanted(engine: "Engine", state: CampaignState) -> bool:
+    """Prompts are shown in a collection phase only."""
+    return _phase_family(engine, state) == "collection"
+
+
+def results_wanted(engine: "Engine", state: CampaignState) -> bool:
+    """Participants see results once the campaign reached a results phase or ended."""
+    if state.status == "finished":
+        return True
+    spec = state.phase
+    return spec is not None and _phase_family(engine, state) is None and spec.type == "results"
+
+
+def visible_segments(state: CampaignState, segments: Mapping[str, float]) -> dict[str, float]:
+    """Drop "attribute=value" segments with fewer than min_segment_size
+    participants: a small segment's score could point at the people in it."""
+    assert state.template is not None
+    minimum = state.template.min_segment_size
+    sizes: dict[str, int] = {}
+    for p in state.participants.values():
+        for key, value in p.profile.items():
+            sizes[f"{key}={value}"] = sizes.get(f"{key}={value}", 0) + 1
+    return {k: v for k, v in segments.items() if sizes.get(k, 0) >= minimum}
+
+
+def safe_results(state: CampaignState, results: "Results") -> dict[str, Any]:
+    """``Results.to_dict()`` with small segments removed everywhere."""
+    doc = results.to_dict()
+    for sheet in doc["sheets"]:
+        sheet["segments"] = visible_segments(state, sheet.get("segments") or {})
+    for score in doc["scores"]:
+        score["segments"] = visible_segments(state, score.get("segments") or {})
+    return doc
+
+
+def results_view(state: CampaignState, results: "Results") -> list[dict[str, Any]]:
+    """The ranked sheets as participants see them."""
+    return [
+        {"rank": s.rank, "iid": s.iid, "title": s.title, "score": s.score, "low": s.low, "high": s.high,
+         "supporters": s.supporters, "consensus": s.consensus, "controversy": s.controversy,
+         "cards": list(s.card_texts), "segments": visible_segments(state, s.segments)}
+        for s in results.sheets
+    ]

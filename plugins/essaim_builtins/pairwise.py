@@ -1,0 +1,202 @@
+"""Evaluation strategy ``pairwise`` (All Our Ideas style).
+
+"Which of these two matters more?", with "can't decide" allowed (it counts
+as half a win each). Pairs are chosen adaptively: the least-compared item
+against a close rival by a running Elo estimate (a close match tells the
+most), never a pair the participant already judged. Scores are
+Bradley-Terry strengths fitted by minorise-maximise iterations with a weak
+prior (one virtual win and loss against an average item, so every item gets
+a finite score), reported as the probability of beating an average item,
+with a 95% interval from the Fisher information.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from essaim import CommandError
+from essaim.state import CampaignState, Judgment, Participant
+from essaim.types import EvaluationInput, EvaluationTask, ItemScore
+
+from .tallies import MIN_SEGMENT_JUDGES, Tally, segment_judgments, tally_for
+
+KIND = "pair"
+#: Pairs one participant is asked at most (about five minutes of clicks).
+DEFAULT_MAX_TASKS = 30
+#: Rivals considered for the least-compared item: low-count ones and a few random.
+RIVALS_BY_COUNT = 12
+RIVALS_AT_RANDOM = 4
+#: Elo step (natural-log strength units) per judgment of the running estimate.
+ELO_STEP = 0.15
+#: Virtual wins and losses against an average item (the prior).
+PRIOR = 1.0
+#: Minorise-maximise iterations: converged to 1e-6 well before this.
+MAX_ITERATIONS = 500
+TOLERANCE = 1e-7
+Z95 = 1.96
+
+SETTINGS = {"max_tasks": f"pairs per participant (default {DEFAULT_MAX_TASKS})"}
+DESCRIPTION = "Which of two ideas matters more? Adaptive pairs; Bradley-Terry scores with 95% intervals; 'can't decide' allowed."
+
+
+def _touches(j: Judgment) -> tuple[str, str]:
+    return (j.data["a"], j.data["b"])
+
+
+def _absorb(tally: Tally, j: Judgment) -> None:
+    a, b = j.data["a"], j.data["b"]
+    tally.done[j.pid].add((a, b) if a < b else (b, a))
+    elo = tally.extra.setdefault("elo", {})
+    ra, rb = elo.get(a, 0.0), elo.get(b, 0.0)
+    expected = 1 / (1 + math.exp(rb - ra))
+    outcome = {"a": 1.0, "b": 0.0}.get(j.data["choice"], 0.5)
+    elo[a] = ra + ELO_STEP * (outcome - expected)
+    elo[b] = rb - ELO_STEP * (outcome - expected)
+
+
+def _tally(state: CampaignState, strategy: str) -> Tally:
+    return tally_for(state, strategy, frozenset({KIND}), _touches, _absorb)
+
+
+def next_task(
+    strategy: str, settings: Mapping[str, Any], state: CampaignState, participant: Participant, rng: random.Random
+) -> EvaluationTask | None:
+    tally = _tally(state, strategy)
+    if tally.tasks.get(participant.pid, 0) >= int(settings.get("max_tasks", DEFAULT_MAX_TASKS)):
+        return None
+    if len(state.items) < 2:
+        return None
+    done = tally.done.get(participant.pid, set())
+    elo = tally.extra.get("elo", {})
+    order = [iid for level in range(len(tally.queue.buckets)) for iid in tally.queue.level(level)]
+    for a in order[:RIVALS_BY_COUNT]:
+        rivals = [b for b in order[: RIVALS_BY_COUNT + 1] if b != a]
+        rivals += [order[rng.randrange(len(order))] for _ in range(RIVALS_AT_RANDOM)]
+        rivals = [b for b in rivals if b != a and ((a, b) if a < b else (b, a)) not in done]
+        if rivals:
+            b = min(rivals, key=lambda r: (abs(elo.get(r, 0.0) - elo.get(a, 0.0)), tally.queue.count.get(r, 0), r))
+            if rng.random() < 0.5:
+                a, b = b, a  # no side bias
+            return EvaluationTask(KIND, {
+                "a": {"iid": a, "title": state.items[a].title},
+                "b": {"iid": b, "title": state.items[b].title},
+            })
+    for a in order:  # few items left unjudged by this participant: scan
+        for b in order:
+            if a != b and ((a, b) if a < b else (b, a)) not in done:
+                return EvaluationTask(KIND, {
+                    "a": {"iid": a, "title": state.items[a].title},
+                    "b": {"iid": b, "title": state.items[b].title},
+                })
+    return None
+
+
+def check(
+    strategy: str, settings: Mapping[str, Any], state: CampaignState, participant: Participant,
+    kind: str, data: Mapping[str, Any],
+) -> Mapping[str, Any]:
+    if kind != KIND:
+        raise CommandError(f"this phase compares pairs; expected kind 'pair', not {kind!r}", code="bad_request")
+    a, b, choice = data.get("a"), data.get("b"), data.get("choice")
+    if a not in state.items or b not in state.items or a == b:
+        raise CommandError("'a' and 'b' must be two different items of this campaign", code="bad_request")
+    if choice not in ("a", "b", "cant_decide"):
+        raise CommandError("'choice' must be 'a', 'b' or 'cant_decide'", code="bad_request")
+    key = (a, b) if a < b else (b, a)
+    if key in _tally(state, strategy).done.get(participant.pid, ()):
+        raise CommandError("you already compared these two", code="already_done")
+    return {"a": a, "b": b, "choice": choice}
+
+
+def bradley_terry(
+    n_items: int, ia: np.ndarray, ib: np.ndarray, outcome: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log-strengths and their standard errors, centred on an average item.
+
+    ``outcome`` is 1 when ``ia`` won, 0 when ``ib`` won, 0.5 for can't decide."""
+    wins = np.bincount(ia, outcome, n_items) + np.bincount(ib, 1 - outcome, n_items)
+    games = np.zeros((n_items, n_items))
+    np.add.at(games, (ia, ib), 1.0)
+    games = games + games.T
+    p = np.ones(n_items)
+    for _ in range(MAX_ITERATIONS):
+        denom = (games / (p[:, None] + p[None, :])).sum(axis=1) + 2 * PRIOR / (p + 1)
+        new = (wins + PRIOR) / denom
+        new /= math.exp(np.log(new).mean()) if n_items else 1.0
+        if np.max(np.abs(np.log(new) - np.log(p))) < TOLERANCE:
+            p = new
+            break
+        p = new
+    pij = p[:, None] * p[None, :] / (p[:, None] + p[None, :]) ** 2
+    info = (games * pij).sum(axis=1) + 2 * PRIOR * p / (p + 1) ** 2
+    return np.log(p), 1 / np.sqrt(info)
+
+
+def _strength_to_score(theta: np.ndarray) -> np.ndarray:
+    """Probability of beating an average item (log-strength 0)."""
+    return 1 / (1 + np.exp(-theta))
+
+
+def _fit(items: list[str], judgments: Sequence[Judgment]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    index = {iid: i for i, iid in enumerate(items)}
+    rows = [(index[j.data["a"]], index[j.data["b"]], {"a": 1.0, "b": 0.0}.get(j.data["choice"], 0.5))
+            for j in judgments if j.kind == KIND and j.data["a"] in index and j.data["b"] in index]
+    ia = np.array([r[0] for r in rows], np.int64)
+    ib = np.array([r[1] for r in rows], np.int64)
+    outcome = np.array([r[2] for r in rows], float)
+    theta, se = bradley_terry(len(items), ia, ib, outcome)
+    return theta, se, ia, ib, outcome
+
+
+def scores(strategy: str, settings: Mapping[str, Any], snapshot: EvaluationInput) -> Sequence[ItemScore]:
+    items = sorted(snapshot.items)
+    if not items:
+        return []
+    judgments = [j for j in snapshot.judgments if j.kind == KIND]
+    theta, se, ia, ib, outcome = _fit(items, judgments)
+    # Consensus: how sure the crowd is of the item's decisive comparisons,
+    # as the model sees them (2P(observed) - 1, averaged); 1 = unanimous.
+    p_a = 1 / (1 + np.exp(theta[ib] - theta[ia]))
+    decisive = outcome != 0.5
+    sure = np.where(outcome == 1.0, p_a, 1 - p_a) * 2 - 1
+    m = len(items)
+    n = np.bincount(ia, minlength=m) + np.bincount(ib, minlength=m)
+    sure_sum = np.bincount(ia[decisive], sure[decisive], m) + np.bincount(ib[decisive], sure[decisive], m)
+    sure_n = np.bincount(ia[decisive], minlength=m) + np.bincount(ib[decisive], minlength=m)
+    segments: dict[str, dict[str, float]] = {iid: {} for iid in items}
+    by_segment = segment_judgments(judgments, snapshot.profiles)
+    for key, seg in sorted(by_segment.items()):
+        st, _, sa, sb, _ = _fit(items, seg)
+        judges = np.bincount(sa, minlength=m) + np.bincount(sb, minlength=m)
+        seg_score = _strength_to_score(st)
+        for i, iid in enumerate(items):
+            if judges[i]:
+                segments[iid][key] = round(float(seg_score[i]), 4)
+    judges_by_segment = _judges_per_item_segment(judgments, snapshot.profiles)
+    score = _strength_to_score(theta)
+    low = _strength_to_score(theta - Z95 * se)
+    high = _strength_to_score(theta + Z95 * se)
+    out = []
+    for i, iid in enumerate(items):
+        consensus = max(0.0, float(sure_sum[i] / sure_n[i])) if sure_n[i] else 0.0
+        big = [v for k, v in segments[iid].items() if judges_by_segment.get((iid, k), 0) >= MIN_SEGMENT_JUDGES]
+        controversy = (max(big) - min(big)) if len(big) > 1 else 0.0
+        out.append(ItemScore(iid, round(float(score[i]), 4), round(float(low[i]), 4), round(float(high[i]), 4),
+                             int(n[i]), round(consensus, 4), round(controversy, 4), segments[iid]))
+    return out
+
+
+def _judges_per_item_segment(
+    judgments: Sequence[Judgment], profiles: Mapping[str, Mapping[str, str]]
+) -> dict[tuple[str, str], int]:
+    seen: dict[tuple[str, str], set[str]] = {}
+    for key, seg in segment_judgments(judgments, profiles).items():
+        for j in seg:
+            for iid in (j.data["a"], j.data["b"]):
+                seen.setdefault((iid, key), set()).add(j.pid)
+    return {k: len(v) for k, v in seen.items()}

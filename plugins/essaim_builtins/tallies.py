@@ -1,0 +1,90 @@
+"""What evaluation strategies remember between hot-path calls.
+
+A :class:`Tally` is derived from ``state.judgments`` only, counted
+incrementally: how often each item was judged (a bucket queue, so the
+least-judged item is found in O(1)), what each participant already did, and
+any running estimate a method keeps. It is rebuilt when the state object
+changes or its judgments went backwards (another engine, a replay).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from essaim.state import CampaignState, Judgment
+
+from .dealing import BucketQueue
+from .segments import segment_keys
+
+__all__ = ["Tally", "tally_for", "segment_judgments", "MIN_SEGMENT_JUDGES"]
+
+#: Judges a profile segment needs before its score counts towards an item's
+#: controversy (results hide smaller segments with the campaign's own
+#: min_segment_size on top of this).
+MIN_SEGMENT_JUDGES = 5
+
+
+class Tally:
+    """Incremental counts over one campaign's judgments of some kinds."""
+
+    def __init__(self, state: CampaignState, kinds: frozenset[str], touches: Callable[[Judgment], Iterable[str]]) -> None:
+        self._state_ref = weakref.ref(state)
+        self.kinds = kinds
+        self.touches = touches
+        self.n = 0
+        self.queue = BucketQueue()
+        self.items_known = 0
+        self.done: dict[str, set[Any]] = defaultdict(set)
+        self.tasks: dict[str, int] = defaultdict(int)
+        self.extra: dict[str, Any] = {}
+
+    def fits(self, state: CampaignState) -> bool:
+        return self._state_ref() is state and self.n <= len(state.judgments)
+
+    def sync(self, state: CampaignState, absorb: Callable[["Tally", Judgment], None]) -> None:
+        if self.items_known != len(state.items) or any(i not in self.queue for i in state.items):
+            # Items are published once per evaluation phase: re-seed the queue.
+            counts = dict(self.queue.count)
+            self.queue = BucketQueue()
+            for iid in state.items:
+                self.queue.add(iid, counts.get(iid, 0))
+            self.items_known = len(state.items)
+        for j in state.judgments[self.n:]:
+            if j.kind in self.kinds:
+                self.tasks[j.pid] += 1
+                for iid in self.touches(j):
+                    self.queue.bump(iid)
+                absorb(self, j)
+        self.n = len(state.judgments)
+
+
+_tallies: dict[tuple[str, str], Tally] = {}
+
+
+def tally_for(
+    state: CampaignState,
+    strategy: str,
+    kinds: frozenset[str],
+    touches: Callable[[Judgment], Iterable[str]],
+    absorb: Callable[[Tally, Judgment], None],
+) -> Tally:
+    key = (state.campaign_id, strategy)
+    tally = _tallies.get(key)
+    if tally is None or not tally.fits(state):
+        tally = _tallies[key] = Tally(state, kinds, touches)
+    tally.sync(state, absorb)
+    return tally
+
+
+def segment_judgments(
+    judgments: Sequence[Judgment], profiles: Mapping[str, Mapping[str, str]]
+) -> dict[str, list[Judgment]]:
+    """Judgments grouped by the "attribute=value" segments of their authors."""
+    out: dict[str, list[Judgment]] = defaultdict(list)
+    for j in judgments:
+        for key in segment_keys(profiles.get(j.pid, {})):
+            out[key].append(j)
+    return out
