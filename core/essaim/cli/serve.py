@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from typing import Any
 
 import trio
+
+from .options import add_data_option, load_plugins
 
 __all__ = ["register", "run"]
 
@@ -25,7 +28,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="TCP port (default 8000; 0 picks a free one)")
-    p.add_argument("--data-dir", dest="data_dir", help="folder of the SQLite store (default ./data)")
+    add_data_option(p)
     p.add_argument("--config", help="TOML settings file ([server] table or top-level keys)")
     p.add_argument("--public-url", dest="public_url", help="base URL printed in links (behind a proxy)")
     p.add_argument("--allowed-origins", dest="allowed_origins",
@@ -39,7 +42,8 @@ def register(subparsers: Any) -> None:
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     values: dict[str, Any] = {k: getattr(args, k) for k in
-                              ("host", "port", "data_dir", "public_url", "allowed_origins", "log_level")}
+                              ("host", "port", "public_url", "allowed_origins", "log_level")}
+    values["data_dir"] = args.data
     for item in args.overrides:
         name, sep, value = item.partition("=")
         if not sep:
@@ -58,17 +62,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"essaim serve: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    trio.run(_main, settings, args.demo)
+    trio.run(_main, settings, args.demo, load_plugins(args))
     return 0
 
 
-async def _main(settings: Any, demo: bool) -> None:
+async def _main(settings: Any, demo: bool, plugins: Any) -> None:
     from ..server.demo import ensure_demo_campaign, terminal_qr
     from ..server.run import serve
     from ..server.shutdown import stop_on_signals
 
     async with trio.open_nursery() as nursery:
-        server = await nursery.start(serve, settings)
+        server = await nursery.start(partial(serve, settings, plugins=plugins))
         await nursery.start(stop_on_signals, server)
         base = server.base_url
         lines = [f"Essaim is listening on {base}"]

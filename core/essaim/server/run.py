@@ -22,6 +22,7 @@ from hypercorn.trio.run import worker_serve
 from hypercorn.utils import wrap_app
 
 from ..engine import open_engine
+from ..pluginhost import PluginHost
 from ..store import Store
 from .app import EssaimServer
 from .deflate import refuse_permessage_deflate
@@ -42,6 +43,7 @@ async def serve(
     settings: Settings,
     *,
     store: Store | str | Path | None = None,
+    plugins: PluginHost | None = None,
     task_status: trio.TaskStatus[EssaimServer] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until ``server.stop_requested`` is set. ``store`` defaults to the
@@ -52,7 +54,7 @@ async def serve(
     if store is None:
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         store = Path(settings.data_dir) / STORE_FILE
-    async with open_engine(store) as engine:
+    async with open_engine(store, plugins=plugins) as engine:
         async with trio.open_nursery() as nursery:
             server = EssaimServer(engine, settings, nursery)
             config = hypercorn_config(settings)
