@@ -1,0 +1,14 @@
+"""Load tests, the capacity benchmark and the baseline servers.
+
+Two load generators live here, each for its job:
+
+* ``locustfile.py``: Locust scenarios (smoke, campaign, reconnect-storm, soak)
+  with realistic users, CSV/HTML reports and an SLO gate. One Locust process
+  holds about 2,000 WebSocket users; more need distributed mode.
+* ``lean.py``: a lean asyncio client speaking the same protocol, cheap enough
+  to open 10,000+ sessions from one core; the capacity benchmark
+  (``bench.py``) and the baseline comparison (``perf.py``) use it.
+
+Locust is imported by ``locustfile.py`` only, and only in its own process (it
+monkey-patches sockets); every other module here is importable anywhere.
+"""

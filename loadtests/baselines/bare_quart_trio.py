@@ -1,0 +1,100 @@
+"""hypercorn (trio) + quart-trio with no engine: the ceiling of our stack.
+
+One writer task per connection fed by a bounded channel (``send_nowait``),
+as the brief prescribes; a broadcaster puts one shared, pre-encoded frame in
+every channel. Acks are answered at once: no durability, no strategy.
+"""
+
+from __future__ import annotations
+
+import orjson
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+from quart import request, websocket
+from quart_trio import QuartTrio
+
+from . import mini
+
+app = QuartTrio(__name__)
+campaign = mini.Campaign()
+outboxes: set[trio.MemorySendChannel] = set()
+settings = {"broadcast": mini.COUNTERS_INTERVAL_SECONDS, "budget": mini.COUNTERS_FRAME_BUDGET}
+
+
+def fan_out(frame: bytes) -> None:
+    for box in list(outboxes):
+        try:
+            box.send_nowait(frame)
+        except trio.WouldBlock:
+            pass  # a slow reader misses a refresh; the next one replaces it
+
+
+async def broadcaster() -> None:
+    while True:
+        await trio.sleep(mini.counters_interval(settings["broadcast"], len(outboxes), settings["budget"]))
+        fan_out(mini.counters_frame(campaign))
+
+
+@app.before_serving
+async def start_broadcaster() -> None:
+    app.nursery.start_soon(broadcaster)
+
+
+@app.route("/metrics")
+async def metrics() -> str:
+    return mini.metrics_text(campaign)
+
+
+@app.route("/api/campaigns", methods=["POST"])
+async def create() -> dict:
+    return {"campaign_id": campaign.campaign_id, "code": campaign.code, "facilitator_token": "bare"}
+
+
+@app.route("/api/campaigns/<cid>/phase/<action>", methods=["POST"])
+async def phase(cid: str, action: str) -> tuple[dict, int]:
+    if not campaign.control(action):
+        return {"error": {"code": "bad_request", "message": f"unknown action {action}"}}, 400
+    fan_out(mini.phase_frame(campaign))
+    return {"phase": campaign.phase()}, 200
+
+
+async def writer(receive: trio.MemoryReceiveChannel) -> None:
+    async for frame in receive:
+        await websocket.send(frame.decode())
+        campaign.frames_out += 1
+
+
+@app.websocket("/ws")
+async def ws() -> None:
+    send, receive = trio.open_memory_channel[bytes](mini.OUTBOX_FRAMES)
+    campaign.connections += 1
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(writer, receive)
+            hello = orjson.loads(await websocket.receive())
+            await send.send(orjson.dumps(mini.welcome(campaign, hello)))
+            outboxes.add(send)
+            while True:
+                reply = mini.answer(campaign, orjson.loads(await websocket.receive()))
+                if reply is not None:
+                    await send.send(orjson.dumps(reply))
+    finally:
+        outboxes.discard(send)
+        campaign.connections -= 1
+
+
+def main() -> None:
+    args = mini.parse_args(__doc__.splitlines()[0])
+    settings.update(broadcast=args.broadcast, budget=args.frame_budget)
+    mini.tune_process()
+    config = Config()
+    config.bind = [f"{args.host}:{args.port}"]
+    config.backlog = 4096
+    config.websocket_max_message_size = 64 * 1024
+    config.accesslog = None
+    trio.run(serve, app, config)
+
+
+if __name__ == "__main__":
+    main()

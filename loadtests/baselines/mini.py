@@ -1,0 +1,141 @@
+"""The protocol subset the baseline servers speak, as pure functions.
+
+Answers are shaped like the real server's so the same client code drives
+both; results are fixed (no engine), so what is measured is the transport,
+the framework and the fan-out, not the strategies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+__all__ = ["Campaign", "answer", "counters_frame", "phase_frame", "COUNTERS_INTERVAL_SECONDS",
+           "COUNTERS_FRAME_BUDGET", "OUTBOX_FRAMES", "welcome", "counters_interval", "metrics_text", "parse_args", "tune_process"]
+
+#: Same defaults as essaim serve's ``counters_interval`` and
+#: ``counters_frame_budget``: a refresh to everyone every 5 s, stretched so it
+#: costs at most 1,000 frames/s. ``--broadcast 1`` gives the naive 1 Hz one.
+COUNTERS_INTERVAL_SECONDS = 5.0
+COUNTERS_FRAME_BUDGET = 1000.0
+#: Frames queued for one connection's writer; a full queue drops counters
+#: (latest state wins) but never an ack (the sender waits instead).
+OUTBOX_FRAMES = 64
+PHASES = ("collect", "sort", "evaluate", "results")
+HAND = [f"c{i}" for i in range(1, 9)]
+
+
+@dataclass
+class Campaign:
+    code: str = "BARE00"
+    campaign_id: str = "bare"
+    seq: int = 1
+    phase_index: int = -1
+    status: str = "draft"
+    participants: int = 0
+    actions: int = 0
+    frames_out: int = 0
+    connections: int = 0
+    ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def phase(self) -> dict[str, Any]:
+        index = max(self.phase_index, 0)
+        return {"index": index, "type": PHASES[index], "title": PHASES[index], "status": self.status,
+                "deadline": None, "remaining": None, "overtime": False, "server_time": time.time()}
+
+    def control(self, action: str) -> bool:
+        """A facilitator phase action; False if unknown."""
+        if action == "start" or (action == "advance" and self.phase_index < 0):
+            self.phase_index, self.status = 0, "running"
+        elif action == "advance":
+            self.phase_index = min(self.phase_index + 1, len(PHASES) - 1)
+            self.status = "running"
+        elif action in ("pause", "resume"):
+            self.status = "paused" if action == "pause" else "running"
+        else:
+            return action == "extend"
+        self.seq += 1
+        return True
+
+    def counters(self) -> dict[str, int]:
+        return {"participants": self.participants, "cards": self.actions, "placements": 0, "judgments": 0}
+
+
+def welcome(c: Campaign, frame: dict[str, Any]) -> dict[str, Any]:
+    resumed = frame.get("type") == "resume"
+    if not resumed:
+        c.participants += 1
+    n = next(c.ids)
+    return {"type": "welcome", "protocol": 1, "resumed": resumed, "token": frame.get("token") or f"t{n}",
+            "pid": f"p{n}", "seq": c.seq, "campaign": {"code": c.code}, "phase": c.phase(),
+            "counters": c.counters(), "you": {"prompts": [], "cards": [], "sorter": False, "hand": None,
+                                              "jury": []}, "results": None}
+
+
+def answer(c: Campaign, frame: Any) -> dict[str, Any] | None:
+    """The reply to one client frame after the hello (None: nothing to say)."""
+    if not isinstance(frame, dict):
+        return {"type": "error", "code": "bad_json", "message": "frames must be JSON objects"}
+    kind, msg_id = frame.get("type"), frame.get("id")
+    if kind == "echo":
+        return frame
+    if kind == "suggest":
+        return {"type": "update", "seq": c.seq, "replies": [{"id": msg_id, "suggestions": [
+            {"cid": "c1", "text": "a card", "score": 0.5}]}]}
+    if kind == "next":
+        task = {"kind": "pair", "a": {"iid": "i1", "title": "one"}, "b": {"iid": "i2", "title": "two"}}
+        return {"type": "update", "seq": c.seq, "replies": [{"id": msg_id, "task": task}]}
+    c.actions += 1
+    c.seq += 1
+    result: dict[str, Any] = {}
+    if kind == "write_card":
+        result = {"cid": f"c{c.seq}", "hidden": False}
+    elif kind == "deal":
+        result = {"hand": {"hid": f"h{c.seq}", "items": HAND, "stage": 0}}
+    return {"type": "update", "seq": c.seq, "acks": [{"id": msg_id, "seq": c.seq, "result": result}]}
+
+
+def counters_frame(c: Campaign) -> bytes:
+    return orjson.dumps({"type": "update", "seq": c.seq, "counters": c.counters()})
+
+
+def phase_frame(c: Campaign) -> bytes:
+    return orjson.dumps({"type": "update", "seq": c.seq, "phase": c.phase(), "counters": c.counters()})
+
+
+def counters_interval(base: float, connections: int, budget: float) -> float:
+    """Seconds until the next refresh; ``budget`` 0 means never stretched."""
+    return max(base, connections / budget) if budget > 0 else base
+
+
+def parse_args(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--broadcast", type=float, default=COUNTERS_INTERVAL_SECONDS,
+                        help="seconds between counter refreshes to everyone (1 for the naive 1 Hz broadcast)")
+    parser.add_argument("--frame-budget", type=float, default=COUNTERS_FRAME_BUDGET,
+                        help="most refresh frames per second in total (0: no limit, the naive broadcast)")
+    return parser.parse_args()
+
+
+def tune_process() -> None:
+    """What essaim serve does too: more open files, calmer garbage collector."""
+    import gc
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    # Default thresholds paused a 10,000-socket process for up to 0.9 s (stack-notes).
+    gc.set_threshold(50_000, 20, 100)
+
+
+def metrics_text(c: Campaign) -> str:
+    """The two series the benchmark reads, named as essaim serve names them."""
+    return (f"essaim_connections {c.connections}\n"
+            f"essaim_frames_out_total {c.frames_out}\n")

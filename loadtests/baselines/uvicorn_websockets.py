@@ -1,0 +1,115 @@
+"""uvicorn + websockets (asyncio) with no engine: the usual alternative stack.
+
+A bare ASGI app (no framework), one writer task per connection fed by a
+bounded queue, the same broadcaster and answers as ``bare_quart_trio``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import uvicorn
+
+from . import mini
+
+campaign = mini.Campaign()
+outboxes: set[asyncio.Queue[bytes]] = set()
+settings = {"broadcast": mini.COUNTERS_INTERVAL_SECONDS, "budget": mini.COUNTERS_FRAME_BUDGET}
+
+
+def fan_out(frame: bytes) -> None:
+    for box in list(outboxes):
+        try:
+            box.put_nowait(frame)
+        except asyncio.QueueFull:
+            pass  # a slow reader misses a refresh; the next one replaces it
+
+
+async def broadcaster() -> None:
+    while True:
+        await asyncio.sleep(mini.counters_interval(settings["broadcast"], len(outboxes), settings["budget"]))
+        fan_out(mini.counters_frame(campaign))
+
+
+async def http(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    path, status, body = scope["path"], 200, b""
+    parts = path.strip("/").split("/")
+    if path == "/metrics":
+        body = mini.metrics_text(campaign).encode()
+    elif path == "/api/campaigns":
+        body = orjson.dumps({"campaign_id": campaign.campaign_id, "code": campaign.code,
+                             "facilitator_token": "bare"})
+    elif len(parts) == 5 and parts[3] == "phase" and campaign.control(parts[4]):
+        fan_out(mini.phase_frame(campaign))
+        body = orjson.dumps({"phase": campaign.phase()})
+    else:
+        status, body = 404, b'{"error": {"code": "not_found", "message": "no such route"}}'
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def websocket(receive: Any, send: Any) -> None:
+    if (await receive())["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    box: asyncio.Queue[bytes] = asyncio.Queue(mini.OUTBOX_FRAMES)
+    campaign.connections += 1
+
+    async def writer() -> None:
+        while True:
+            frame = await box.get()
+            await send({"type": "websocket.send", "text": frame.decode()})
+            campaign.frames_out += 1
+
+    task = asyncio.create_task(writer())
+    try:
+        joined = False
+        while True:
+            message = await receive()
+            if message["type"] != "websocket.receive":
+                return
+            frame = orjson.loads(message.get("text") or message.get("bytes") or b"null")
+            if not joined:
+                joined = True
+                await box.put(orjson.dumps(mini.welcome(campaign, frame)))
+                outboxes.add(box)
+                continue
+            reply = mini.answer(campaign, frame)
+            if reply is not None:
+                await box.put(orjson.dumps(reply))
+    finally:
+        outboxes.discard(box)
+        campaign.connections -= 1
+        task.cancel()
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                asyncio.get_running_loop().create_task(broadcaster())
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    elif scope["type"] == "websocket":
+        await websocket(receive, send)
+    else:
+        await http(scope, receive, send)
+
+
+def main() -> None:
+    args = mini.parse_args(__doc__.splitlines()[0])
+    settings.update(broadcast=args.broadcast, budget=args.frame_budget)
+    mini.tune_process()
+    uvicorn.run(app, host=args.host, port=args.port, ws="websockets-sansio", ws_per_message_deflate=False,
+                backlog=4096, ws_max_size=64 * 1024, access_log=False, log_level="warning",
+                lifespan="on")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""Capacity benchmark (``make bench``): how many campaign sessions one server
+process holds within the SLOs, and how close that is to the bare stack.
+
+For each level (1,000, 2,500, 5,000, … sessions) a *fresh* server is started
+on its own core; the lean generator (``lean.py``, on the other core) joins
+that many participants, then the facilitator runs collect → sort → evaluate,
+each for ``--window`` seconds at the real campaign rates (compression 1).
+A level holds when every session connected and every SLO is met. The same
+levels then run against the bare hypercorn + quart-trio server (no engine)
+in the same run, and the ratio engine/bare of sessions held is printed
+(target ≥ 0.7).
+
+Printed per level: sessions welcomed, ack p50/p99, staleness p95, server
+RSS per session (idle, after joining; /proc/<pid>/status), server CPU per
+delivered frame (/proc/<pid>/stat CPU time ÷ frames from /metrics), and
+which SLO broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from dataclasses import dataclass, field
+
+from . import slo
+from .lean import Facilitator, Fleet, raise_open_files_limit
+from .servers import KINDS, ServerProcess
+
+__all__ = ["LevelResult", "run_level", "main"]
+
+DEFAULT_LEVELS = (1000, 2500, 5000, 7500, 10000, 12500, 15000)
+#: Joins per second the generator opens: fast enough to fill 10,000 in ~30 s,
+#: slow enough not to be a reconnect storm (that is its own scenario).
+JOIN_RATE = 400.0
+#: Phases the facilitator runs at each level.
+PHASES = ("collect", "sort", "evaluate")
+
+
+@dataclass
+class LevelResult:
+    kind: str
+    sessions: int
+    welcomed: int = 0
+    held: bool = False
+    ack_p50: float = 0.0
+    ack_p99: float = 0.0
+    staleness_p95: float = 0.0
+    kib_idle: float = 0.0
+    kib_active: float = 0.0
+    cpu_ms_per_frame: float = 0.0
+    frames_per_second: float = 0.0
+    cpu_share: float = 0.0
+    actions: int = 0
+    breaches: list[str] = field(default_factory=list)
+
+    def row(self) -> str:
+        verdict = "held" if self.held else "BROKE: " + "; ".join(self.breaches)
+        return (f"{self.kind:8} {self.sessions:6d} {self.welcomed:6d}  {self.ack_p50:6.0f} {self.ack_p99:6.0f}"
+                f"  {self.staleness_p95:6.0f}  {self.kib_idle:5.1f} {self.kib_active:5.1f}"
+                f"  {self.cpu_ms_per_frame:6.3f} {self.frames_per_second:7.0f} {self.cpu_share:5.0%}  {verdict}")
+
+
+HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu  verdict\n"
+          "                        (ms)   (ms)   (ms)   idle  activ")
+
+
+async def run_level(kind: str, sessions: int, window: float, server_cpu: str | None,
+                    objectives: slo.Objectives, join_rate: float = JOIN_RATE) -> LevelResult:
+    result = LevelResult(kind, sessions)
+    server = ServerProcess(kind, cpu=server_cpu).start()
+    fleet: Fleet | None = None
+    try:
+        rss0 = server.rss_kib()
+        facilitator = Facilitator(server.base_url, server.admin_token)
+        code = await facilitator.create()
+        fleet = Fleet(server.ws_url, server.base_url, code)
+        await fleet.grow(sessions, join_rate)
+        await fleet.wait_welcomed(sessions, timeout=60)
+        result.welcomed = fleet.welcomed
+        result.kib_idle = (server.rss_kib() - rss0) / max(fleet.welcomed, 1)
+        join_errors = fleet.tally.measured.connection_errors
+        fleet.tally.reset()  # the window measures the campaign, not the ramp
+        cpu0, frames0, t0 = server.cpu_seconds(), server.frames_out(), time.monotonic()
+        await facilitator.phase("start")
+        for i, _ in enumerate(PHASES):
+            await asyncio.sleep(window)
+            if i < len(PHASES) - 1:
+                await facilitator.phase("advance")
+        cpu1, frames1, t1 = server.cpu_seconds(), server.frames_out(), time.monotonic()
+        result.kib_active = (server.rss_kib() - rss0) / max(fleet.welcomed, 1)
+        frames = max(frames1 - frames0, 1.0)
+        result.cpu_ms_per_frame = 1000 * (cpu1 - cpu0) / frames
+        result.frames_per_second = frames / (t1 - t0)
+        result.cpu_share = (cpu1 - cpu0) / (t1 - t0)
+        m = fleet.tally.measured
+        m.connection_errors = max(m.connection_errors + join_errors, sessions - fleet.welcomed)
+        result.actions = sum(m.acks.values())
+        result.ack_p50 = slo.percentile(m.acks, 0.50)
+        result.ack_p99 = slo.percentile(m.acks, 0.99)
+        result.staleness_p95 = slo.percentile(m.pushes, 0.95)
+        breaches = slo.check(m, objectives)
+        result.breaches = [str(b).removeprefix("SLO BREACHED: ") for b in breaches]
+        result.breaches += [f"{n}x {e}" for e, n in fleet.tally.errors.most_common(3)]
+        result.held = not breaches
+    finally:
+        if fleet is not None:
+            await fleet.close()
+        server.stop()
+    return result
+
+
+async def ramp(kind: str, levels: list[int], args: argparse.Namespace, objectives: slo.Objectives) -> list[LevelResult]:
+    """Levels in order until one breaks (that one is reported too)."""
+    out = []
+    for n in levels:
+        r = await run_level(kind, n, args.window, args.server_cpu, objectives)
+        print(r.row(), flush=True)
+        out.append(r)
+        if not r.held:
+            break
+    return out
+
+
+def most_held(results: list[LevelResult]) -> int:
+    return max((r.sessions for r in results if r.held), default=0)
+
+
+async def amain(args: argparse.Namespace) -> int:
+    raise_open_files_limit()
+    objectives = slo.Objectives.from_env()
+    levels = sorted(int(x) for x in args.levels.split(","))
+    print(f"capacity benchmark: levels {levels}, {args.window:g} s per phase, server on cpu {args.server_cpu}, "
+          f"generator (lean asyncio client) on cpu {args.generator_cpu or 'any'}")
+    print(HEADER)
+    engine = await ramp("essaim", levels, args, objectives)
+    held_engine = most_held(engine)
+    # The bare stack starts at the engine's best level: below it, it holds anyway.
+    bare_levels = [n for n in levels if n >= max(held_engine, levels[0])]
+    bare = await ramp("bare", bare_levels, args, objectives) if "bare" in args.compare else []
+    held_bare = most_held(bare)
+    bare_ceiling = bool(bare) and all(r.held for r in bare)
+    best = next((r for r in engine if r.sessions == held_engine), engine[-1])
+    print()
+    print(f"most sessions held within SLO: essaim {held_engine}, bare stack {held_bare}"
+          + (" (held every level tried: its ceiling is higher)" if bare_ceiling else ""))
+    print(f"at {best.sessions}: ack p50 {best.ack_p50:.0f} ms, p99 {best.ack_p99:.0f} ms, staleness p95 "
+          f"{best.staleness_p95:.0f} ms, {best.kib_idle:.1f} KiB/idle session, {best.kib_active:.1f} KiB/active "
+          f"session, {best.cpu_ms_per_frame:.3f} ms CPU/frame")
+    if held_bare:
+        ratio = held_engine / held_bare
+        print(f"engine/bare ratio: {ratio:.2f} (target >= 0.7){'' if ratio >= 0.7 else '  BELOW TARGET'}")
+    return 0 if held_engine >= args.target else 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", default=",".join(map(str, DEFAULT_LEVELS)))
+    parser.add_argument("--window", type=float, default=30.0, help="seconds of each phase at each level")
+    parser.add_argument("--server-cpu", default="0", help="core for the server (taskset -c); '' for none")
+    parser.add_argument("--generator-cpu", default="1", help="core this generator runs on (make pins it)")
+    parser.add_argument("--compare", default="bare", help="baseline to compare with: 'bare' or ''")
+    parser.add_argument("--target", type=int, default=10000, help="sessions the engine must hold (exit 1 if not)")
+    args = parser.parse_args()
+    sys.exit(asyncio.run(amain(args)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""The lean load generator: many protocol sessions from one asyncio process.
+
+Locust spends a greenlet, a socket wrapper and its stats machinery per user
+and tops out near 2,000 WebSocket users per process here; the capacity
+benchmark needs 10,000+ from one core. This client drives the same
+:class:`~loadtests.behaviour.Participant` over the ``websockets`` asyncio
+client (about half the CPU per message of trio-websocket), with no
+compression offered, and tallies the same samples the SLO gate reads.
+
+Traffic goes to the URL given (127.0.0.1 in every make target); every loop
+ends on the run's stop event or deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import resource
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from . import slo
+from .behaviour import Participant, Sample
+from .workload import CAMPAIGN, ROLES, SITES, Workload
+
+__all__ = ["Tally", "Facilitator", "Fleet", "raise_open_files_limit"]
+
+#: Seconds a connection may take to open and be welcomed before it counts as failed.
+CONNECT_TIMEOUT_SECONDS = 30.0
+#: Largest frame accepted from the server (a welcome with results is a few KiB).
+MAX_FRAME_BYTES = 1 << 20
+
+
+def raise_open_files_limit() -> int:
+    """One socket is one file: lift the soft limit to the hard one (20,000 here)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+@dataclass
+class Tally:
+    """Everything measured in one window, ready for :func:`slo.check`."""
+
+    measured: slo.Measured = field(default_factory=slo.Measured)
+    connect: dict[int, int] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+    frames_in: int = 0
+    recording: bool = True
+
+    def add(self, samples: list[Sample]) -> None:
+        if not self.recording:
+            return
+        m = self.measured
+        for s in samples:
+            m.requests += 1
+            if s.error is not None:
+                m.failures += 1
+                self.errors[f"{s.name}: {s.error}"] += 1
+                if s.kind == "connect":
+                    m.connection_errors += 1
+                continue
+            slo.record(m.acks if s.kind == "ack" else m.pushes if s.kind == "push" else self.connect, s.seconds)
+
+    def reset(self) -> None:
+        self.measured, self.connect, self.errors, self.frames_in = slo.Measured(), {}, Counter(), 0
+
+
+class Facilitator:
+    """The facilitator HTTP API, from a thread (urllib blocks)."""
+
+    def __init__(self, base: str, admin_token: str) -> None:
+        self.base, self.admin_token = base.rstrip("/"), admin_token
+        self.campaign_id = self.code = self.token = ""
+
+    def _post(self, path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+        req = urllib.request.Request(self.base + path, data=orjson.dumps(body), method="POST", headers={
+            "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return orjson.loads(resp.read())
+
+    async def create(self, template: str = "demo") -> str:
+        created = await asyncio.to_thread(self._post, "/api/campaigns", {"template": template}, self.admin_token)
+        self.campaign_id, self.code = created["campaign_id"], created["code"]
+        self.token = created["facilitator_token"]
+        return self.code
+
+    async def phase(self, action: str) -> dict[str, Any]:
+        return await asyncio.to_thread(
+            self._post, f"/api/campaigns/{self.campaign_id}/phase/{action}", {}, self.token)
+
+
+class Fleet:
+    """N participant sessions against one server, opened at a bounded rate."""
+
+    def __init__(self, ws_url: str, origin: str, code: str, *, workload: Workload = CAMPAIGN,
+                 compression: float = 1.0, seed: int = 1) -> None:
+        self.ws_url, self.origin, self.code = ws_url, origin, code
+        self.workload, self.compression = workload, compression
+        self.rng = random.Random(seed)
+        self.tally = Tally()
+        self.stop = asyncio.Event()
+        self.welcomed = 0
+        self.open = 0
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def participant(self) -> Participant:
+        profile = {"role": self.rng.choice(ROLES), "site": self.rng.choice(SITES)}
+        return Participant(random.Random(self.rng.random()), self.workload, self.compression, profile, self.code)
+
+    async def grow(self, n: int, per_second: float) -> None:
+        """Open sessions until ``n`` are running, ``per_second`` at most."""
+        gap = 1.0 / per_second
+        while len(self.tasks) < n and not self.stop.is_set():
+            self.tasks.append(asyncio.create_task(self._session(self.participant())))
+            await asyncio.sleep(gap)
+
+    async def wait_welcomed(self, n: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.welcomed < n and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        return self.welcomed >= n
+
+    async def close(self) -> None:
+        self.stop.set()
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=30)
+        for t in self.tasks:
+            t.cancel()
+
+    async def _session(self, p: Participant) -> None:
+        started = time.time()
+        try:
+            async with connect(self.ws_url, origin=self.origin, compression=None, open_timeout=CONNECT_TIMEOUT_SECONDS,
+                               ping_interval=None, close_timeout=2, max_size=MAX_FRAME_BYTES) as ws:
+                self.open += 1
+                try:
+                    await ws.send(orjson.dumps(p.hello()).decode())
+                    welcome = orjson.loads(await asyncio.wait_for(ws.recv(), CONNECT_TIMEOUT_SECONDS))
+                    if welcome.get("type") != "welcome":
+                        raise ConnectionError(f"{welcome.get('code')}: {welcome.get('message')}")
+                    p.receive(welcome, time.time())
+                    self.welcomed += 1
+                    self.tally.add([Sample("connect", "connect+welcome", time.time() - started)])
+                    reader = asyncio.create_task(self._read(ws, p))
+                    try:
+                        await self._act(ws, p)
+                    finally:
+                        reader.cancel()
+                finally:
+                    self.open -= 1
+        except (OSError, TimeoutError, InvalidHandshake, InvalidStatus, ConnectionError, ConnectionClosed) as exc:
+            if not self.stop.is_set():
+                self.tally.add([Sample("connect", "connect+welcome", time.time() - started,
+                                       error=type(exc).__name__ + (f" {exc}" if isinstance(exc, ConnectionError) else ""))])
+
+    async def _read(self, ws: Any, p: Participant) -> None:
+        async for raw in ws:
+            self.tally.frames_in += 1
+            self.tally.add(p.receive(orjson.loads(raw), time.time()))
+
+    async def _act(self, ws: Any, p: Participant) -> None:
+        while not self.stop.is_set():
+            now = time.time()
+            self.tally.add(p.expire(now))
+            frames, think = p.act(now)
+            for f in frames:
+                await ws.send(orjson.dumps(f).decode())
+            try:
+                await asyncio.wait_for(self.stop.wait(), think)
+            except TimeoutError:
+                pass
