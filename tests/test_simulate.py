@@ -1,0 +1,139 @@
+"""The campaign simulator: a crowd through all four phases on a real engine."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+import essaim
+from essaim.simulate import SimulationReport, simulate, simulation_template
+from essaim.simulation_crowd import CrowdHabits, make_crowd, make_truth
+from essaim.simulation_progress import Progress, ProgressBar, render
+from essaim.simulation_quality import adjusted_rand_index, kendall_tau
+
+
+async def test_a_crowd_goes_through_all_four_phases(autojump_clock: object) -> None:
+    seen: list[Progress] = []
+    async with essaim.open_engine() as engine:
+        report = await simulate(engine, participants=80, seed=3, progress=seen.append)
+        state = engine.state(report.campaign_id)
+        assert state.status == "finished"
+    counters = report.results.counters
+    assert counters["participants"] == 80
+    assert counters["cards"] > 0 and counters["supports"] > 0
+    assert counters["placements"] > 0 and counters["judgments"] > 0
+    assert report.results.sheets, "the evaluation produced ranked opportunity sheets"
+    assert [s.rank for s in report.results.sheets] == list(range(1, len(report.results.sheets) + 1))
+    # Every phase reported progress, in order, ending with everyone done.
+    assert sorted({p.phase_index for p in seen}) == [0, 1, 2, 3]
+    assert all(p.done <= p.total == 80 for p in seen)
+    # Simulated people judge by a latent truth: the crowd's ranking follows it.
+    assert report.ranking_tau is not None and report.ranking_tau > 0.2
+    assert report.structure_ari is not None
+
+
+async def test_off_topic_cards_are_flagged_and_hidden_by_juries(autojump_clock: object) -> None:
+    habits = CrowdHabits(offtopic_share=0.15, flag_share=1.0, jury_error=0.0)
+    async with essaim.open_engine() as engine:
+        report = await simulate(engine, participants=60, seed=5, habits=habits)
+        state = engine.state(report.campaign_id)
+        hidden = [c for c in state.cards.values() if c.hidden]
+        decided = [m for m in state.moderation_log if m.get("by") == "jury"] or [
+            case for case in state.cases.values() if case.status != "open"
+        ]
+    assert report.results.counters["flags"] > 0
+    assert hidden and decided
+
+
+async def test_a_simulated_campaign_is_durable_in_sqlite(tmp_path: object, autojump_clock: object) -> None:
+    path = tmp_path / "essaim.sqlite3"  # type: ignore[operator]
+    async with essaim.open_engine(path) as engine:
+        report = await simulate(engine, participants=30, seed=1)
+        before = engine.state(report.campaign_id).to_dict()
+    async with essaim.open_engine(path) as engine:
+        assert engine.state(report.campaign_id).to_dict() == before
+
+
+def test_the_crowd_follows_from_the_seed_alone() -> None:
+    habits = CrowdHabits()
+    truth = make_truth(7)
+    assert make_truth(7) == truth
+    assert make_crowd(truth, 50, 7, habits) == make_crowd(make_truth(7), 50, 7, habits)
+    assert make_crowd(truth, 50, 7, habits) != make_crowd(truth, 50, 8, habits)
+    crowd = make_crowd(truth, 400, 7, habits)
+    sorters = sum(p.sorter for p in crowd) / len(crowd)
+    assert 0.15 < sorters < 0.4, "about a quarter volunteer to sort"
+    assert {p.profile["role"] for p in crowd} == {"Field", "Office", "Management"}
+
+
+def test_the_simulation_template_is_the_demo_with_short_phases() -> None:
+    template = simulation_template(2.5)
+    assert [p.type for p in template.phases] == ["collect", "sort", "evaluate", "results"]
+    assert {p.duration for p in template.phases} == {2.5}
+
+
+async def test_simulate_refuses_an_empty_crowd() -> None:
+    async with essaim.open_engine() as engine:
+        with pytest.raises(ValueError, match="at least one participant"):
+            await simulate(engine, participants=0)
+
+
+def test_adjusted_rand_index() -> None:
+    truth = {"a": 1, "b": 1, "c": 2, "d": 2}
+    assert adjusted_rand_index(truth, {"a": "x", "b": "x", "c": "y", "d": "y"}) == 1.0
+    assert adjusted_rand_index(truth, {"a": "x", "b": "y", "c": "x", "d": "y"}) < 0
+    assert 0 < adjusted_rand_index(
+        {**truth, "e": 3, "f": 3}, {"a": 1, "b": 1, "c": 2, "d": 2, "e": 2, "f": 3}
+    ) < 1
+
+
+def test_kendall_tau() -> None:
+    assert kendall_tau([1, 2, 3, 4], [10, 20, 30, 40]) == 1.0
+    assert kendall_tau([1, 2, 3, 4], [4, 3, 2, 1]) == -1.0
+    assert kendall_tau([1, 2, 3], [5, 5, 5]) == 0.0
+    with pytest.raises(ValueError):
+        kendall_tau([1], [1, 2])
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _progress(phase: int, done: int) -> Progress:
+    return Progress(phase, 4, f"Phase {phase}", done, 10, {"participants": 10, "cards": 3})
+
+
+def test_progress_prints_one_line_per_phase_when_not_a_terminal() -> None:
+    out = io.StringIO()
+    bar = ProgressBar(out)
+    for phase in (0, 0, 0, 1, 1):
+        bar(_progress(phase, 5))
+    bar.close()
+    lines = out.getvalue().splitlines()
+    assert [line.split("]")[0] for line in lines] == ["[1/4", "[2/4"]
+    assert "\r" not in out.getvalue()
+
+
+def test_progress_redraws_in_place_on_a_terminal() -> None:
+    out = _Terminal()
+    bar = ProgressBar(out)
+    bar(_progress(0, 0))
+    bar(_progress(1, 10))
+    bar.close()
+    text = out.getvalue()
+    assert text.count("\r") == 2 and text.endswith("\n")
+    assert "#" * 24 in render(_progress(1, 10))
+
+
+def test_report_formats_scores_with_uncertainty() -> None:
+    sheet = essaim.types.OpportunitySheet(
+        rank=1, iid="i1", title="Fewer meetings", cards=("c1", "c2"), card_texts=("a", "b"), supporters=4,
+        score=0.75, low=0.65, high=0.85, consensus=0.5, controversy=0.5, segments={},
+    )
+    results = essaim.types.Results("cid", "T", 10, (sheet,), (), None, {"cards": 2})
+    report = SimulationReport("cid", "CODE", "tok", 10, 0, results, {}, 0.9, 0.8, 12.0)
+    text = report.format()
+    assert "1. 0.75 ± 0.10  Fewer meetings" in text
+    assert "adjusted Rand index 0.90" in text and "Kendall tau 0.80" in text
