@@ -57,7 +57,8 @@ class EssaimServer:
         self.quart = self._build_quart()
 
     def _build_quart(self) -> QuartTrio:
-        app = QuartTrio("essaim.server")
+        # No Quart static folder: its built-in /static route would shadow site_routes' one.
+        app = QuartTrio("essaim.server", static_folder=None)
         app.config["JSON_SORT_KEYS"] = False
         register_site_routes(app, self)
         register_facilitator_api(app, self)
