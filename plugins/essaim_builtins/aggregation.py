@@ -45,7 +45,9 @@ class Evidence:
     theme: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     placed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     offtopic: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    hids: list[str] = field(default_factory=list)
+    #: The placements counted, in order: a later snapshot must extend them
+    #: (the very same objects) to be counted incrementally.
+    counted: list[Placement] = field(default_factory=list)
 
     #: Node numbers fit in 32 bits; a pair key is a * BIG + b.
     BIG = 1 << 32
@@ -60,7 +62,7 @@ class Evidence:
         """Count new placements into the evidence."""
         rows: dict[int, list[list[int]]] = defaultdict(list)  # flat length -> rows of (node, item, idea, theme)
         for p in placements:
-            self.hids.append(p.hid)
+            self.counted.append(p)
             nodes: list[int] = []
             items: list[int] = []
             ideas: list[int] = []
@@ -128,14 +130,14 @@ def evidence_for(snapshot: SortingInput) -> Evidence:
         cache = _caches.setdefault(snapshot.campaign_id, _Cache())
     with cache.lock:
         ev = cache.evidence
-        done = len(ev.hids)
+        done = len(ev.counted)
         placements = snapshot.placements
-        if done > len(placements) or [p.hid for p in placements[:done]] != ev.hids:
+        if done > len(placements) or not all(a is b for a, b in zip(ev.counted, placements)):
             ev = cache.evidence = Evidence()
             done = 0
         if done < len(placements):
             ev.add(placements[done:])
-        return Evidence(ev.index, ev.keys, ev.n, ev.idea, ev.theme, dict(ev.placed), dict(ev.offtopic), list(ev.hids))
+        return Evidence(ev.index, ev.keys, ev.n, ev.idea, ev.theme, dict(ev.placed), dict(ev.offtopic), list(ev.counted))
 
 
 def agglomerate(

@@ -89,7 +89,7 @@ def essaim_collection_check_card(
 def index_for(state: CampaignState) -> SimilarityIndex:
     """The campaign's index, brought up to date with new and hidden cards."""
     index = _indexes.get(state.campaign_id)
-    if index is None or index.seq > state.seq:
+    if index is None or not index.follows(state):
         index = _indexes[state.campaign_id] = SimilarityIndex()
     index.update(state)
     return index

@@ -46,6 +46,7 @@ def essaim_register_strategies(registry: Registry) -> None:
             "quorum": f"votes needed for a decision (default {DEFAULT_QUORUM}); a tie keeps the card",
             "abuse_action": "what the screen does with abusive words: 'hide' (default, for a jury), 'reject', 'off'",
             "extra_abuse_words": "more words for the screen's abuse list",
+            "rejudge": "draw a new jury when a card a jury kept is flagged again (default false: the facilitator decides)",
         },
     )
 
@@ -78,6 +79,13 @@ def essaim_moderation_flag(
     settings: Mapping[str, Any], state: CampaignState, card: Card, flagger: Participant, rng: random.Random
 ) -> FlagOutcome:
     size = max(1, int(settings.get("jury_size", DEFAULT_JURY_SIZE)))
+    if not settings.get("rejudge", False) and any(
+        c.cid == card.cid and c.status == "kept" and c.decided_by == "jury" for c in state.cases.values()
+    ):
+        # A jury already kept this card: flagging again until some jury hides
+        # it would hand the decision to whoever flags most. The new case waits
+        # for the facilitator instead.
+        return FlagOutcome(jury=(), hide_now=False)
     excluded = conflicted_jurors(state, card, flagger)
     pool = list(state.participants)
     jury: list[str] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+import weakref
 from collections import Counter, defaultdict
 from itertools import islice
 
@@ -51,8 +52,15 @@ class SimilarityIndex:
         self.norms: dict[str, float] = {}
         self.indexed = 0
         self.seq = 0
+        self._state_ref: weakref.ref[CampaignState] | None = None
+
+    def follows(self, state: CampaignState) -> bool:
+        """True if this index was fed by this very state, which did not go back."""
+        return self._state_ref is not None and self._state_ref() is state and self.seq <= state.seq \
+            and self.indexed <= len(state.cards)
 
     def update(self, state: CampaignState) -> None:
+        self._state_ref = weakref.ref(state)
         if self.indexed < len(state.cards):
             for card in islice(state.cards.values(), self.indexed, None):
                 self.add(card.cid, card.text)
