@@ -35,6 +35,19 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	ESSAIM_SLOW=1 $(PY) -m pytest -q
 
+## loadtest: a Locust profile, headless, gated on the SLOs (docs/loadtesting.md).
+##           PROFILE=smoke|campaign|reconnect-storm|soak. Without HOST it starts a fresh
+##           local server (server on core 0, Locust on core 1); HOST=http://... loads a
+##           running deployment instead (set ESSAIM_ADMIN_TOKEN). Reports in reports/.
+loadtest: $(STAMP)
+	$(PY) -m loadtests.run --profile $(PROFILE) $(if $(HOST),--host $(HOST))
+
+## bench: capacity benchmark, essaim serve vs the bare hypercorn+quart-trio stack,
+##        server on core 0, the lean generator on core 1 (docs/performance.md)
+TASKSET_GENERATOR := $(if $(shell command -v taskset),taskset -c 1)
+bench: $(STAMP)
+	$(TASKSET_GENERATOR) $(PY) -m loadtests.bench
+
 ## bench-engine: durable vs in-memory acknowledged commands per second
 bench-engine: $(STAMP)
 	$(PY) -m essaim.bench.engine

@@ -298,9 +298,9 @@ class Participant:
     def _waiting(self, kind: str) -> bool:
         return any(p.type == kind for p in self.pending.values())
 
-    def _action(self, kind: str, **fields: Any) -> dict[str, Any]:
+    def _action(self, action_type: str, **fields: Any) -> dict[str, Any]:
         self.counter += 1
-        return {"type": kind, "id": f"a{self.counter}", **fields}
+        return {"type": action_type, "id": f"a{self.counter}", **fields}
 
     def _sent(self, frames: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
         for f in frames:

@@ -3,7 +3,7 @@ facilitator over the HTTP API. Run through ``python -m loadtests.run`` (make
 loadtest), or by hand::
 
     locust -f loadtests/locustfile.py --headless --host http://127.0.0.1:8000 \\
-        --profile smoke --admin-token TOKEN -u 150 -r 75 -t 2m
+        --essaim-profile smoke --admin-token TOKEN -u 150 -r 75 -t 2m
 
 Each participant has one receive greenlet; acks fire ``events.request``
 (type ``WS``, name ``ack <action>``, time from send to ack) and phase
@@ -49,7 +49,7 @@ MAX_RECONNECTS = 5
 
 @events.init_command_line_parser.add_listener
 def _options(parser: Any) -> None:
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="smoke", env_var="ESSAIM_LOAD_PROFILE",
+    parser.add_argument("--essaim-profile", choices=sorted(PROFILES), default="smoke", env_var="ESSAIM_LOAD_PROFILE",
                         help="workload profile (loadtests/profiles.py)")
     parser.add_argument("--admin-token", default="", env_var="ESSAIM_ADMIN_TOKEN",
                         help="server admin token, to create the campaign")
@@ -80,7 +80,7 @@ class ParticipantUser(User):
 
     def on_start(self) -> None:
         opts = self.environment.parsed_options
-        profile = PROFILES[opts.profile]
+        profile = PROFILES[opts.essaim_profile]
         self.storm_after = profile.storm_after
         self.stormed = False
         if opts.campaign_code:
@@ -185,7 +185,7 @@ class FacilitatorUser(HttpUser):
 
     def on_start(self) -> None:
         opts = self.environment.parsed_options
-        self.profile = PROFILES[opts.profile]
+        self.profile = PROFILES[opts.essaim_profile]
         self.campaign_id, self.token = opts.campaign_id, opts.facilitator_token
         if not opts.campaign_code:
             r = self.client.post("/api/campaigns", json={"template": "demo"},
@@ -232,7 +232,9 @@ def _slo_gate(environment: Any, **_: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         return
     stats = environment.stats
-    m = slo.Measured(requests=stats.total.num_requests, failures=stats.total.num_failures)
+    # An exception in a user's code is a failure too: the client stopped following the session.
+    crashes = sum(e["count"] for e in environment.runner.exceptions.values())
+    m = slo.Measured(requests=stats.total.num_requests + crashes, failures=stats.total.num_failures + crashes)
     for (name, method), entry in stats.entries.items():
         if method == "WS" and name.startswith("ack "):
             m.acks = slo.merge([m.acks, entry.response_times])
@@ -242,6 +244,10 @@ def _slo_gate(environment: Any, **_: Any) -> None:
                                                                      "resume after drop")):
             m.connection_errors += entry.num_failures
     breaches = slo.check(m, slo.Objectives.from_env())
-    print(summarize(environment, m, breaches), flush=True)
+    text = summarize(environment, m, breaches)
+    print(text, flush=True)
+    prefix = getattr(environment.parsed_options, "csv_prefix", None)
+    if prefix:  # run.py prints it again after Locust's own long tables
+        Path(f"{prefix}_summary.txt").write_text(text + "\n", encoding="utf-8")
     if breaches:
         environment.process_exit_code = 1

@@ -51,6 +51,11 @@ async def create() -> dict:
     return {"campaign_id": campaign.campaign_id, "code": campaign.code, "facilitator_token": "bare"}
 
 
+@app.route("/api/campaigns/<cid>/stats")
+async def stats(cid: str) -> dict:
+    return {"counters": campaign.counters(), "connections": campaign.connections}
+
+
 @app.route("/api/campaigns/<cid>/phase/<action>", methods=["POST"])
 async def phase(cid: str, action: str) -> tuple[dict, int]:
     if not campaign.control(action):

@@ -41,6 +41,8 @@ async def http(scope: dict[str, Any], receive: Any, send: Any) -> None:
     elif path == "/api/campaigns":
         body = orjson.dumps({"campaign_id": campaign.campaign_id, "code": campaign.code,
                              "facilitator_token": "bare"})
+    elif len(parts) == 4 and parts[3] == "stats":
+        body = orjson.dumps({"counters": campaign.counters(), "connections": campaign.connections})
     elif len(parts) == 5 and parts[3] == "phase" and campaign.control(parts[4]):
         fan_out(mini.phase_frame(campaign))
         body = orjson.dumps({"phase": campaign.phase()})
