@@ -1,0 +1,177 @@
+"""A whole campaign in headless Chromium: one facilitator console and three
+participants on phone-sized pages go through collect, sort, evaluate and
+results, with a report, a jury verdict and a facilitator decision on the way.
+Every view is checked with axe-core and photographed (reports/screenshots).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from browser_harness import (
+    DESKTOP, PHONE, REPO, Campaign, ServerProcess, axe_violations, create_campaign, describe, shoot,
+)
+
+CARDS = {
+    0: ["Too many approval steps for small purchases", "Meetings that could have been an e-mail",
+        "The expense tool is slow and confusing"],
+    1: ["Approval steps for purchases take weeks", "No shared calendar between teams",
+        "Laptops take ten minutes to start"],
+    2: ["Nobody knows who decides what", "Onboarding documents are out of date",
+        "Meeting rooms are always booked"],
+}
+SIMILAR_DRAFT = "approval steps for small purchases"
+#: Participant pages to measure: everything they load before the first interaction.
+BYTES_BUDGET = 200 * 1024
+
+
+def participant(browser: Any, campaign: Campaign, **context: Any) -> Any:
+    ctx = browser.new_context(viewport=PHONE, locale=context.pop("locale", "en-GB"), **context)
+    page = ctx.new_page()
+    page.goto(campaign.join_url)
+    page.wait_for_selector("#conn[data-status=online]")
+    return page
+
+
+def wait_view(page: Any, title: str) -> None:
+    page.wait_for_selector(f"#view-title:has-text('{title}')")
+
+
+def test_whole_campaign(browser: Any, server: ServerProcess) -> None:
+    campaign = create_campaign(server)
+    violations: list[dict[str, Any]] = []
+
+    # -- bytes before the first interaction, on a fresh phone --------------------------------
+    ctx = browser.new_context(viewport=PHONE, locale="en-GB")
+    first = ctx.new_page()
+    sizes: list[int] = []
+    first.on("requestfinished", lambda req: sizes.append(req.sizes()["responseBodySize"] + req.sizes()["responseHeadersSize"]))
+    first.goto(campaign.join_url)
+    first.wait_for_selector("#conn[data-status=online]")
+    first.wait_for_load_state("networkidle")
+    transferred = sum(sizes)
+    (REPO / "reports").mkdir(exist_ok=True)
+    (REPO / "reports" / "participant-bytes.json").write_text(json.dumps({"bytes": transferred, "requests": len(sizes)}))
+    print(f"participant page: {transferred} bytes in {len(sizes)} requests before the first interaction")
+    assert transferred < BYTES_BUDGET, f"{transferred} bytes transferred before the first interaction"
+
+    pages = [first] + [participant(browser, campaign) for _ in range(2)]
+    wait_view(pages[0], "Waiting for the start")
+    shoot(pages[0], "participant-1-waiting")
+    violations += axe_violations(pages[0], "participant waiting")
+
+    # -- facilitator console --------------------------------------------------------------
+    fac = browser.new_context(viewport=DESKTOP).new_page()
+    fac.goto(campaign.facilitator_url)
+    fac.wait_for_selector("#ctl-start")
+    assert "token=" not in fac.url, "the facilitator token must leave the address bar"
+    assert fac.locator("#join-link").inner_text().endswith(f"/join/{campaign.code}")
+    assert fac.locator(".share svg").count() == 1, "the QR code of the join link"
+    fac.wait_for_selector("[data-stat=Joined]:has-text('3')")
+    shoot(fac, "facilitator-1-draft")
+    violations += axe_violations(fac, "facilitator draft")
+    fac.click("#ctl-start")
+
+    # -- collect: write cards, suggestions, support instead, report --------------------------
+    for page in pages:
+        wait_view(page, "Share your ideas")
+    for i, page in enumerate(pages):
+        for text in CARDS[i]:
+            page.fill("#card-text", text)
+            page.click("button[type=submit]")
+        page.wait_for_selector(f"#my-cards-title:has-text('({len(CARDS[i])})')")
+        page.wait_for_function("() => window.essaim.session.outbox.length === 0")
+    third = pages[2]
+    third.fill("#card-text", SIMILAR_DRAFT)
+    suggestion = third.locator(".suggestion", has_text="Too many approval steps").first
+    suggestion.wait_for()
+    shoot(third, "participant-2-collect")
+    violations += axe_violations(third, "participant collect with suggestions")
+    suggestion.get_by_role("button", name="Support this instead").click()
+    suggestion.get_by_text("Supported").wait_for()
+    # Report another participant's card from the suggestions.
+    suggestion.get_by_role("button", name="Report").click()
+    suggestion.get_by_label("Why? (optional)").fill("off-topic rant")
+    suggestion.get_by_role("button", name="Send report").click()
+    suggestion.get_by_text("Reported").wait_for()
+    third.fill("#card-text", "")
+    third.wait_for_function("() => window.essaim.session.outbox.length === 0")
+
+    # The jury (two participants who neither wrote nor reported the card) is asked.
+    jurors = [p for p in pages[:2] if p.locator("#jury-title").is_visible()]
+    pages[1].wait_for_timeout(300)
+    jurors = [p for p in pages[:2] if p.locator("#jury-title").count()]
+    assert jurors, "a juror sees the reported card"
+    shoot(jurors[0], "participant-3-jury", full_page=False)
+    violations += axe_violations(jurors[0], "participant jury")
+    jurors[0].click("#jury-keep")
+    jurors[0].wait_for_selector("#jury", state="hidden")
+
+    fac.wait_for_selector("[data-stat=Cards]:has-text('9')")
+    shoot(fac, "facilitator-2-collect")
+    violations += axe_violations(fac, "facilitator collect")
+    fac.click("#ctl-advance")
+
+    # -- sort: volunteer, get a hand, group it -----------------------------------------------
+    for page in pages:
+        wait_view(page, "Help structure the ideas")
+    violations += axe_violations(pages[0], "participant sort intro")
+    for n, page in enumerate(pages):
+        page.click("#volunteer")
+        page.wait_for_selector("#place")
+        if n == 0:
+            shoot(page, "participant-4-sort-hand")
+            violations += axe_violations(page, "participant sort hand")
+        page.select_option("#group-0", "1")
+        page.select_option("#group-1", "1")
+        page.select_option("#same-1", index=1)  # same idea as the first card
+        page.select_option("#group-2", "2")
+        if n == 0:
+            shoot(page, "participant-5-sort-grouped")
+        page.click("#place")
+        page.wait_for_selector("text=Your grouping was recorded")
+    fac.wait_for_selector("[data-stat=Placements]:not(:has-text('0'))")
+    fac.wait_for_selector("#structure-h:not(:has-text('(0 themes)'))", timeout=15_000)
+    shoot(fac, "facilitator-3-sort")
+    violations += axe_violations(fac, "facilitator sort")
+    fac.click("#ctl-advance")
+
+    # -- evaluate: compare pairs ------------------------------------------------------------
+    for page in pages:
+        wait_view(page, "Which matters more?")
+    pages[0].wait_for_selector("#choice-a")
+    shoot(pages[0], "participant-6-evaluate")
+    violations += axe_violations(pages[0], "participant evaluate")
+    for page in pages:
+        for _ in range(4):
+            page.wait_for_selector("#choice-a, #eval-done")
+            if not page.locator("#choice-a").count():
+                break
+            page.click("#choice-a")
+    fac.wait_for_timeout(2500)
+    shoot(fac, "facilitator-4-evaluate")
+    fac.click("#ctl-advance")
+
+    # -- results ------------------------------------------------------------------------------
+    for page in pages:
+        wait_view(page, "Results")
+    pages[0].wait_for_selector(".result")
+    shoot(pages[0], "participant-7-results")
+    violations += axe_violations(pages[0], "participant results")
+    fac.wait_for_selector("#results-h")
+    fac.wait_for_selector("table tbody tr", timeout=15_000)
+    shoot(fac, "facilitator-5-results")
+    violations += axe_violations(fac, "facilitator results")
+
+    # Exports download with the facilitator's token.
+    with fac.expect_download() as download:
+        fac.click("#export-json")
+    exported = json.loads(open(download.value.path(), encoding="utf-8").read())
+    assert exported, "the JSON export is not empty"
+
+    fac.click("#ctl-advance")  # finish
+    for page in pages:
+        wait_view(page, "Thank you!")
+    assert campaign.show()["phase"]["status"] == "finished"
+    assert not violations, describe(violations)
