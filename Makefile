@@ -10,7 +10,7 @@ DATA ?= data
 PROFILE ?= smoke
 HOST ?=
 
-.PHONY: run test test-slow loadtest bench bench-engine bench-quality venv clean
+.PHONY: run test test-slow chromium screenshots loadtest bench bench-engine bench-quality venv clean
 
 venv: $(STAMP)
 
@@ -28,11 +28,22 @@ run: $(STAMP)
 	$(VENV)/bin/essaim serve --demo --data-dir $(DATA) --port $(PORT) $(if $(HOST),--host $(HOST))
 
 ## test: the whole default suite (about ten minutes at most)
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest -q
 
+## chromium: Debian's chromium for tests/browser (installed when missing and root; else those tests skip)
+chromium:
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || \
+		echo "chromium could not be installed: the browser tests will be skipped"
+
+## screenshots: regenerate docs/screenshots (the facilitator guide's pictures) from a browser run
+screenshots: $(STAMP) chromium
+	rm -rf docs/screenshots
+	ESSAIM_DOC_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/browser/test_browser_campaign.py
+
 ## test-slow: the long soak and big-data tests too
-test-slow: $(STAMP)
+test-slow: $(STAMP) chromium
 	ESSAIM_SLOW=1 $(PY) -m pytest -q
 
 ## loadtest: a Locust profile, headless, gated on the SLOs (docs/loadtesting.md).
