@@ -10,7 +10,7 @@ DATA ?= data
 PROFILE ?= smoke
 HOST ?=
 
-.PHONY: run test test-slow chromium screenshots loadtest bench bench-engine bench-quality venv clean
+.PHONY: run test test-slow chromium screenshots loadtest bench bench-engine bench-quality bench-aggregation venv clean
 
 venv: $(STAMP)
 
@@ -62,6 +62,14 @@ bench: $(STAMP)
 ## bench-engine: durable vs in-memory acknowledged commands per second
 bench-engine: $(STAMP)
 	$(PY) -m essaim.bench.engine
+
+## bench-quality: simulated crowds with known truth; each strategy against a simple baseline
+bench-quality: $(STAMP)
+	$(PY) -m essaim.bench.quality
+
+## bench-aggregation: sorting consensus over 20,000 cards / 150,000 placements, and engine latency meanwhile
+bench-aggregation: $(STAMP)
+	$(PY) -m essaim.bench.quality_aggregation
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

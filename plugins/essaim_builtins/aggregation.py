@@ -33,6 +33,10 @@ from .groups import card_key, group_members
 
 __all__ = ["Evidence", "aggregate_placements", "agglomerate"]
 
+#: Weight of a sorter the others never confirm: small, not zero, so a lone
+#: sorter's placements still count when nobody else saw the same cards.
+MIN_SORTER_WEIGHT = 0.05
+
 
 @dataclass(slots=True)
 class Evidence:
@@ -48,6 +52,12 @@ class Evidence:
     #: The placements counted, in order: a later snapshot must extend them
     #: (the very same objects) to be counted incrementally.
     counted: list[Placement] = field(default_factory=list)
+    #: One row per observed pair per placement, for weighting sorters.
+    sorters: dict[str, int] = field(default_factory=dict)
+    obs_key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    obs_sorter: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    obs_idea: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
+    obs_theme: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
 
     #: Node numbers fit in 32 bits; a pair key is a * BIG + b.
     BIG = 1 << 32
@@ -61,6 +71,7 @@ class Evidence:
     def add(self, placements: Sequence[Placement]) -> None:
         """Count new placements into the evidence."""
         rows: dict[int, list[list[int]]] = defaultdict(list)  # flat length -> rows of (node, item, idea, theme)
+        row_sorters: dict[int, list[int]] = defaultdict(list)
         for p in placements:
             self.counted.append(p)
             nodes: list[int] = []
@@ -91,7 +102,9 @@ class Evidence:
                     themes.append(-label)
             if len(nodes) > 1:
                 rows[len(nodes)].append(nodes + items + ideas + themes)
+                row_sorters[len(nodes)].append(self.sorters.setdefault(p.sorter, len(self.sorters)))
         new_keys, new_n, new_idea, new_theme = [self.keys], [self.n], [self.idea], [self.theme]
+        obs_key, obs_sorter, obs_idea, obs_theme = [self.obs_key], [self.obs_sorter], [self.obs_idea], [self.obs_theme]
         for length, block in rows.items():
             arr = np.asarray(block, dtype=np.int64).reshape(len(block), 4, length)
             left, right = np.triu_indices(length, 1)
@@ -103,12 +116,54 @@ class Evidence:
             new_n.append(np.ones(lo.size, np.int64))
             new_idea.append((arr[:, 2, left] == arr[:, 2, right])[keep].astype(np.int64))
             new_theme.append((arr[:, 3, left] == arr[:, 3, right])[keep].astype(np.int64))
+            who = np.broadcast_to(np.asarray(row_sorters[length], np.int32)[:, None], keep.shape)[keep]
+            obs_key.append(new_keys[-1])
+            obs_sorter.append(who)
+            obs_idea.append(new_idea[-1].astype(np.int8))
+            obs_theme.append(new_theme[-1].astype(np.int8))
         keys = np.concatenate(new_keys)
         self.keys, inverse = np.unique(keys, return_inverse=True)
         size = self.keys.size
         self.n = np.bincount(inverse, np.concatenate(new_n), size).astype(np.int64)
         self.idea = np.bincount(inverse, np.concatenate(new_idea), size).astype(np.int64)
         self.theme = np.bincount(inverse, np.concatenate(new_theme), size).astype(np.int64)
+        self.obs_key = np.concatenate(obs_key)
+        self.obs_sorter = np.concatenate(obs_sorter)
+        self.obs_idea = np.concatenate(obs_idea)
+        self.obs_theme = np.concatenate(obs_theme)
+
+    def weighted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-pair (n, idea, theme) with each sorter weighted by reliability.
+
+        A sorter's reliability is their balanced agreement with the other
+        sorters who saw the same pairs: the share of their "same idea" calls
+        the others' majority confirms, averaged with the share of their
+        "different" calls it confirms (each with one pseudo-count of each
+        kind). Weight = 2 x reliability - 1, at least MIN_SORTER_WEIGHT: a
+        sorter merging at random counts far less than a careful one, and with
+        no overlap at all every sorter weighs the same."""
+        if not self.obs_key.size:
+            return self.n.astype(float), self.idea.astype(float), self.theme.astype(float)
+        at = np.searchsorted(self.keys, self.obs_key)
+        others_n = self.n[at] - 1
+        others_yes = self.idea[at] - self.obs_idea
+        has = others_n > 0
+        majority = np.zeros(at.size, bool)
+        majority[has] = others_yes[has] * 2 >= others_n[has]
+        merged = self.obs_idea == 1
+        agree = merged == majority
+        m = len(self.sorters)
+        calls_merge = np.bincount(self.obs_sorter[has & merged], minlength=m)
+        ok_merge = np.bincount(self.obs_sorter[has & merged & agree], minlength=m)
+        calls_split = np.bincount(self.obs_sorter[has & ~merged], minlength=m)
+        ok_split = np.bincount(self.obs_sorter[has & ~merged & agree], minlength=m)
+        reliability = ((ok_merge + 1) / (calls_merge + 2) + (ok_split + 1) / (calls_split + 2)) / 2
+        # Multiples of 1/1024 add up exactly, so sums do not depend on the
+        # order of placements.
+        weight = (np.round(np.clip(2 * reliability - 1, MIN_SORTER_WEIGHT, 1.0) * 1024) / 1024)[self.obs_sorter]
+        size = self.keys.size
+        return (np.bincount(at, weight, size), np.bincount(at, weight * self.obs_idea, size),
+                np.bincount(at, weight * self.obs_theme, size))
 
 
 class _Cache:
@@ -137,11 +192,13 @@ def evidence_for(snapshot: SortingInput) -> Evidence:
             done = 0
         if done < len(placements):
             ev.add(placements[done:])
-        return Evidence(ev.index, ev.keys, ev.n, ev.idea, ev.theme, dict(ev.placed), dict(ev.offtopic), list(ev.counted))
+        return Evidence(ev.index, ev.keys, ev.n, ev.idea, ev.theme, dict(ev.placed), dict(ev.offtopic),
+                        list(ev.counted), dict(ev.sorters), ev.obs_key, ev.obs_sorter, ev.obs_idea, ev.obs_theme)
 
 
 def agglomerate(
-    n_nodes: int, a: np.ndarray, b: np.ndarray, yes: np.ndarray, n: np.ndarray, threshold: float
+    n_nodes: int, a: np.ndarray, b: np.ndarray, yes: np.ndarray, n: np.ndarray, threshold: float,
+    prior: float = 0.0,
 ) -> np.ndarray:
     """Average-linkage agglomeration on a sparse graph; returns a cluster label
     per node (the smallest node number in its cluster).
@@ -161,9 +218,9 @@ def agglomerate(
     start = np.searchsorted(src[order], np.arange(n_nodes + 1))
     members: dict[int, list[int]] = {}
     version = np.zeros(n_nodes, np.int64)
-    share = yes / n
+    share = yes / (n + prior)
     good = (yes > 0) & (share >= threshold)
-    heap = [(-float(s), -int(y), int(x), int(z), 0, 0) for s, y, x, z in zip(share[good], yes[good], a[good], b[good])]
+    heap = [(-float(s), -float(y), int(x), int(z), 0, 0) for s, y, x, z in zip(share[good], yes[good], a[good], b[good])]
     heapq.heapify(heap)
     while heap:
         _, _, x, z, vx, vz = heapq.heappop(heap)
@@ -187,12 +244,12 @@ def agglomerate(
         uniq, inv = np.unique(nbr, return_inverse=True)
         ys = np.bincount(inv, y, uniq.size)
         cs = np.bincount(inv, c, uniq.size)
-        ratio = ys / cs
+        ratio = ys / (cs + prior)
         for other, r, yy in zip(uniq[(ys > 0) & (ratio >= threshold)], ratio[(ys > 0) & (ratio >= threshold)],
                                 ys[(ys > 0) & (ratio >= threshold)]):
             o = int(other)
             first, second = (keep, o) if keep < o else (o, keep)
-            heapq.heappush(heap, (-float(r), -int(yy), first, second, int(version[first]), int(version[second])))
+            heapq.heappush(heap, (-float(r), -float(yy), first, second, int(version[first]), int(version[second])))
     return labels
 
 
@@ -224,7 +281,8 @@ def aggregate_placements(
     live = (ra >= 0) & (rb >= 0)
     ra, rb = ra[live], rb[live]
     lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
-    n, idea_yes, theme_yes = ev.n[live], ev.idea[live], ev.theme[live]
+    w_n, w_idea, w_theme = ev.weighted()
+    n, idea_yes, theme_yes = w_n[live], w_idea[live], w_theme[live]
 
     idea_of = agglomerate(len(cards), lo, hi, idea_yes, n, idea_threshold)
     # Idea graph: sum the evidence between cards of different ideas.
@@ -234,8 +292,8 @@ def aggregate_placements(
     cross = ia != ib
     pair = np.minimum(ia, ib)[cross] * Evidence.BIG + np.maximum(ia, ib)[cross]
     ukeys, inv = np.unique(pair, return_inverse=True)
-    t_yes = np.bincount(inv, theme_yes[cross], ukeys.size).astype(np.int64)
-    t_n = np.bincount(inv, n[cross], ukeys.size).astype(np.int64)
+    t_yes = np.bincount(inv, theme_yes[cross], ukeys.size)
+    t_n = np.bincount(inv, n[cross], ukeys.size)
     theme_of = agglomerate(idea_roots.size, ukeys // Evidence.BIG, ukeys % Evidence.BIG, t_yes, t_n, theme_threshold)
 
     same_idea = idea_of[lo] == idea_of[hi]

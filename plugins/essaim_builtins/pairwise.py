@@ -33,12 +33,20 @@ RIVALS_BY_COUNT = 12
 RIVALS_AT_RANDOM = 4
 #: Elo step (natural-log strength units) per judgment of the running estimate.
 ELO_STEP = 0.15
+#: Comparisons a rival may have beyond the least-compared one, per unit of
+#: Elo gap: balances covering every item against informative close matches.
+RIVAL_GAP_WEIGHT = 2.0
 #: Virtual wins and losses against an average item (the prior).
 PRIOR = 1.0
 #: Minorise-maximise iterations: converged to 1e-6 well before this.
 MAX_ITERATIONS = 500
 TOLERANCE = 1e-7
 Z95 = 1.96
+#: Decisive answers before a participant's side preference is judged, and
+#: the side imbalance (|2 share - 1|) tolerated at full weight: 5 fair coin
+#: flips land 4-1 or worse a third of the time, so only strong bias counts.
+SIDE_MIN_DECISIVE = 5
+SIDE_TOLERANCE = 0.5
 
 SETTINGS = {"max_tasks": f"pairs per participant (default {DEFAULT_MAX_TASKS})"}
 DESCRIPTION = "Which of two ideas matters more? Adaptive pairs; Bradley-Terry scores with 95% intervals; 'can't decide' allowed."
@@ -79,7 +87,7 @@ def next_task(
         rivals += [order[rng.randrange(len(order))] for _ in range(RIVALS_AT_RANDOM)]
         rivals = [b for b in rivals if b != a and ((a, b) if a < b else (b, a)) not in done]
         if rivals:
-            b = min(rivals, key=lambda r: (abs(elo.get(r, 0.0) - elo.get(a, 0.0)), tally.queue.count.get(r, 0), r))
+            b = min(rivals, key=lambda r: (tally.queue.count.get(r, 0) + RIVAL_GAP_WEIGHT * abs(elo.get(r, 0.0) - elo.get(a, 0.0)), r))
             if rng.random() < 0.5:
                 a, b = b, a  # no side bias
             return EvaluationTask(KIND, {
@@ -114,14 +122,17 @@ def check(
 
 
 def bradley_terry(
-    n_items: int, ia: np.ndarray, ib: np.ndarray, outcome: np.ndarray
+    n_items: int, ia: np.ndarray, ib: np.ndarray, outcome: np.ndarray, weight: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Log-strengths and their standard errors, centred on an average item.
 
-    ``outcome`` is 1 when ``ia`` won, 0 when ``ib`` won, 0.5 for can't decide."""
-    wins = np.bincount(ia, outcome, n_items) + np.bincount(ib, 1 - outcome, n_items)
+    ``outcome`` is 1 when ``ia`` won, 0 when ``ib`` won, 0.5 for can't decide;
+    ``weight`` (default 1) is how much each judgment counts."""
+    if weight is None:
+        weight = np.ones(ia.size)
+    wins = np.bincount(ia, outcome * weight, n_items) + np.bincount(ib, (1 - outcome) * weight, n_items)
     games = np.zeros((n_items, n_items))
-    np.add.at(games, (ia, ib), 1.0)
+    np.add.at(games, (ia, ib), weight)
     games = games + games.T
     p = np.ones(n_items)
     for _ in range(MAX_ITERATIONS):
@@ -149,8 +160,31 @@ def _fit(items: list[str], judgments: Sequence[Judgment]) -> tuple[np.ndarray, n
     ia = np.array([r[0] for r in rows], np.int64)
     ib = np.array([r[1] for r in rows], np.int64)
     outcome = np.array([r[2] for r in rows], float)
-    theta, se = bradley_terry(len(items), ia, ib, outcome)
+    weights = side_weights([j for j in judgments if j.kind == KIND and j.data["a"] in index and j.data["b"] in index])
+    theta, se = bradley_terry(len(items), ia, ib, outcome, weights)
     return theta, se, ia, ib, outcome
+
+
+def side_weights(judgments: Sequence[Judgment]) -> np.ndarray:
+    """How much each judgment counts: a participant who picks the same side
+    nearly every time (clicking without reading) counts less.
+
+    Pairs are shown with random sides, so an honest participant picks "a"
+    about half the time. With at least SIDE_MIN_DECISIVE decisive answers, a
+    side share s gives weight 1 - max(0, |2s - 1| - SIDE_TOLERANCE) /
+    (1 - SIDE_TOLERANCE): 1 up to a 75/25 split, 0 for always the same side."""
+    a: dict[str, int] = {}
+    decisive: dict[str, int] = {}
+    for j in judgments:
+        if j.data["choice"] != "cant_decide":
+            decisive[j.pid] = decisive.get(j.pid, 0) + 1
+            a[j.pid] = a.get(j.pid, 0) + (j.data["choice"] == "a")
+    weight = {}
+    for pid, n in decisive.items():
+        if n >= SIDE_MIN_DECISIVE:
+            bias = abs(2 * a[pid] / n - 1)
+            weight[pid] = 1 - max(0.0, bias - SIDE_TOLERANCE) / (1 - SIDE_TOLERANCE)
+    return np.array([weight.get(j.pid, 1.0) for j in judgments], float)
 
 
 def scores(strategy: str, settings: Mapping[str, Any], snapshot: EvaluationInput) -> Sequence[ItemScore]:

@@ -252,7 +252,7 @@ def _rating(kind: str, q: float, bias: float, rng: random.Random) -> int:
     return max(1, min(5, round(3 + 1.1 * q + bias + rng.gauss(0, 0.8))))
 
 
-def simulate_ranking(seed: int, per_item: int, *, n_items: int = 40, n_voters: int = 400) -> dict[str, float]:
+def simulate_ranking(seed: int, per_item: int, *, n_items: int = 40, n_voters: int = 60) -> dict[str, float]:
     rng = random.Random(seed)
     quality = [rng.gauss(0, 1) for _ in range(n_items)]
     kinds = [rng.choices(["diligent", "lazy", "random"], [0.7, 0.2, 0.1])[0] for _ in range(n_voters)]
