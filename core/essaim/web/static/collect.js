@@ -69,7 +69,7 @@ export function collectView(app) {
     promptBox,
     h("div", {}, h("label", { for: "card-text" }, t("card_label")), textarea,
       h("p", { class: "hint", id: "card-hint" }, t("card_hint")), errorLine),
-    h("button", { type: "submit", class: "primary" }, t("card_submit")),
+    h("button", { type: "submit", class: "primary", id: "card-submit" }, t("card_submit")),
   );
 
   function renderPrompts() {

@@ -65,7 +65,9 @@ export function sortView(app) {
         onclick: () => { message = null; session.act("deal"); render(); } },
       message ? t("deal_next") : t("deal")));
     }
+    const focusLost = !document.activeElement || document.activeElement === document.body;
     fill(body, parts);
+    if (focusLost) body.querySelector("button")?.focus();
   }
 
   function renderHand(hand) {
@@ -127,8 +129,9 @@ export function sortView(app) {
     };
 
     const focusedId = document.activeElement?.id;
+    const focusLost = !document.activeElement || document.activeElement === document.body;
     fill(body,
-      h("h2", {}, t("hand_title")),
+      h("h2", { id: "hand-title", tabindex: "-1" }, t("hand_title")),
       h("p", { class: "hint" }, t("hand_help")),
       h("div", { class: "hand-groups" }, groupNames.map(([value, label]) => zone(value, label))),
       h("button", { type: "button", class: "primary", id: "place", onclick: () => {
@@ -138,7 +141,8 @@ export function sortView(app) {
         saved.set("grouping", null);
         render();
       } }, t("place_submit")));
-    if (focusedId) document.getElementById(focusedId)?.focus();
+    if (focusedId && document.getElementById(focusedId)) document.getElementById(focusedId).focus();
+    else if (focusLost) document.getElementById("hand-title").focus(); // the button pressed is gone
   }
 
   const el = h("div", { class: "stack" }, h("h1", { id: "view-title", tabindex: "-1" }, t("sort_title")), body);

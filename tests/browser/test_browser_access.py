@@ -1,0 +1,91 @@
+"""The participant app in French, and keyboard-only from the join code to the results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from browser_harness import PHONE, ServerProcess, axe_violations, create_campaign, describe, shoot
+
+#: Tab presses allowed to reach a control: a hand of 4 cards has about 12 stops.
+MAX_TABS = 40
+
+
+def tab_to(page: Any, element_id: str) -> None:
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement && document.activeElement.id") == element_id:
+            return
+    raise AssertionError(f"#{element_id} cannot be reached with the Tab key")
+
+
+def test_french_interface(browser: Any, server: ServerProcess) -> None:
+    campaign = create_campaign(server)
+    page = browser.new_context(viewport=PHONE, locale="fr-FR").new_page()
+    page.goto(f"{server.base}/")
+    page.wait_for_selector("h1:has-text('Rejoindre une session')")
+    assert page.evaluate("() => document.documentElement.lang") == "fr"
+    page.fill("#code", campaign.code.lower())
+    page.click("button[type=submit]")
+    page.wait_for_selector("#view-title:has-text('En attente du départ')")
+    campaign.phase("start")
+    page.wait_for_selector("#view-title:has-text('Partagez vos idées')")
+    page.wait_for_selector("text=Ajouter ma carte")
+    shoot(page, "participant-fr-collect")
+    violations = axe_violations(page, "participant collect (fr)")
+    page.click("#lang")
+    page.wait_for_selector("#view-title:has-text('Share your ideas')")
+    assert page.evaluate("() => document.documentElement.lang") == "en"
+    page.reload()
+    page.wait_for_selector("#view-title:has-text('Share your ideas')")  # the choice is kept
+    assert not violations, describe(violations)
+
+
+def test_keyboard_only(browser: Any, server: ServerProcess) -> None:
+    campaign = create_campaign(server)
+    helpers = []
+    for i in range(2):  # others write cards so there is something to sort and compare
+        other = browser.new_context(viewport=PHONE).new_page()
+        other.goto(campaign.join_url)
+        other.wait_for_selector("#conn[data-status=online]")
+        helpers.append(other)
+    page = browser.new_context(viewport=PHONE, locale="en-GB").new_page()
+    page.goto(f"{server.base}/")
+    page.wait_for_selector("#code:focus")
+    page.keyboard.type(campaign.code)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-title:has-text('Waiting for the start')")
+    campaign.phase("start")
+
+    page.wait_for_selector("#card-text:focus")
+    page.keyboard.type("Keyboard users deserve a clear focus ring")
+    tab_to(page, "card-submit")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#my-cards-title:has-text('(1)')")
+    for i, other in enumerate(helpers):
+        for n in range(2):
+            other.fill("#card-text", f"Idea {n} from helper {i}: fewer meetings on mondays")
+            other.click("button[type=submit]")
+    page.wait_for_function("() => window.essaim.session.outbox.length === 0")
+    campaign.phase("advance")
+
+    page.wait_for_selector("#view-title:has-text('Help structure the ideas')")
+    tab_to(page, "volunteer")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#hand-title:focus")
+    tab_to(page, "group-0")
+    page.keyboard.press("ArrowDown")  # Not sure -> Theme 1
+    page.wait_for_selector("#group-0:focus")
+    assert page.input_value("#group-0") == "1"
+    tab_to(page, "place")
+    shoot(page, "participant-keyboard-sort")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Your grouping was recorded")
+    campaign.phase("advance")
+
+    page.wait_for_selector("#view-title:has-text('Which matters more?')")
+    tab_to(page, "choice-a")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=1 answered")
+    campaign.phase("advance")
+    page.wait_for_selector("#view-title:has-text('Results')")
+    page.wait_for_selector(".result")

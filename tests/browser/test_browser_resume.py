@@ -1,0 +1,54 @@
+"""Participants carry on across a server restart: the page reconnects and
+resumes on its own, a typed draft survives, an action done while the server
+was down is delivered once, and an action whose ack was lost is not applied twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from browser_harness import PHONE, ServerProcess, create_campaign, shoot
+
+#: Reconnect back-off is at most 5 s; after a 1012 close, 1–5 s. Leave room for a slow start.
+RESUME_TIMEOUT_MS = 30_000
+
+
+def test_restart_loses_nothing(browser: Any, server: ServerProcess) -> None:
+    campaign = create_campaign(server)
+    campaign.phase("start")
+    page = browser.new_context(viewport=PHONE, locale="en-GB").new_page()
+    page.goto(campaign.join_url)
+    page.wait_for_selector("#view-title:has-text('Share your ideas')")
+    pid = page.evaluate("() => window.essaim.saved.get('pid')")
+    page.evaluate("() => { window.acked = []; window.essaim.session.addEventListener('ack', (e) => window.acked.push(e.detail.entry)); }")
+
+    page.fill("#card-text", "Written before the restart")
+    page.click("button[type=submit]")
+    page.wait_for_function("() => window.acked.length === 1")
+
+    server.stop()
+    page.wait_for_selector("#conn[data-status=offline]")
+    # Done while the server is down: kept in the outbox (and localStorage).
+    page.fill("#card-text", "Written while the server was down")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".my-card.pending")
+    # The first card again, with the same id, as if its ack had been lost in a crash.
+    page.evaluate("() => { const s = window.essaim.session; s.outbox.unshift(window.acked[0]); s.saved.set('outbox', s.outbox); }")
+    page.fill("#card-text", "A half-typed idea")
+    shoot(page, "participant-offline")
+    assert page.evaluate("() => JSON.parse(localStorage.getItem(`essaim:${window.essaim.session.code}:outbox`)).length") == 2
+
+    server.start()
+    page.wait_for_function("() => window.essaim.session.ready && window.essaim.session.outbox.length === 0",
+                           timeout=RESUME_TIMEOUT_MS)
+    page.wait_for_selector("#my-cards-title:has-text('(2)')")
+    assert page.locator(".my-card.pending").count() == 0
+    assert page.input_value("#card-text") == "A half-typed idea"
+    assert page.evaluate("() => window.essaim.saved.get('pid')") == pid, "resumed as the same participant"
+    assert campaign.show()["counters"]["cards"] == 2, "each card applied exactly once"
+
+    # A reload (e.g. the phone killed the tab) resumes too, draft included.
+    page.reload()
+    page.wait_for_selector("#my-cards-title:has-text('(2)')")
+    assert page.input_value("#card-text") == "A half-typed idea"
+    assert page.evaluate("() => window.essaim.saved.get('pid')") == pid
+    assert campaign.show()["counters"]["participants"] == 1
