@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import threading
+from array import array
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -70,7 +71,9 @@ class Evidence:
 
     def add(self, placements: Sequence[Placement]) -> None:
         """Count new placements into the evidence."""
-        rows: dict[int, list[list[int]]] = defaultdict(list)  # flat length -> rows of (node, item, idea, theme)
+        # Flat length -> rows of (nodes, items, ideas, themes), in flat int
+        # arrays: no list per row, so little garbage for the collector.
+        rows: dict[int, array] = defaultdict(lambda: array("q"))
         row_sorters: dict[int, list[int]] = defaultdict(list)
         for p in placements:
             self.counted.append(p)
@@ -101,12 +104,16 @@ class Evidence:
                     ideas.append(-label)
                     themes.append(-label)
             if len(nodes) > 1:
-                rows[len(nodes)].append(nodes + items + ideas + themes)
+                block = rows[len(nodes)]
+                block.extend(nodes)
+                block.extend(items)
+                block.extend(ideas)
+                block.extend(themes)
                 row_sorters[len(nodes)].append(self.sorters.setdefault(p.sorter, len(self.sorters)))
         new_keys, new_n, new_idea, new_theme = [self.keys], [self.n], [self.idea], [self.theme]
         obs_key, obs_sorter, obs_idea, obs_theme = [self.obs_key], [self.obs_sorter], [self.obs_idea], [self.obs_theme]
         for length, block in rows.items():
-            arr = np.asarray(block, dtype=np.int64).reshape(len(block), 4, length)
+            arr = np.frombuffer(block, dtype=np.int64).reshape(-1, 4, length)
             left, right = np.triu_indices(length, 1)
             node_l, node_r = arr[:, 0, left], arr[:, 0, right]
             keep = (arr[:, 1, left] != arr[:, 1, right]) & (node_l != node_r)
@@ -220,10 +227,20 @@ def agglomerate(
     version = np.zeros(n_nodes, np.int64)
     share = yes / (n + prior)
     good = (yes > 0) & (share >= threshold)
-    heap = [(-float(s), -float(y), int(x), int(z), 0, 0) for s, y, x, z in zip(share[good], yes[good], a[good], b[good])]
-    heapq.heapify(heap)
-    while heap:
-        _, _, x, z, vx, vz = heapq.heappop(heap)
+    # The initial pairs are taken in sorted order from numpy arrays; only
+    # pairs of merged clusters go through a (small) heap. Millions of heap
+    # tuples would cost seconds of garbage collection on the trio thread.
+    order0 = np.lexsort((b[good], a[good], -yes[good], -share[good]))
+    init = (-share[good][order0], -yes[good][order0], a[good][order0], b[good][order0])
+    init_s, init_y, init_a, init_b = (x.tolist() for x in init)
+    pos, total = 0, len(init_a)
+    heap: list[tuple[float, float, int, int, int, int]] = []
+    while heap or pos < total:
+        if pos < total and (not heap or (init_s[pos], init_y[pos], init_a[pos], init_b[pos]) < heap[0][:4]):
+            x, z, vx, vz = init_a[pos], init_b[pos], 0, 0
+            pos += 1
+        else:
+            _, _, x, z, vx, vz = heapq.heappop(heap)
         if labels[x] != x or labels[z] != z or version[x] != vx or version[z] != vz:
             continue
         keep, drop = (x, z) if x < z else (z, x)
