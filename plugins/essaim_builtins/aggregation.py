@@ -298,8 +298,11 @@ def aggregate_placements(
     live = (ra >= 0) & (rb >= 0)
     ra, rb = ra[live], rb[live]
     lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
+    # Clustering weighs sorters by reliability; agreement scores report the
+    # plain share of sorters, which is what a facilitator can check.
     w_n, w_idea, w_theme = ev.weighted()
     n, idea_yes, theme_yes = w_n[live], w_idea[live], w_theme[live]
+    raw_n, raw_idea, raw_theme = ev.n[live], ev.idea[live], ev.theme[live]
 
     idea_of = agglomerate(len(cards), lo, hi, idea_yes, n, idea_threshold)
     # Idea graph: sum the evidence between cards of different ideas.
@@ -322,10 +325,10 @@ def aggregate_placements(
         members_of[int(root)].append(r)
     # Per-idea agreement: share of "same idea" votes among its observed inner
     # pairs; a lone card: share of "not the same" among its observed pairs.
-    inner_yes = np.bincount(idea_number[lo][same_idea], idea_yes[same_idea], idea_roots.size)
-    inner_n = np.bincount(idea_number[lo][same_idea], n[same_idea], idea_roots.size)
-    touch_yes = np.bincount(np.concatenate([lo, hi]), np.concatenate([idea_yes, idea_yes]), len(cards))
-    touch_n = np.bincount(np.concatenate([lo, hi]), np.concatenate([n, n]), len(cards))
+    inner_yes = np.bincount(idea_number[lo][same_idea], raw_idea[same_idea], idea_roots.size)
+    inner_n = np.bincount(idea_number[lo][same_idea], raw_n[same_idea], idea_roots.size)
+    touch_yes = np.bincount(np.concatenate([lo, hi]), np.concatenate([raw_idea, raw_idea]), len(cards))
+    touch_n = np.bincount(np.concatenate([lo, hi]), np.concatenate([raw_n, raw_n]), len(cards))
     centrality = np.bincount(np.concatenate([lo[same_idea], hi[same_idea]]),
                              np.concatenate([idea_yes[same_idea], idea_yes[same_idea]]), len(cards))
     for number, root in enumerate(idea_roots):
@@ -349,8 +352,8 @@ def aggregate_placements(
     theme_number = {root: i for i, root in enumerate(sorted(ideas_by_theme))}
     th_lo = np.array([theme_number[int(t)] for t in theme_of], np.int64)[idea_number[lo][same_theme]] \
         if lo.size else np.zeros(0, np.int64)
-    th_yes = np.bincount(th_lo, theme_yes[same_theme], len(theme_number))
-    th_n = np.bincount(th_lo, n[same_theme], len(theme_number))
+    th_yes = np.bincount(th_lo, raw_theme[same_theme], len(theme_number))
+    th_n = np.bincount(th_lo, raw_n[same_theme], len(theme_number))
     themes = []
     for root, ideas in ideas_by_theme.items():
         ideas.sort(key=lambda i: (-len(i.cards), card_key(i.cards[0])))

@@ -222,7 +222,11 @@ class Board:
             card = state.cards[cid]
             return not card.hidden and card.author != sorter.pid and cid not in seen
 
-        fitting = [q for prompt, q in self.queues.items() if self._fits(prompt, sorter)]
+        # Prompts written for the sorter's own segment first, then prompts for
+        # everyone, then the rest.
+        own = [q for prompt, q in self.queues.items() if self._fits(prompt, sorter) and self._segmented(prompt)]
+        everyone = [q for prompt, q in self.queues.items() if self._fits(prompt, sorter) and not self._segmented(prompt)]
+        fitting = own + everyone
         others = [q for prompt, q in self.queues.items() if not self._fits(prompt, sorter)]
         hand: list[str] = []
         taken: set[str] = set()
@@ -316,6 +320,9 @@ class Board:
         if card is None or card.hidden:
             return False
         return not (card.placed and self.offtopic.get(cid, 0) * 2 > card.placed)
+
+    def _segmented(self, prompt: str | None) -> bool:
+        return bool(prompt and self.prompt_segments.get(prompt))
 
     def _fits(self, prompt: str | None, sorter: Participant) -> bool:
         return matches_segment(self.prompt_segments.get(prompt) if prompt else None, sorter.profile)

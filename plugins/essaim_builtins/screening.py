@@ -19,8 +19,9 @@ from essaim.types import Screening
 __all__ = ["screen_text", "ABUSE_WORDS", "fold"]
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-#: IBAN: country code, check digits, 11 to 30 letters/digits in groups.
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b", re.IGNORECASE)
+#: IBAN: country code, check digits, then 11 to 30 capitals/digits, printed
+#: in groups of four or not at all.
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
 #: Phone numbers (and other long digit runs: card or social security
 #: numbers): 8+ digits with optional separators and country code.
 _PHONE = re.compile(r"(?<!\w)(?:\+|00)?\d(?:[\s.\-()]*\d){7,}(?!\w)")
