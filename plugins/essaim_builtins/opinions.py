@@ -6,8 +6,9 @@ least-voted first. Voters with enough votes are placed on an opinion map
 Pol.is does) and split into 2-5 **opinion groups** by k-means (k chosen by
 silhouette). Each statement's score is its *group-aware consensus*: the
 geometric mean over groups of P(agree | group) (Laplace-smoothed), so a
-statement ranks high only if every group agrees; its controversy is the
-largest gap in P(agree) between two groups.
+statement ranks high only if every group agrees; its consensus is how surely
+every group goes the crowd's overall way; its controversy is the largest gap
+in P(agree) between two groups.
 """
 
 from __future__ import annotations
@@ -213,7 +214,12 @@ def scores(strategy: str, settings: Mapping[str, Any], snapshot: EvaluationInput
     var = ((1 - agree_p) / (agree_p * (seen + 2))).sum(axis=0) / agree_p.shape[0] ** 2
     score = np.exp(log_score)
     low, high = np.exp(log_score - Z95 * np.sqrt(var)), np.exp(log_score + Z95 * np.sqrt(var))
-    consensus = np.exp(np.log(np.maximum(agree_p, disagree_p)).mean(axis=0))
+    # Consensus: how surely every group goes the crowd's overall way (agree
+    # or disagree): the geometric mean over groups of P(that way | group).
+    agree_total = sum(c[0] for c in counts.values())
+    disagree_total = sum(c[1] for c in counts.values())
+    overall_way = np.where(agree_total >= disagree_total, agree_p, disagree_p)
+    consensus = np.exp(np.log(overall_way).mean(axis=0))
     controversy = agree_p.max(axis=0) - agree_p.min(axis=0)
     col = {iid: i for i, iid in enumerate(m.items)}
     seg: dict[str, dict[str, list[int]]] = {iid: {} for iid in m.items}

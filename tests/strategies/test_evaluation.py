@@ -1,0 +1,141 @@
+"""Evaluation strategies: pairwise, ratings, approval, budget, agree_disagree."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from essaim import CommandError
+from essaim_builtins.pairwise import bradley_terry
+
+from .strategy_campaign import harness
+
+
+def _campaign(evaluation: str, evaluate: str = "", items: int = 4, people: int = 6, roles=("Office",)):
+    h = harness(evaluation=evaluation, evaluate=evaluate)
+    pids = [h.join({"role": roles[i % len(roles)]}) for i in range(people)]
+    h.start_phase(0)
+    for i in range(items):
+        h.write(pids[0], f"idea {i}")
+    h.publish()
+    h.start_phase(2)
+    return h, pids
+
+
+def test_bradley_terry_orders_by_wins_with_finite_intervals() -> None:
+    # 0 beats 1 beats 2, each 3 times out of 4; nobody is unbeaten forever.
+    ia = np.array([0, 0, 0, 1, 1, 1, 0, 2], np.int64)
+    ib = np.array([1, 1, 1, 2, 2, 2, 1, 1], np.int64)
+    outcome = np.array([1, 1, 1, 1, 1, 1, 0, 1], float)
+    theta, se = bradley_terry(3, ia, ib, outcome)
+    assert theta[0] > theta[1] > theta[2]
+    assert np.all(np.isfinite(se)) and np.all(se > 0)
+    assert theta.mean() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_pairwise_scores_rank_the_preferred_idea_first() -> None:
+    h, pids = _campaign("pairwise", items=3)
+    best = "ic1"
+    for pid in pids:
+        while (task := h.next_task(pid)) is not None:
+            a, b = task.payload["a"]["iid"], task.payload["b"]["iid"]
+            choice = "a" if a == best else "b" if b == best else "cant_decide"
+            h.judge(pid, "pair", {"a": a, "b": b, "choice": choice})
+    scores = {s.iid: s for s in h.scores()}
+    assert max(scores, key=lambda i: scores[i].score) == best
+    top = scores[best]
+    assert top.low < top.score < top.high and top.n == 12
+    assert top.consensus > 0.5  # everyone agreed it wins
+
+
+def test_pairwise_never_repeats_a_pair_and_refuses_repeats() -> None:
+    h, pids = _campaign("pairwise", items=4)
+    seen = set()
+    while (task := h.next_task(pids[0])) is not None:
+        pair = frozenset((task.payload["a"]["iid"], task.payload["b"]["iid"]))
+        assert pair not in seen
+        seen.add(pair)
+        h.judge(pids[0], "pair", {"a": task.payload["a"]["iid"], "b": task.payload["b"]["iid"], "choice": "a"})
+    assert len(seen) == 6  # all pairs of 4 items, then nothing more
+    with pytest.raises(CommandError):
+        h.judge(pids[0], "pair", {"a": "ic1", "b": "ic2", "choice": "b"})
+    with pytest.raises(CommandError):
+        h.judge(pids[1], "pair", {"a": "ic1", "b": "ic1", "choice": "a"})
+
+
+def test_pairwise_discounts_one_sided_clickers() -> None:
+    h, pids = _campaign("pairwise", items=6, people=3)
+    honest, clicker = pids[1], pids[2]
+    rng = random.Random(3)
+    for _ in range(15):
+        for pid in (honest, clicker):
+            task = h.next_task(pid)
+            if task is None:
+                continue
+            a, b = task.payload["a"]["iid"], task.payload["b"]["iid"]
+            choice = "a" if pid == clicker else ("a" if a < b else "b")  # honest: lower id is better
+            h.judge(pid, "pair", {"a": a, "b": b, "choice": choice})
+    order = [s.iid for s in sorted(h.scores(), key=lambda s: -s.score)]
+    assert order[0] == "ic1" and order[-1] == "ic6"
+    del rng
+
+
+def test_ratings_on_criteria() -> None:
+    criteria = 'criteria = [{ id = "impact", max = 5 }, { id = "cost", max = 3, weight = 2 }]'
+    h, pids = _campaign("ratings", criteria, items=2)
+    task = h.next_task(pids[0])
+    assert task is not None and [c["id"] for c in task.payload["criteria"]] == ["impact", "cost"]
+    with pytest.raises(CommandError):
+        h.judge(pids[0], "rate", {"iid": "ic1", "ratings": {"cost": 4}})
+    with pytest.raises(CommandError):
+        h.judge(pids[0], "rate", {"iid": "ic1", "ratings": {"speed": 1}})
+    for pid in pids:
+        h.judge(pid, "rate", {"iid": "ic1", "ratings": {"impact": 5, "cost": 3}})
+        h.judge(pid, "rate", {"iid": "ic2", "ratings": {"impact": 1}})  # cost skipped
+    scores = {s.iid: s for s in h.scores()}
+    assert scores["ic1"].score > 0.8 > 0.2 > scores["ic2"].score
+    assert scores["ic1"].consensus == 1.0 and scores["ic1"].n == 6
+    with pytest.raises(CommandError):
+        h.judge(pids[0], "rate", {"iid": "ic1", "ratings": {"impact": 3}})
+
+
+def test_approval_and_budget_ballots() -> None:
+    h, pids = _campaign("approval", "max_approvals = 1\nballot_size = 4", items=4)
+    task = h.next_task(pids[0])
+    shown = [i["iid"] for i in task.payload["items"]]
+    assert sorted(shown) == ["ic1", "ic2", "ic3", "ic4"] and task.payload["max_approvals"] == 1
+    with pytest.raises(CommandError):
+        h.judge(pids[0], "approval", {"shown": shown, "approved": ["ic1", "ic2"]})
+    for pid in pids:
+        h.judge(pid, "approval", {"shown": shown, "approved": ["ic3"]})
+    assert max(h.scores(), key=lambda s: s.score).iid == "ic3"
+
+    h, pids = _campaign("budget", "budget = 10", items=3)
+    shown = [i["iid"] for i in h.next_task(pids[0]).payload["items"]]
+    with pytest.raises(CommandError):
+        h.judge(pids[0], "budget", {"shown": shown, "allocation": {"ic1": 11}})
+    for pid in pids:
+        h.judge(pid, "budget", {"shown": shown, "allocation": {"ic2": 7, "ic1": 3}})
+    scores = {s.iid: s.score for s in h.scores()}
+    assert scores["ic2"] > scores["ic1"] > scores["ic3"]
+
+
+def test_agree_disagree_finds_opinion_groups_and_group_aware_consensus() -> None:
+    h, pids = _campaign("agree_disagree", "min_votes = 3", items=4, people=20, roles=("Field", "Office"))
+    # Two camps: Field agrees with ic1, Office with ic2; everyone agrees with ic3; ic4 split at random.
+    rng = random.Random(1)
+    for n, pid in enumerate(pids):
+        camp = n % 2
+        votes = {"ic1": "agree" if camp == 0 else "disagree", "ic2": "disagree" if camp == 0 else "agree",
+                 "ic3": "agree", "ic4": rng.choice(["agree", "disagree"])}
+        while (task := h.next_task(pid)) is not None:
+            h.judge(pid, "vote", {"iid": task.payload["iid"], "vote": votes[task.payload["iid"]]})
+    scores = {s.iid: s for s in h.scores()}
+    assert max(scores, key=lambda i: scores[i].score) == "ic3"
+    assert scores["ic1"].controversy > 0.5 and scores["ic3"].controversy < 0.2
+    assert scores["ic3"].consensus > scores["ic1"].consensus
+    assert scores["ic1"].segments["role=Field"] > 0.8 > 0.2 > scores["ic1"].segments["role=Office"]
+    with pytest.raises(CommandError):
+        h.judge(pids[0], "vote", {"iid": "ic1", "vote": "maybe"})

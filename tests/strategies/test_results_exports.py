@@ -1,0 +1,119 @@
+"""Opportunity sheets and exports, through the real engine."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import orjson
+import trio
+
+import essaim
+from essaim import FACILITATOR, Command
+
+TEMPLATE = """
+[campaign]
+title = "Exports"
+min_segment_size = 4
+[[profile]]
+key = "role"
+label = "Role"
+choices = ["Field", "Office"]
+[[phase]]
+type = "collect"
+duration = 600
+[[phase]]
+type = "evaluate"
+duration = 600
+strategy = "agree_disagree"
+[phase.settings]
+min_votes = 2
+[[phase]]
+type = "results"
+duration = 600
+auto_advance = false
+"""
+
+
+async def _campaign(engine):
+    created = await engine.create_campaign(essaim.CampaignTemplate.parse(TEMPLATE))
+    cid = created.campaign_id
+    # 6 Field people, 2 Office people: the Office segment is below min_segment_size.
+    joined = [await engine.join(cid, {"role": "Field" if i < 6 else "Office"}) for i in range(8)]
+    actors = [engine.authenticate(cid, j.token) for j in joined]
+    await engine.execute(cid, FACILITATOR, Command("start"))
+    texts = ["Shorter meetings", "Write to me at jane@example.org about parking", "Better coffee"]
+    for actor, text in zip(actors, texts):
+        await engine.execute(cid, actor, Command("write_card", {"text": text}))
+    await engine.execute(cid, actors[5], Command("support_card", {"cid": "c1"}))
+    await engine.execute(cid, FACILITATOR, Command("advance"))
+    for n, actor in enumerate(actors):
+        while (task := await engine.next_task(cid, actor.pid)) is not None:
+            vote = "agree" if task.payload["iid"] == "ic1" or n % 2 else "disagree"
+            await engine.execute(cid, actor, Command("evaluate", {"kind": "vote",
+                                                                  "data": {"iid": task.payload["iid"], "vote": vote}}))
+    ack = await engine.execute(cid, actors[3], Command("flag", {"cid": "c3", "reason": "off-topic"}))
+    case = engine.state(cid).cases[ack.result["case_id"]]
+    for juror in case.jury[:3]:
+        await engine.execute(cid, essaim.Actor.participant(juror), Command("judge", {"case_id": case.case_id,
+                                                                                      "verdict": "keep"}))
+    await engine.execute(cid, FACILITATOR, Command("advance"))
+    return cid
+
+
+async def test_sheets_rank_ideas_and_hide_small_segments() -> None:
+    async with essaim.open_engine(None) as engine:
+        cid = await _campaign(engine)
+        results = await engine.results(cid)
+        sheets = results.sheets
+        assert [s.rank for s in sheets] == [1, 2, 3]
+        assert sheets[0].iid == "ic1" and sheets[0].supporters == 2  # author + one supporter
+        assert sheets[0].low <= sheets[0].score <= sheets[0].high
+        for sheet in sheets:
+            assert "role=Field" in sheet.segments
+            assert "role=Office" not in sheet.segments  # 2 people < min_segment_size 4
+        email_sheet = next(s for s in sheets if s.iid == "ic2")
+        assert "[email]" in email_sheet.title and "jane@" not in email_sheet.title
+
+
+async def test_exports_json_csv_polis_html() -> None:
+    async with essaim.open_engine(None) as engine:
+        cid = await _campaign(engine)
+        state = engine.state(cid)
+        secrets = [j for j in state.tokens] + [state.facilitator_token_hash]
+
+        (doc_file,) = await engine.export(cid, "json")
+        doc = orjson.loads(doc_file.content)
+        assert doc["moderation_log"] and doc["moderation_log"][0]["by"] == "jury"
+        assert {c["cid"] for item in doc["provenance"] for c in item["cards"]} == {"c1", "c2", "c3"}
+        assert all("role=Office" not in s["segments"] for s in doc["scores"])
+        assert not any(secret in doc_file.content.decode() for secret in secrets)
+
+        (csv_file,) = await engine.export(cid, "csv")
+        rows = list(csv.DictReader(io.StringIO(csv_file.content.decode())))
+        assert [r["iid"] for r in rows][0] == "ic1" and len(rows) == 3
+
+        polis = {f.name: f.content.decode() for f in await engine.export(cid, "polis")}
+        assert set(polis) == {"summary.csv", "comments.csv", "votes.csv", "participant-votes.csv",
+                              "comment-groups.csv"}
+        votes = list(csv.DictReader(io.StringIO(polis["votes.csv"])))
+        assert len(votes) == len(state.judgments) and {v["vote"] for v in votes} <= {"1", "-1", "0"}
+        header = polis["comment-groups.csv"].splitlines()[0]
+        assert header.startswith("comment-id,comment,total-votes,total-agrees,total-disagrees,total-passes")
+        assert polis["participant-votes.csv"].splitlines()[0].startswith("participant,group-id,n-comments")
+
+        (report,) = await engine.export(cid, "html")
+        page = report.content.decode()
+        assert page.startswith("<!doctype html>") and "<svg" in page
+        assert "<script" not in page and 'src="' not in page and 'href="' not in page
+        assert "Shorter meetings" in page
+
+
+async def test_exports_render_concurrently_with_queries() -> None:
+    async with essaim.open_engine(None) as engine:
+        cid = await _campaign(engine)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(engine.export, cid, "polis")
+            nursery.start_soon(engine.export, cid, "html")
+            # A query still answers while exports render in worker threads.
+            assert (await engine.results(cid)).sheets
