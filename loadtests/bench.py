@@ -6,9 +6,10 @@ on its own core; the lean generator (``lean.py``, on the other core) joins
 that many participants, then the facilitator runs collect → sort → evaluate,
 each for ``--window`` seconds at the real campaign rates (compression 1).
 A level holds when every session connected and every SLO is met. The same
-levels then run against the bare hypercorn + quart-trio server (no engine)
-in the same run, and the ratio engine/bare of sessions held is printed
-(target ≥ 0.7).
+levels then run against the bare hypercorn + quart-trio servers (no engine;
+``/ws`` as a bare ASGI route as essaim serves it, and as a Quart websocket
+route) in the same run, and the ratio engine/bare of sessions held is
+printed (target ≥ 0.7).
 
 Printed per level: sessions welcomed, ack p50/p99, staleness p95, server
 RSS per session (idle, after joining; /proc/<pid>/status), server CPU per
@@ -104,6 +105,8 @@ async def run_level(kind: str, sessions: int, window: float, server_cpu: str | N
         result.breaches = [str(b).removeprefix("SLO BREACHED: ") for b in breaches]
         result.breaches += [f"{n}x {e}" for e, n in fleet.tally.errors.most_common(3)]
         result.held = not breaches
+        if breaches:
+            result.breaches += [f"slowest p99: {name} {ms:.0f} ms (n={k})" for name, ms, k in fleet.tally.slowest()]
     finally:
         if fleet is not None:
             await fleet.close()
@@ -136,21 +139,23 @@ async def amain(args: argparse.Namespace) -> int:
     print(HEADER)
     engine = await ramp("essaim", levels, args, objectives)
     held_engine = most_held(engine)
-    # The bare stack starts at the engine's best level: below it, it holds anyway.
-    bare_levels = [n for n in levels if n >= max(held_engine, levels[0])]
-    bare = await ramp("bare", bare_levels, args, objectives) if "bare" in args.compare else []
-    held_bare = most_held(bare)
-    bare_ceiling = bool(bare) and all(r.held for r in bare)
     best = next((r for r in engine if r.sessions == held_engine), engine[-1])
+    # A baseline starts at the engine's best level: below it, it holds anyway.
+    baselines = {}
+    for kind in filter(None, args.compare.split(",")):
+        tried = await ramp(kind, [n for n in levels if n >= max(held_engine, levels[0])], args, objectives)
+        baselines[kind] = (most_held(tried), bool(tried) and all(r.held for r in tried))
     print()
-    print(f"most sessions held within SLO: essaim {held_engine}, bare stack {held_bare}"
-          + (" (held every level tried: its ceiling is higher)" if bare_ceiling else ""))
+    print(f"most sessions held within SLO: essaim {held_engine}" + "".join(
+        f", {kind} {held}" + (" (held every level tried: its ceiling is higher)" if ceiling else "")
+        for kind, (held, ceiling) in baselines.items()))
     print(f"at {best.sessions}: ack p50 {best.ack_p50:.0f} ms, p99 {best.ack_p99:.0f} ms, staleness p95 "
           f"{best.staleness_p95:.0f} ms, {best.kib_idle:.1f} KiB/idle session, {best.kib_active:.1f} KiB/active "
           f"session, {best.cpu_ms_per_frame:.3f} ms CPU/frame")
-    if held_bare:
-        ratio = held_engine / held_bare
-        print(f"engine/bare ratio: {ratio:.2f} (target >= 0.7){'' if ratio >= 0.7 else '  BELOW TARGET'}")
+    for kind, (held, _) in baselines.items():
+        if held:
+            ratio = held_engine / held
+            print(f"engine/{kind} ratio: {ratio:.2f} (target >= 0.7){'' if ratio >= 0.7 else '  BELOW TARGET'}")
     return 0 if held_engine >= args.target else 1
 
 
@@ -160,7 +165,8 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=30.0, help="seconds of each phase at each level")
     parser.add_argument("--server-cpu", default="0", help="core for the server (taskset -c); '' for none")
     parser.add_argument("--generator-cpu", default="1", help="core this generator runs on (make pins it)")
-    parser.add_argument("--compare", default="bare", help="baseline to compare with: 'bare' or ''")
+    parser.add_argument("--compare", default="bare-asgi,bare",
+                        help="baselines to ramp too (comma-separated kinds of servers.py; '' for none)")
     parser.add_argument("--target", type=int, default=10000, help="sessions the engine must hold (exit 1 if not)")
     args = parser.parse_args()
     sys.exit(asyncio.run(amain(args)))

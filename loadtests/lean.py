@@ -53,6 +53,7 @@ class Tally:
     measured: slo.Measured = field(default_factory=slo.Measured)
     connect: dict[int, int] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
+    by_name: dict[str, dict[int, int]] = field(default_factory=dict)
     frames_in: int = 0
     recording: bool = True
 
@@ -69,9 +70,16 @@ class Tally:
                     m.connection_errors += 1
                 continue
             slo.record(m.acks if s.kind == "ack" else m.pushes if s.kind == "push" else self.connect, s.seconds)
+            slo.record(self.by_name.setdefault(s.name, {}), s.seconds)
 
     def reset(self) -> None:
         self.measured, self.connect, self.errors, self.frames_in = slo.Measured(), {}, Counter(), 0
+        self.by_name = {}
+
+    def slowest(self, q: float = 0.99, n: int = 3) -> list[tuple[str, float, int]]:
+        """The ``n`` names with the highest ``q`` percentile: (name, ms, count)."""
+        rows = [(name, slo.percentile(h, q), sum(h.values())) for name, h in self.by_name.items()]
+        return sorted(rows, key=lambda r: -r[1])[:n]
 
 
 class Facilitator:

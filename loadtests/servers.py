@@ -32,6 +32,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 KINDS = {
     "essaim": "essaim serve (hypercorn trio + quart-trio + engine, SQLite)",
     "bare": "hypercorn trio + quart-trio, no engine",
+    "bare-asgi": "hypercorn trio + quart-trio, /ws as a bare ASGI route, no engine",
     "uvicorn": "uvicorn + websockets (asyncio), no engine",
 }
 
@@ -61,6 +62,8 @@ class ServerProcess:
     proc: subprocess.Popen | None = None
     data_dir: str = ""
     log_path: str = ""
+    #: More environment for the server (e.g. essaim settings as ESSAIM_* variables).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -80,9 +83,11 @@ class ServerProcess:
         if self.kind == "essaim":
             cmd = [py, "-m", "essaim", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                    "--data-dir", self.data_dir]
-        elif self.kind in ("bare", "uvicorn"):
-            module = "bare_quart_trio" if self.kind == "bare" else "uvicorn_websockets"
+        elif self.kind in ("bare", "bare-asgi", "uvicorn"):
+            module = "uvicorn_websockets" if self.kind == "uvicorn" else "bare_quart_trio"
             cmd = [py, "-m", f"loadtests.baselines.{module}", "--port", str(self.port)]
+            if self.kind == "bare-asgi":
+                cmd.append("--asgi-ws")
             if self.broadcast is not None:
                 cmd += ["--broadcast", str(self.broadcast)]
             if self.frame_budget is not None:
@@ -92,7 +97,7 @@ class ServerProcess:
         return taskset_prefix(self.cpu) + cmd
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ, ESSAIM_ADMIN_TOKEN=self.admin_token, ESSAIM_LOG_LEVEL="warning")
+        env = dict(os.environ, ESSAIM_ADMIN_TOKEN=self.admin_token, ESSAIM_LOG_LEVEL="warning", **self.extra_env)
         if self.kind == "essaim" and self.broadcast is not None:
             env["ESSAIM_COUNTERS_INTERVAL"] = str(self.broadcast)
         if self.kind == "essaim" and self.frame_budget is not None and self.frame_budget > 0:

@@ -13,7 +13,7 @@ from . import slo
 __all__ = ["summarize"]
 
 #: Rows shown before "... and N more": one screen.
-MAX_ROWS = 18
+MAX_ROWS = 22
 
 
 def summarize(environment: Any, m: slo.Measured, breaches: list[slo.Breach]) -> str:

@@ -3,9 +3,15 @@
 One writer task per connection fed by a bounded channel (``send_nowait``),
 as the brief prescribes; a broadcaster puts one shared, pre-encoded frame in
 every channel. Acks are answered at once: no durability, no strategy.
+
+``--asgi-ws`` serves ``/ws`` as a bare ASGI route in front of the Quart app
+(what essaim serve does, ~30% cheaper per frame); without it ``/ws`` is a
+Quart websocket route.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import orjson
 import trio
@@ -89,8 +95,51 @@ async def ws() -> None:
         campaign.connections -= 1
 
 
+async def asgi_ws(receive: Any, send: Any) -> None:
+    """The same session as :func:`ws`, on raw ASGI messages."""
+    if (await receive())["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    box, outbox = trio.open_memory_channel[bytes](mini.OUTBOX_FRAMES)
+    campaign.connections += 1
+
+    async def write() -> None:
+        async for frame in outbox:
+            await send({"type": "websocket.send", "text": frame.decode()})
+            campaign.frames_out += 1
+
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(write)
+            joined = False
+            while True:
+                message = await receive()
+                if message["type"] != "websocket.receive":
+                    nursery.cancel_scope.cancel()
+                    return
+                frame = orjson.loads(message.get("text") or message.get("bytes") or b"null")
+                if not joined:
+                    joined = True
+                    await box.send(orjson.dumps(mini.welcome(campaign, frame)))
+                    outboxes.add(box)
+                    continue
+                reply = mini.answer(campaign, frame)
+                if reply is not None:
+                    await box.send(orjson.dumps(reply))
+    finally:
+        outboxes.discard(box)
+        campaign.connections -= 1
+
+
+async def asgi_front(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "websocket" and scope["path"] == "/ws":
+        await asgi_ws(receive, send)
+    else:
+        await app(scope, receive, send)
+
+
 def main() -> None:
-    args = mini.parse_args(__doc__.splitlines()[0])
+    args = mini.parse_args(__doc__.splitlines()[0], asgi_ws=True)
     settings.update(broadcast=args.broadcast, budget=args.frame_budget)
     mini.tune_process()
     config = Config()
@@ -98,7 +147,7 @@ def main() -> None:
     config.backlog = 4096
     config.websocket_max_message_size = 64 * 1024
     config.accesslog = None
-    trio.run(serve, app, config)
+    trio.run(serve, asgi_front if args.asgi_ws else app, config)
 
 
 if __name__ == "__main__":

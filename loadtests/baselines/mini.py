@@ -113,7 +113,7 @@ def counters_interval(base: float, connections: int, budget: float) -> float:
     return max(base, connections / budget) if budget > 0 else base
 
 
-def parse_args(description: str) -> argparse.Namespace:
+def parse_args(description: str, *, asgi_ws: bool = False) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
@@ -121,6 +121,8 @@ def parse_args(description: str) -> argparse.Namespace:
                         help="seconds between counter refreshes to everyone (1 for the naive 1 Hz broadcast)")
     parser.add_argument("--frame-budget", type=float, default=COUNTERS_FRAME_BUDGET,
                         help="most refresh frames per second in total (0: no limit, the naive broadcast)")
+    if asgi_ws:
+        parser.add_argument("--asgi-ws", action="store_true", help="serve /ws as a bare ASGI route")
     return parser.parse_args()
 
 
