@@ -23,10 +23,15 @@ from essaim.types import FlagOutcome, Screening, Verdict
 
 from .screening import screen_text
 
-#: Five jurors, three votes: small enough to answer in a minute of a live
-#: session, large enough that one adversarial juror cannot decide alone.
-DEFAULT_JURY_SIZE = 5
+#: Seven jurors asked; a decision needs at least three votes and a lead of
+#: two votes (or every juror's vote, then a majority; a tie keeps). A lead of
+#: two rather than a bare majority of three halves the cards wrongly hidden
+#: when a fifth of the crowd votes in bad faith (see docs/strategies.md), at
+#: the cost of about one more vote per case; seven seats leave room for
+#: jurors who do not answer.
+DEFAULT_JURY_SIZE = 7
 DEFAULT_QUORUM = 3
+DEFAULT_MARGIN = 2
 #: A participant already on this many open cases is skipped while others are
 #: free: jury duty is spread, and nobody spends the session judging.
 MAX_OPEN_DUTIES = 2
@@ -43,7 +48,9 @@ def essaim_register_strategies(registry: Registry) -> None:
         "jury with no stake in the case, whose majority hides or keeps; the facilitator can override.",
         settings={
             "jury_size": f"jurors drawn per case (default {DEFAULT_JURY_SIZE})",
-            "quorum": f"votes needed for a decision (default {DEFAULT_QUORUM}); a tie keeps the card",
+            "quorum": f"votes needed before any decision (default {DEFAULT_QUORUM})",
+            "margin": f"lead of one side over the other that decides (default {DEFAULT_MARGIN}); once every "
+            "juror voted, a majority decides and a tie keeps the card",
             "abuse_action": "what the screen does with abusive words: 'hide' (default, for a jury), 'reject', 'off'",
             "extra_abuse_words": "more words for the screen's abuse list",
             "rejudge": "draw a new jury when a card a jury kept is flagged again (default false: the facilitator decides)",
@@ -115,8 +122,16 @@ def essaim_moderation_flag(
 @hookimpl
 def essaim_moderation_verdict(settings: Mapping[str, Any], state: CampaignState, case: Case) -> Verdict | None:
     quorum = min(max(1, int(settings.get("quorum", DEFAULT_QUORUM))), max(1, len(case.jury)))
+    margin = max(1, int(settings.get("margin", DEFAULT_MARGIN)))
     votes = list(case.votes.values())
     if len(votes) < quorum:
         return None
-    # A tie keeps the card: hiding needs a majority.
-    return "hide" if votes.count("hide") > votes.count("keep") else "keep"
+    hide, keep = votes.count("hide"), votes.count("keep")
+    if hide - keep >= margin:
+        return "hide"
+    if keep - hide >= margin:
+        return "keep"
+    if len(votes) >= len(case.jury):
+        # Everyone voted without a clear lead: a tie keeps the card.
+        return "hide" if hide > keep else "keep"
+    return None

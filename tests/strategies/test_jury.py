@@ -40,19 +40,21 @@ def test_flag_counts_alone_never_hide() -> None:
     assert len(h.state.cases) == 1 and len(h.state.cases["m1"].flaggers) == 14
 
 
-def test_majority_of_the_quorum_decides_and_a_tie_keeps() -> None:
-    h, pids = _campaign(moderation="jury_size = 4\nquorum = 2")
+def test_a_lead_of_two_decides_and_a_full_tie_keeps() -> None:
+    h, pids = _campaign(moderation="jury_size = 4\nquorum = 2\nmargin = 2")
     card = h.write(pids[0], "some card")
     case_id = h.flag(pids[1], card)
     jury = h.state.cases[case_id].jury
-    assert h.vote(case_id, jury[0], "hide") is None
-    assert h.vote(case_id, jury[1], "keep") == "keep"  # 1-1 at quorum: kept
+    assert h.vote(case_id, jury[0], "hide") is None  # below quorum
+    assert h.vote(case_id, jury[1], "keep") is None  # 1-1: no lead yet
+    assert h.vote(case_id, jury[2], "hide") is None  # 2-1: a lead of one
+    assert h.vote(case_id, jury[3], "keep") == "keep"  # everyone voted, 2-2: a tie keeps
     assert not h.state.cards[card].hidden
     card2 = h.write(pids[0], "another card")
     case2 = h.flag(pids[2], card2)
     jury2 = h.state.cases[case2].jury
     h.vote(case2, jury2[0], "hide")
-    assert h.vote(case2, jury2[1], "hide") == "hide"
+    assert h.vote(case2, jury2[1], "hide") == "hide"  # 2-0 at quorum
     assert h.state.cards[card2].hidden
     log = h.state.moderation_log
     assert [(e["cid"], e["action"], e["by"]) for e in log] == [(card, "keep", "jury"), (card2, "hide", "jury")]

@@ -85,7 +85,7 @@ def moderation_table(seeds: Sequence[int], log: Callable[[str], None]) -> tuple[
     runs = [simulate_moderation(s) for s in seeds]
     log("moderation done")
     rows = [
-        ["peer jury (5 jurors, quorum 3)", _mean(runs, "jury_precision"), _mean(runs, "jury_recall")],
+        ["peer jury (7 jurors, quorum 3, lead of 2)", _mean(runs, "jury_precision"), _mean(runs, "jury_recall")],
         ["hide after 3 flags", _mean(runs, "flags3_precision"), _mean(runs, "flags3_recall")],
     ]
     better = all(r["jury_precision"] > r["flags3_precision"] for r in runs)
