@@ -53,6 +53,8 @@ class LevelResult:
     cpu_ms_per_frame: float = 0.0
     frames_per_second: float = 0.0
     cpu_share: float = 0.0
+    #: The generator's own CPU share: near 100% means the client, not the server, is the limit.
+    generator_cpu: float = 0.0
     actions: int = 0
     breaches: list[str] = field(default_factory=list)
 
@@ -60,10 +62,11 @@ class LevelResult:
         verdict = "held" if self.held else "BROKE: " + "; ".join(self.breaches)
         return (f"{self.kind:8} {self.sessions:6d} {self.welcomed:6d}  {self.ack_p50:6.0f} {self.ack_p99:6.0f}"
                 f"  {self.staleness_p95:6.0f}  {self.kib_idle:5.1f} {self.kib_active:5.1f}"
-                f"  {self.cpu_ms_per_frame:6.3f} {self.frames_per_second:7.0f} {self.cpu_share:5.0%}  {verdict}")
+                f"  {self.cpu_ms_per_frame:6.3f} {self.frames_per_second:7.0f} {self.cpu_share:5.0%} {self.generator_cpu:5.0%}"
+                f"  {verdict}")
 
 
-HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu  verdict\n"
+HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu   gen  verdict\n"
           "                        (ms)   (ms)   (ms)   idle  activ")
 
 
@@ -84,12 +87,14 @@ async def run_level(kind: str, sessions: int, window: float, server_cpu: str | N
         join_errors = fleet.tally.measured.connection_errors
         fleet.tally.reset()  # the window measures the campaign, not the ramp
         cpu0, frames0, t0 = server.cpu_seconds(), server.frames_out(), time.monotonic()
+        gen0 = time.process_time()
         await facilitator.phase("start")
         for i, _ in enumerate(PHASES):
             await asyncio.sleep(window)
             if i < len(PHASES) - 1:
                 await facilitator.phase("advance")
         cpu1, frames1, t1 = server.cpu_seconds(), server.frames_out(), time.monotonic()
+        result.generator_cpu = (time.process_time() - gen0) / (t1 - t0)
         result.kib_active = (server.rss_kib() - rss0) / max(fleet.welcomed, 1)
         frames = max(frames1 - frames0, 1.0)
         result.cpu_ms_per_frame = 1000 * (cpu1 - cpu0) / frames

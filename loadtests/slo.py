@@ -39,11 +39,11 @@ class Objectives:
             "staleness_p95_ms": "ESSAIM_SLO_STALENESS_P95_MS",
             "max_connection_errors": "ESSAIM_SLO_CONNECTION_ERRORS",
         }
-        values = {}
+        defaults, values = cls(), {}
         for attr, var in names.items():
             if var in env:
                 try:
-                    values[attr] = type(getattr(cls, attr))(float(env[var]))
+                    values[attr] = type(getattr(defaults, attr))(float(env[var]))
                 except ValueError:
                     raise SystemExit(f"{var}={env[var]!r} is not a number; unset it or give a number") from None
         return cls(**values)
