@@ -35,7 +35,9 @@ RIVALS_AT_RANDOM = 4
 ELO_STEP = 0.15
 #: Comparisons a rival may have beyond the least-compared one, per unit of
 #: Elo gap: balances covering every item against informative close matches.
-RIVAL_GAP_WEIGHT = 2.0
+#: Tuned on the quality benchmark (0 -> Spearman 0.72, 2 -> 0.79, 12 -> 0.81
+#: at 10 judgments per item; larger values did no better).
+RIVAL_GAP_WEIGHT = 12.0
 #: Virtual wins and losses against an average item (the prior).
 PRIOR = 1.0
 #: Minorise-maximise iterations: converged to 1e-6 well before this.
