@@ -17,11 +17,15 @@ const STRINGS = {
     connecting: "Connecting…",
     reconnecting: "Connection lost. Reconnecting… Nothing you typed is lost.",
     online: "Connected",
-    pending_actions: "{n} action(s) waiting to be sent",
+    pending_actions: "{n} actions waiting to be sent",
+    pending_actions_one: "1 action waiting to be sent",
     timer_label: "Time left in this phase",
     paused: "Paused",
     overtime: "Overtime",
-    counters: "{participants} participants · {cards} cards",
+    participants: "{n} participants",
+    participants_one: "1 participant",
+    cards: "{n} cards",
+    cards_one: "1 card",
     phase_of: "Phase {n} of {total}",
     waiting_title: "Waiting for the start",
     waiting_text: "The facilitator will start the session soon. Keep this page open.",
@@ -42,7 +46,8 @@ const STRINGS = {
     card_sending: "sending…",
     card_hidden: "hidden by moderation",
     card_masked: "personal data was masked",
-    supporters: "{n} supporter(s)",
+    supporters: "{n} supporters",
+    supporters_one: "1 supporter",
     flag: "Report",
     flag_reason: "Why? (optional)",
     flag_send: "Send report",
@@ -108,11 +113,15 @@ const STRINGS = {
     connecting: "Connexion…",
     reconnecting: "Connexion perdue. Reconnexion… Rien de ce que vous avez écrit n'est perdu.",
     online: "Connecté",
-    pending_actions: "{n} action(s) en attente d'envoi",
+    pending_actions: "{n} actions en attente d'envoi",
+    pending_actions_one: "1 action en attente d'envoi",
     timer_label: "Temps restant dans cette phase",
     paused: "En pause",
     overtime: "Temps dépassé",
-    counters: "{participants} participants · {cards} cartes",
+    participants: "{n} participants",
+    participants_one: "1 participant",
+    cards: "{n} cartes",
+    cards_one: "1 carte",
     phase_of: "Phase {n} sur {total}",
     waiting_title: "En attente du départ",
     waiting_text: "L'animateur va bientôt lancer la session. Gardez cette page ouverte.",
@@ -133,7 +142,8 @@ const STRINGS = {
     card_sending: "envoi…",
     card_hidden: "masquée par la modération",
     card_masked: "des données personnelles ont été masquées",
-    supporters: "{n} soutien(s)",
+    supporters: "{n} soutiens",
+    supporters_one: "1 soutien",
     flag: "Signaler",
     flag_reason: "Pourquoi ? (facultatif)",
     flag_send: "Envoyer le signalement",
@@ -167,7 +177,8 @@ const STRINGS = {
     cant_decide: "Je ne sais pas",
     evaluate_done: "Vous avez comparé toutes les paires prévues pour vous. Merci !",
     evaluate_loading: "Chargement de la paire suivante…",
-    done_count: "{n} réponse(s)",
+    done_count: "{n} réponses",
+    done_count_one: "1 réponse",
     agree: "D'accord", disagree: "Pas d'accord", pass: "Passer",
     rating_label: "Votre note pour « {title} »",
     rating_send: "Envoyer",
@@ -216,7 +227,10 @@ export function setLang(code) {
 
 /** The string for `key` in the current language, with {name} placeholders filled. */
 export function t(key, params = {}) {
-  const text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
+  // One plural variant is enough for English and French: "_one" for exactly 1 (French also uses it for 0).
+  const one = params.n === 1 || (current === "fr" && params.n === 0);
+  const table = STRINGS[current];
+  const text = (one && table[`${key}_one`]) || table[key] || STRINGS.en[key] || key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
 }
 

@@ -120,7 +120,7 @@ function renderHeader() {
     phaseNameEl.title = phase && phase.type ? t("phase_of", { n: phase.index + 1, total }) : "";
   }
   countersEl.textContent = counters && counters.participants != null
-    ? t("counters", { participants: counters.participants, cards: counters.cards ?? 0 }) : "";
+    ? `${t("participants", { n: counters.participants })} · ${t("cards", { n: counters.cards ?? 0 })}` : "";
   renderTimer();
 }
 

@@ -48,7 +48,11 @@ export function sortView(app) {
     return g && g.hid === hid ? g : { hid, assign: {} };
   };
 
+  let shownKey = null;
+  const renderKey = () => [you().sorter, you().hand?.hid, message, ...["volunteer", "deal", "place"].map((k) => session.pending(k).length)].join(":");
+
   function render() {
+    shownKey = renderKey();
     const hand = you().hand;
     const volunteering = session.pending("volunteer").length > 0;
     const dealing = session.pending("deal").length > 0;
@@ -65,9 +69,9 @@ export function sortView(app) {
         onclick: () => { message = null; session.act("deal"); render(); } },
       message ? t("deal_next") : t("deal")));
     }
-    const focusLost = !document.activeElement || document.activeElement === document.body;
+    const focusLost = !document.activeElement || document.activeElement === document.body || body.contains(document.activeElement);
     fill(body, parts);
-    if (focusLost) body.querySelector("button")?.focus();
+    if (focusLost) body.querySelector("button:not([disabled])")?.focus();
   }
 
   function renderHand(hand) {
@@ -129,7 +133,7 @@ export function sortView(app) {
     };
 
     const focusedId = document.activeElement?.id;
-    const focusLost = !document.activeElement || document.activeElement === document.body;
+    const focusLost = !document.activeElement || document.activeElement === document.body || body.contains(document.activeElement);
     fill(body,
       h("h2", { id: "hand-title", tabindex: "-1" }, t("hand_title")),
       h("p", { class: "hint" }, t("hand_help")),
@@ -150,9 +154,10 @@ export function sortView(app) {
   return {
     el,
     update() {
-      // Do not rebuild under the participant's fingers while a hand is open.
-      if (you().hand && body.contains(document.activeElement) && document.activeElement.tagName === "SELECT") return;
-      render();
+      // Rebuild only when what is shown changes: never under the participant's
+      // fingers (a drag, an open select) because counters were refreshed.
+      const key = renderKey();
+      if (key !== shownKey) render();
     },
     onAck(entry, ack) {
       if (entry.frame.type === "volunteer") session.act("deal");
