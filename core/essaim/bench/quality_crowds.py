@@ -334,7 +334,7 @@ def simulate_moderation(
     honest = [p for p in pids if p not in adversaries]
     h.start_phase(0)
     cids = [h.write(rng.choice(pids), f"card {n}") for n in range(n_cards)]
-    bad = set(rng.sample(cids, int(abusive * n_cards)))
+    bad = set(rng.sample(cids, int(abusive * n_cards)))  # membership only: never iterated
     good = [c for c in cids if c not in bad]
     # The adversaries go after good cards written by honest participants.
     wanted = set(rng.sample([c for c in good if h.state.cards[c].author not in adversaries], targets))
@@ -343,8 +343,8 @@ def simulate_moderation(
         for c in cids:
             if rng.random() < 0.2 and ((c in bad and rng.random() < 0.4) or (c not in bad and rng.random() < 0.005)):
                 flags.append((p, c))
-    for p in adversaries:
-        flags += [(p, c) for c in wanted if rng.random() < 0.5]
+    for p in sorted(adversaries, key=lambda x: int(x[1:])):  # sorted: set order varies between runs
+        flags += [(p, c) for c in sorted(wanted, key=lambda x: int(x[1:])) if rng.random() < 0.5]
     rng.shuffle(flags)
     responds = {p: rng.random() < 0.8 for p in pids}
     count: Counter[str] = Counter()
