@@ -464,6 +464,14 @@ class CampaignOwner:
         return [("phase_extended", {"seconds": seconds, "deadline": base + seconds})]
 
     async def _cmd_advance(self, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        # "index" names the phase the facilitator means to end, so a click
+        # racing the phase timer cannot end the next phase too.
+        expected = args.get("index")
+        if expected is not None and expected != self.state.phase_index:
+            raise WrongPhase(
+                f"phase {expected} has already ended (the current phase is {self.state.phase_index}); "
+                "nothing was advanced"
+            )
         if self.transitioning:
             raise WrongPhase("the next phase is being prepared; it starts in a moment")
         if self.state.status == "between":

@@ -131,6 +131,12 @@ def _seconds(args: Mapping[str, Any]) -> None:
         raise _bad(f"'seconds' must be a number of seconds, more than 0 and at most {MAX_EXTEND_SECONDS}")
 
 
+def _phase_index(args: Mapping[str, Any]) -> None:
+    i = args.get("index")
+    if i is not None and (isinstance(i, bool) or not isinstance(i, int) or i < 0):
+        raise _bad("'index' must be the number of the phase to end (0 for the first), or left out")
+
+
 _PARTICIPANT_SHAPES: dict[str, Any] = {
     "write_card": lambda a: (_text(a, "text"), _id(a, "prompt", required=False)),
     "support_card": lambda a: _id(a, "cid"),
@@ -145,7 +151,7 @@ _FACILITATOR_SHAPES: dict[str, Any] = {
     "start": lambda a: None,
     "pause": lambda a: None,
     "resume": lambda a: None,
-    "advance": lambda a: None,
+    "advance": _phase_index,
     "extend": _seconds,
     "decide": lambda a: (_id(a, "cid"), _choice(a, "outcome", ("hide", "keep"))),
 }

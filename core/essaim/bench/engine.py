@@ -1,0 +1,378 @@
+"""Acknowledged commands per second: durable (SQLite) against in-memory.
+
+Run with ``make bench-engine`` (``python -m essaim.bench.engine``). Each
+repetition opens a fresh engine, joins the participants, starts the
+campaign and then times only the command stream:
+
+1. collection: every participant writes cards and supports others' cards;
+2. evaluation (after an advance, which publishes the cards as items): every
+   participant compares pairs of items.
+
+Commands go in through ``engine.submit_nowait`` and acks are counted in the
+reply callbacks; each participant sends its next command from the reply to
+its previous one, so ``--participants`` commands are in flight at once, as
+with that many live phones, and no task switch is spent per command. The
+``await engine.execute`` path (one task per participant) is measured too.
+
+Repetitions alternate the stores (memory, sqlite, memory, ...) so that noise
+from other work on the machine hits both alike; medians are reported with
+the durable/in-memory ratio, and the group-commit batch sizes and commit
+latencies seen on SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trio
+
+from essaim import FACILITATOR, Ack, Actor, CommandError, MemoryStore, open_engine
+from essaim.commands import Command
+from essaim.engine import Engine
+from essaim.metrics import Histogram
+from essaim.template import CampaignTemplate
+
+__all__ = ["main", "run_once", "BenchResult"]
+
+#: Defaults sized for ~1 s per timed stage on the reference 2-core VM, so a
+#: full run (2 stores x 2 paths x repetitions) stays around a minute.
+DEFAULT_PARTICIPANTS = 2000
+DEFAULT_CARDS_EACH = 4
+DEFAULT_SUPPORTS_EACH = 4
+DEFAULT_PAIRS_EACH = 6
+DEFAULT_REPETITIONS = 5
+#: The targets this benchmark checks (docs/architecture.md): durable acks per
+#: second, and durable throughput as a share of in-memory throughput.
+TARGET_DURABLE_PER_SECOND = 20_000
+TARGET_RATIO = 0.5
+
+TEMPLATE = """
+[campaign]
+title = "Engine benchmark"
+
+[[profile]]
+key = "site"
+label = "Site"
+choices = ["North", "South", "East", "West"]
+
+[[phase]]
+type = "collect"
+title = "Ideas"
+duration = "1h"
+[phase.settings]
+max_cards = 1000
+
+[[phase]]
+type = "evaluate"
+title = "Priorities"
+duration = "1h"
+"""
+
+SITES = ("North", "South", "East", "West")
+WORDS = (
+    "meetings", "approvals", "tools", "training", "parking", "email", "planning", "safety",
+    "handover", "night shift", "spare parts", "reporting", "budget", "hiring", "travel", "canteen",
+)
+
+
+@dataclass
+class StageFigures:
+    commands: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.commands / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class BenchResult:
+    store: str
+    path: str
+    collect: StageFigures = field(default_factory=StageFigures)
+    evaluate: StageFigures = field(default_factory=StageFigures)
+    batch_events: Histogram | None = None
+    commit_seconds: Histogram | None = None
+
+    @property
+    def commands(self) -> int:
+        return self.collect.commands + self.evaluate.commands
+
+    @property
+    def seconds(self) -> float:
+        return self.collect.seconds + self.evaluate.seconds
+
+    @property
+    def rate(self) -> float:
+        return self.commands / self.seconds if self.seconds else 0.0
+
+    @property
+    def errors(self) -> int:
+        return self.collect.errors + self.evaluate.errors
+
+
+# -- the command mix -----------------------------------------------------------------------
+
+
+def card_text(i: int, k: int) -> str:
+    a, b = WORDS[(i + k) % len(WORDS)], WORDS[(i * 7 + k * 3) % len(WORDS)]
+    return f"Participant {i} idea {k}: fewer {a} and better {b} would save us time every week"
+
+
+def collect_commands(i: int, n: int, cards_each: int, supports_each: int) -> Iterator[Command]:
+    """Participant i writes cards, then supports cards of others.
+
+    Cards are numbered in the order the engine accepts them, which is not
+    known in advance; participant i supports cards c1..c(n) written in the
+    first round by others, chosen so that it never supports its own.
+    """
+    for k in range(cards_each):
+        yield Command("write_card", {"text": card_text(i, k)}, msg_id=f"w{k}")
+    # After every participant's first round, cards c1..cN exist (N = n);
+    # supports run after this participant's own writes, so most targets
+    # exist; a few "not found"/"own card" refusals are counted as errors.
+    for k in range(supports_each):
+        target = (i * 31 + k * 17 + 1) % n + 1
+        yield Command("support_card", {"cid": f"c{target}"}, msg_id=f"s{k}")
+
+
+def evaluate_commands(i: int, items: list[str], pairs_each: int) -> Iterator[Command]:
+    """Participant i compares distinct pairs of items (never the same pair twice)."""
+    m = len(items)
+    # Pairs {x, x + step} for consecutive x are all different as long as
+    # 2 * step is not a multiple of m.
+    step = 1 + i % max(1, (m - 1) // 2)
+    for k in range(pairs_each):
+        a, b = items[(i + k) % m], items[(i + k + step) % m]
+        yield Command("evaluate", {"kind": "pair", "data": {"a": a, "b": b, "choice": "a" if k % 3 else "b"}},
+                      msg_id=f"e{k}")
+
+
+# -- drivers -------------------------------------------------------------------------------
+
+
+async def drive_nowait(
+    engine: Engine, campaign_id: str, actors: list[Actor], streams: list[Iterator[Command]]
+) -> StageFigures:
+    """Each participant sends its next command from the reply to the last one."""
+    figures = StageFigures()
+    done = trio.Event()
+    active = len(actors)
+
+    def send_next(index: int) -> None:
+        nonlocal active
+        command = next(streams[index], None)
+        if command is None:
+            active -= 1
+            if active == 0:
+                done.set()
+            return
+        engine.submit_nowait(campaign_id, actors[index], command, replies[index])
+
+    def make_reply(index: int) -> Callable[[Ack | None, CommandError | None], None]:
+        def reply(ack: Ack | None, error: CommandError | None) -> None:
+            if error is None:
+                figures.commands += 1
+            else:
+                figures.errors += 1
+            send_next(index)
+        return reply
+
+    replies = [make_reply(i) for i in range(len(actors))]
+    started = time.perf_counter()
+    for index in range(len(actors)):
+        send_next(index)
+    if active:
+        await done.wait()
+    figures.seconds = time.perf_counter() - started
+    return figures
+
+
+async def drive_execute(
+    engine: Engine, campaign_id: str, actors: list[Actor], streams: list[Iterator[Command]]
+) -> StageFigures:
+    """One task per participant, each awaiting every command's durable ack."""
+    figures = StageFigures()
+
+    async def participant(index: int) -> None:
+        for command in streams[index]:
+            try:
+                await engine.execute(campaign_id, actors[index], command)
+                figures.commands += 1
+            except CommandError:
+                figures.errors += 1
+
+    started = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for index in range(len(actors)):
+            nursery.start_soon(participant, index)
+    figures.seconds = time.perf_counter() - started
+    return figures
+
+
+# -- one repetition ------------------------------------------------------------------------
+
+
+async def run_once(
+    store_kind: str, path: str, *, participants: int, cards_each: int, supports_each: int, pairs_each: int,
+    workdir: Path,
+) -> BenchResult:
+    """One fresh engine on ``store_kind`` ("memory" or "sqlite"), driven by ``path``."""
+    store = MemoryStore() if store_kind == "memory" else workdir / f"bench-{time.monotonic_ns()}.sqlite3"
+    drive = drive_nowait if path == "submit_nowait" else drive_execute
+    result = BenchResult(store_kind, path)
+    async with open_engine(store) as engine:
+        created = await engine.create_campaign(CampaignTemplate.parse(TEMPLATE))
+        cid = created.campaign_id
+        joined: list[str] = [""] * participants
+
+        async def join(i: int) -> None:
+            joined[i] = (await engine.join(cid, {"site": SITES[i % len(SITES)]})).token
+
+        async with trio.open_nursery() as nursery:
+            for i in range(participants):
+                nursery.start_soon(join, i)
+        actors = [engine.authenticate(cid, token) for token in joined]
+        await engine.execute(cid, FACILITATOR, Command("start"))
+
+        gc.collect()
+        result.collect = await drive(
+            engine, cid, actors,
+            [collect_commands(i, participants, cards_each, supports_each) for i in range(participants)],
+        )
+        await engine.execute(cid, FACILITATOR, Command("advance"))
+        items = sorted(engine.state(cid).items)
+        gc.collect()
+        result.evaluate = await drive(
+            engine, cid, actors, [evaluate_commands(i, items, pairs_each) for i in range(participants)]
+        )
+        result.batch_events = engine.writer.batch_events
+        result.commit_seconds = engine.writer.commit_seconds
+    if not isinstance(store, MemoryStore):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{store}{suffix}").unlink(missing_ok=True)
+    return result
+
+
+# -- reporting -----------------------------------------------------------------------------
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def _histogram_lines(title: str, h: Histogram, unit: str, scale: float = 1.0) -> list[str]:
+    lines = [f"  {title} (all SQLite repetitions, {h.count} commits, mean {h.sum / max(h.count, 1) * scale:.2f}{unit}):"]
+    previous = 0
+    for bound, seen in h.cumulative():
+        n = seen - previous
+        previous = seen
+        if n:
+            label = "inf" if bound == float("inf") else f"{bound * scale:g}"
+            lines.append(f"    <= {label:>6}{unit}: {n:6d}  ({n / h.count:6.1%})")
+    return lines
+
+
+def _merge(hs: list[Histogram]) -> Histogram:
+    out = Histogram(hs[0].bounds)
+    for h in hs:
+        out.counts = [a + b for a, b in zip(out.counts, h.counts)]
+        out.sum += h.sum
+        out.count += h.count
+    return out
+
+
+def report(results: list[BenchResult], args: argparse.Namespace) -> tuple[str, bool]:
+    lines = [
+        f"essaim engine benchmark: {args.participants} participants in flight, "
+        f"{args.cards + args.supports} collection + {args.pairs} evaluation commands each, "
+        f"{args.repetitions} repetitions per store, alternated in one run; medians (min-max).",
+        "",
+        f"{'path':<14} {'store':<7} {'acks/s':>9} {'min':>9} {'max':>9} "
+        f"{'collect/s':>10} {'evaluate/s':>11} {'errors':>7}",
+    ]
+    medians: dict[tuple[str, str], float] = {}
+    for path in args.paths:
+        for store in ("memory", "sqlite"):
+            rs = [r for r in results if r.store == store and r.path == path]
+            rates = [r.rate for r in rs]
+            medians[(path, store)] = _median(rates)
+            lines.append(
+                f"{path:<14} {store:<7} {_median(rates):9,.0f} {min(rates):9,.0f} {max(rates):9,.0f} "
+                f"{_median([r.collect.rate for r in rs]):10,.0f} {_median([r.evaluate.rate for r in rs]):11,.0f} "
+                f"{sum(r.errors for r in rs):7d}"
+            )
+    lines.append("")
+    ok = True
+    for path in args.paths:
+        durable, memory = medians[(path, "sqlite")], medians[(path, "memory")]
+        ratio = durable / memory if memory else 0.0
+        lines.append(f"{path}: durable/in-memory = {ratio:.2f}  (durable {durable:,.0f} acks/s)")
+        if path == "submit_nowait":
+            meets = durable >= TARGET_DURABLE_PER_SECOND and ratio >= TARGET_RATIO
+            ok = ok and meets
+            lines.append(
+                f"  targets: >= {TARGET_DURABLE_PER_SECOND:,} durable acks/s and ratio >= {TARGET_RATIO}: "
+                f"{'met' if meets else 'NOT met'}"
+            )
+    sqlite = [r for r in results if r.store == "sqlite"]
+    if sqlite:
+        lines.append("")
+        lines.append("SQLite group commit:")
+        lines += _histogram_lines("events per commit", _merge([r.batch_events for r in sqlite]), "")  # type: ignore[misc]
+        lines += _histogram_lines(
+            "commit latency", _merge([r.commit_seconds for r in sqlite]), " ms", 1000.0  # type: ignore[misc]
+        )
+    return "\n".join(lines), ok
+
+
+async def _run(args: argparse.Namespace) -> list[BenchResult]:
+    results = []
+    with tempfile.TemporaryDirectory(prefix="essaim-bench-") as tmp:
+        for rep in range(args.repetitions):
+            for path in args.paths:
+                # Alternate which store goes first, so drift in machine load
+                # does not favour one of them.
+                order = ("memory", "sqlite") if rep % 2 == 0 else ("sqlite", "memory")
+                for store in order:
+                    r = await run_once(
+                        store, path, participants=args.participants, cards_each=args.cards,
+                        supports_each=args.supports, pairs_each=args.pairs, workdir=Path(tmp),
+                    )
+                    print(f"  rep {rep + 1} {path:<13} {store:<6} {r.rate:9,.0f} acks/s "
+                          f"({r.commands} acks, {r.errors} refused, {r.seconds:.2f} s)", file=sys.stderr)
+                    results.append(r)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m essaim.bench.engine", description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=DEFAULT_PARTICIPANTS)
+    parser.add_argument("--cards", type=int, default=DEFAULT_CARDS_EACH, help="cards written per participant")
+    parser.add_argument("--supports", type=int, default=DEFAULT_SUPPORTS_EACH, help="supports per participant")
+    parser.add_argument("--pairs", type=int, default=DEFAULT_PAIRS_EACH, help="pair comparisons per participant")
+    parser.add_argument("--repetitions", type=int, default=DEFAULT_REPETITIONS)
+    parser.add_argument("--paths", nargs="+", default=["submit_nowait", "execute"],
+                        choices=["submit_nowait", "execute"])
+    parser.add_argument("--check", action="store_true", help="exit 1 if the targets are not met")
+    args = parser.parse_args(argv)
+    # As the server does (docs: stack notes): default GC thresholds cause
+    # long full collections with many live objects.
+    gc.set_threshold(50_000, 20, 100)
+    results = trio.run(_run, args)
+    text, ok = report(results, args)
+    print(text)
+    return 0 if ok or not args.check else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
