@@ -168,14 +168,19 @@ def describe(violations: list[dict[str, Any]]) -> str:
         for v in violations)
 
 
-def shoot(page: Any, name: str, *, full_page: bool = True) -> Path:
-    """Save a screenshot under reports/screenshots (and docs/screenshots when
-    ESSAIM_DOC_SCREENSHOTS names a folder: the committed, compressed set)."""
+#: JPEG quality of the committed documentation screenshots: text stays crisp enough, files stay small.
+DOC_JPEG_QUALITY = 60
+
+
+def shoot(page: Any, name: str, *, full_page: bool = True, doc: bool = False) -> Path:
+    """Save a screenshot under reports/screenshots; with ``doc`` also in the
+    folder ESSAIM_DOC_SCREENSHOTS names (``make screenshots``: the small,
+    compressed set committed in docs/screenshots for the guides)."""
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
     path = REPORT_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     docs = os.environ.get("ESSAIM_DOC_SCREENSHOTS")
-    if docs:
+    if docs and doc:
         Path(docs).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(docs) / f"{name}.jpeg"), full_page=full_page, type="jpeg", quality=70)
+        page.screenshot(path=str(Path(docs) / f"{name}.jpeg"), full_page=full_page, type="jpeg", quality=DOC_JPEG_QUALITY)
     return path

@@ -69,7 +69,7 @@ def test_whole_campaign(browser: Any, server: ServerProcess) -> None:
     assert fac.locator("#join-link").inner_text().endswith(f"/join/{campaign.code}")
     assert fac.locator(".share svg").count() == 1, "the QR code of the join link"
     fac.wait_for_selector("[data-stat=Joined]:has-text('3')")
-    shoot(fac, "facilitator-1-draft")
+    shoot(fac, "facilitator-1-draft", doc=True)
     violations += axe_violations(fac, "facilitator draft")
     fac.click("#ctl-start")
 
@@ -86,7 +86,7 @@ def test_whole_campaign(browser: Any, server: ServerProcess) -> None:
     third.fill("#card-text", SIMILAR_DRAFT)
     suggestion = third.locator(".suggestion", has_text="Too many approval steps").first
     suggestion.wait_for()
-    shoot(third, "participant-2-collect")
+    shoot(third, "participant-2-collect", doc=True)
     violations += axe_violations(third, "participant collect with suggestions")
     suggestion.get_by_role("button", name="Support this instead").click()
     suggestion.get_by_text("Supported").wait_for()
@@ -103,14 +103,25 @@ def test_whole_campaign(browser: Any, server: ServerProcess) -> None:
     pages[1].wait_for_timeout(300)
     jurors = [p for p in pages[:2] if p.locator("#jury-title").count()]
     assert jurors, "a juror sees the reported card"
-    shoot(jurors[0], "participant-3-jury", full_page=False)
+    shoot(jurors[0], "participant-3-jury", full_page=False, doc=True)
     violations += axe_violations(jurors[0], "participant jury")
     jurors[0].click("#jury-keep")
     jurors[0].wait_for_selector("#jury", state="hidden")
 
+    # A second report that no juror settles: the facilitator has the last word.
+    first.fill("#card-text", "meeting rooms always booked")
+    reported = first.locator(".suggestion", has_text="Meeting rooms are always booked").first
+    reported.get_by_role("button", name="Report").click()
+    reported.get_by_role("button", name="Send report").click()
+    reported.get_by_text("Reported").wait_for()
+    first.fill("#card-text", "")
+    fac.wait_for_selector("#moderation-h:has-text('(1 open)')")
     fac.wait_for_selector("[data-stat=Cards]:has-text('9')")
-    shoot(fac, "facilitator-2-collect")
-    violations += axe_violations(fac, "facilitator collect")
+    shoot(fac, "facilitator-2-collect", doc=True)
+    violations += axe_violations(fac, "facilitator collect with a moderation case")
+    fac.get_by_role("button", name="Hide: Meeting rooms are always booked").click()
+    fac.wait_for_selector("#moderation-h:has-text('(0 open)')")
+    third.wait_for_selector(".my-card:has-text('Meeting rooms are always booked') >> text=hidden by moderation")
     fac.click("#ctl-advance")
 
     # -- sort: volunteer, get a hand, group it -----------------------------------------------
@@ -136,12 +147,12 @@ def test_whole_campaign(browser: Any, server: ServerProcess) -> None:
         else:
             page.select_option("#group-2", "2")
         if n == 0:
-            shoot(page, "participant-5-sort-grouped")
+            shoot(page, "participant-5-sort-grouped", doc=True)
         page.click("#place")
         page.wait_for_selector("text=Your grouping was recorded")
     fac.wait_for_selector("[data-stat=Placements]:not(:has-text('0'))")
     fac.wait_for_selector("#structure-h:not(:has-text('(0 themes)'))", timeout=15_000)
-    shoot(fac, "facilitator-3-sort")
+    shoot(fac, "facilitator-3-sort", doc=True)
     violations += axe_violations(fac, "facilitator sort")
     fac.click("#ctl-advance")
 
@@ -149,7 +160,7 @@ def test_whole_campaign(browser: Any, server: ServerProcess) -> None:
     for page in pages:
         wait_view(page, "Which matters more?")
     pages[0].wait_for_selector("#choice-a")
-    shoot(pages[0], "participant-6-evaluate")
+    shoot(pages[0], "participant-6-evaluate", doc=True)
     violations += axe_violations(pages[0], "participant evaluate")
     for page in pages:
         for _ in range(4):
@@ -165,11 +176,11 @@ def test_whole_campaign(browser: Any, server: ServerProcess) -> None:
     for page in pages:
         wait_view(page, "Results")
     pages[0].wait_for_selector(".result")
-    shoot(pages[0], "participant-7-results")
+    shoot(pages[0], "participant-7-results", doc=True)
     violations += axe_violations(pages[0], "participant results")
     fac.wait_for_selector("#results-h")
     fac.wait_for_selector("table tbody tr", timeout=15_000)
-    shoot(fac, "facilitator-5-results")
+    shoot(fac, "facilitator-5-results", doc=True)
     violations += axe_violations(fac, "facilitator results")
 
     # Exports download with the facilitator's token.

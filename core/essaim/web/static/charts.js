@@ -26,7 +26,7 @@ export function barChart(rows, { label, width = 400, format = (v) => String(v) }
   const svg = el("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label });
   svg.append(el("title", {}, label));
   const top = Math.max(1e-9, ...rows.map((r) => Math.max(r.value, r.high ?? r.value)));
-  const valueWidth = 70;
+  const valueWidth = 110; // room for notes such as "12 cards · 3 ideas"
   const barSpace = width - valueWidth - 4;
   const x = (v) => Math.max(0, (barSpace * v) / top);
   rows.forEach((r, i) => {

@@ -247,7 +247,7 @@ function dashboard(campaignId, api) {
     const themes = s?.themes || [];
     const rows = themes.map((t) => ({
       label: t.title, value: t.ideas.reduce((n, i) => n + i.cards.length, 0),
-      note: `${t.ideas.length} idea(s), ${t.ideas.reduce((n, i) => n + i.cards.length, 0)} cards`,
+      note: `${t.ideas.reduce((n, i) => n + i.cards.length, 0)} cards · ${t.ideas.length} ideas`,
     }));
     fill(panels.structure,
       h("h2", { id: "structure-h" }, `Live structure (${themes.length} themes)`),
