@@ -18,7 +18,7 @@ from essaim.state import CampaignState, Judgment, Participant
 from essaim.types import EvaluationInput, EvaluationTask, ItemScore
 
 from .mean_scores import mean_scores
-from .tallies import Tally, tally_for
+from .tallies import Tally, expect_kind, tally_for
 
 #: Ideas on one ballot: what a phone shows without scrolling much.
 DEFAULT_BALLOT_SIZE = 8
@@ -57,7 +57,7 @@ def next_task(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, participant: Participant, rng: random.Random
 ) -> EvaluationTask | None:
     tally = _tally(state, strategy)
-    if tally.tasks.get(participant.pid, 0) >= int(settings.get("ballots", DEFAULT_BALLOTS)):
+    if tally.out_of_tasks(participant.pid, int(settings.get("ballots", DEFAULT_BALLOTS))):
         return None
     size = int(settings.get("ballot_size", DEFAULT_BALLOT_SIZE))
     done = tally.done.get(participant.pid, set())
@@ -85,9 +85,7 @@ def check(
     kind: str, data: Mapping[str, Any],
 ) -> Mapping[str, Any]:
     expected = KINDS[strategy]
-    if kind != expected:
-        raise CommandError(f"this phase uses {expected} ballots; expected kind {expected!r}, not {kind!r}",
-                           code="bad_request")
+    expect_kind(kind, expected, f"uses {expected} ballots")
     shown = data.get("shown")
     if not isinstance(shown, list) or len(shown) < 2 or len(set(shown)) != len(shown) \
             or any(i not in state.items for i in shown):

@@ -23,7 +23,7 @@ from essaim import CommandError
 from essaim.state import CampaignState, Judgment, Participant
 from essaim.types import EvaluationInput, EvaluationTask, ItemScore
 
-from .tallies import MIN_SEGMENT_JUDGES, Tally, segment_judgments, tally_for
+from .tallies import MIN_SEGMENT_JUDGES, Tally, expect_kind, segment_judgments, tally_for
 
 KIND = "pair"
 #: Pairs one participant is asked at most (about five minutes of clicks).
@@ -77,7 +77,7 @@ def next_task(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, participant: Participant, rng: random.Random
 ) -> EvaluationTask | None:
     tally = _tally(state, strategy)
-    if tally.tasks.get(participant.pid, 0) >= int(settings.get("max_tasks", DEFAULT_MAX_TASKS)):
+    if tally.out_of_tasks(participant.pid, int(settings.get("max_tasks", DEFAULT_MAX_TASKS))):
         return None
     if len(state.items) < 2:
         return None
@@ -110,8 +110,7 @@ def check(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, participant: Participant,
     kind: str, data: Mapping[str, Any],
 ) -> Mapping[str, Any]:
-    if kind != KIND:
-        raise CommandError(f"this phase compares pairs; expected kind 'pair', not {kind!r}", code="bad_request")
+    expect_kind(kind, KIND, "compares pairs")
     a, b, choice = data.get("a"), data.get("b"), data.get("choice")
     if a not in state.items or b not in state.items or a == b:
         raise CommandError("'a' and 'b' must be two different items of this campaign", code="bad_request")

@@ -17,7 +17,7 @@ from essaim.state import CampaignState, Judgment, Participant
 from essaim.types import EvaluationInput, EvaluationTask, ItemScore
 
 from .mean_scores import mean_scores
-from .tallies import Tally, tally_for
+from .tallies import Tally, expect_kind, item_tally_for
 
 KIND = "rate"
 DEFAULT_MAX_TASKS = 20
@@ -41,35 +41,27 @@ def criteria(settings: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out or [dict(c) for c in DEFAULT_CRITERIA]
 
 
-def _absorb(tally: Tally, j: Judgment) -> None:
-    tally.done[j.pid].add(j.data["iid"])
-
-
 def _tally(state: CampaignState, strategy: str) -> Tally:
-    return tally_for(state, strategy, frozenset({KIND}), lambda j: (j.data["iid"],), _absorb)
+    return item_tally_for(state, strategy, KIND)
 
 
 def next_task(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, participant: Participant, rng: random.Random
 ) -> EvaluationTask | None:
     tally = _tally(state, strategy)
-    if tally.tasks.get(participant.pid, 0) >= int(settings.get("max_tasks", DEFAULT_MAX_TASKS)):
+    if tally.out_of_tasks(participant.pid, int(settings.get("max_tasks", DEFAULT_MAX_TASKS))):
         return None
-    done = tally.done.get(participant.pid, set())
-    for level in range(len(tally.queue.buckets)):
-        candidates = [iid for iid in tally.queue.level(level) if iid not in done]
-        if candidates:
-            iid = candidates[rng.randrange(min(len(candidates), 4))]
-            return EvaluationTask(KIND, {"iid": iid, "title": state.items[iid].title, "criteria": criteria(settings)})
-    return None
+    iid = tally.least_judged_unseen(participant.pid, rng)
+    if iid is None:
+        return None
+    return EvaluationTask(KIND, {"iid": iid, "title": state.items[iid].title, "criteria": criteria(settings)})
 
 
 def check(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, participant: Participant,
     kind: str, data: Mapping[str, Any],
 ) -> Mapping[str, Any]:
-    if kind != KIND:
-        raise CommandError(f"this phase rates ideas; expected kind 'rate', not {kind!r}", code="bad_request")
+    expect_kind(kind, KIND, "rates ideas")
     iid = data.get("iid")
     if iid not in state.items:
         raise CommandError("'iid' must be an item of this campaign", code="bad_request")

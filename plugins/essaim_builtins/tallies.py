@@ -9,22 +9,27 @@ changes or its judgments went backwards (another engine, a replay).
 
 from __future__ import annotations
 
+import random
 import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from essaim import CommandError
 from essaim.state import CampaignState, Judgment
 
 from .dealing import BucketQueue
 from .segments import segment_keys
 
-__all__ = ["Tally", "tally_for", "segment_judgments", "MIN_SEGMENT_JUDGES"]
+__all__ = ["Tally", "tally_for", "item_tally_for", "segment_judgments", "MIN_SEGMENT_JUDGES", "SPREAD", "expect_kind"]
 
 #: Judges a profile segment needs before its score counts towards an item's
 #: controversy (results hide smaller segments with the campaign's own
 #: min_segment_size on top of this).
 MIN_SEGMENT_JUDGES = 5
+#: Among the least-judged items, pick at random among this many, so that
+#: participants asking at the same moment do not all get the same item.
+SPREAD = 4
 
 
 class Tally:
@@ -60,6 +65,18 @@ class Tally:
                 absorb(self, j)
         self.n = len(state.judgments)
 
+    def out_of_tasks(self, pid: str, limit: int) -> bool:
+        return self.tasks.get(pid, 0) >= limit
+
+    def least_judged_unseen(self, pid: str, rng: random.Random) -> str | None:
+        """An item this participant has not judged, among the least judged."""
+        done = self.done.get(pid, set())
+        for level in range(len(self.queue.buckets)):
+            candidates = [iid for iid in self.queue.level(level) if iid not in done]
+            if candidates:
+                return candidates[rng.randrange(min(len(candidates), SPREAD))]
+        return None
+
 
 _tallies: dict[tuple[str, str], Tally] = {}
 
@@ -88,3 +105,18 @@ def segment_judgments(
         for key in segment_keys(profiles.get(j.pid, {})):
             out[key].append(j)
     return out
+
+
+def _absorb_item(tally: Tally, j: Judgment) -> None:
+    tally.done[j.pid].add(j.data["iid"])
+
+
+def item_tally_for(state: CampaignState, strategy: str, kind: str) -> Tally:
+    """The tally of a method whose judgments are each about one item (``data["iid"]``)."""
+    return tally_for(state, strategy, frozenset({kind}), lambda j: (j.data["iid"],), _absorb_item)
+
+
+def expect_kind(kind: str, expected: str, asks: str) -> None:
+    """Refuse a judgment of another kind than the phase's method takes."""
+    if kind != expected:
+        raise CommandError(f"this phase {asks}; expected kind {expected!r}, not {kind!r}", code="bad_request")
