@@ -26,6 +26,34 @@ export function evaluateView(app) {
     render();
   }
 
+  /** A ballot: approve up to N ideas, or share a budget of points among them. */
+  function ballot(task) {
+    const shown = task.items.map((item) => item.iid);
+    const approval = task.kind === "approval";
+    const status = h("p", { class: "hint", id: "ballot-status", "aria-live": "polite" });
+    const fields = task.items.map((item, i) => {
+      const id = `ballot-${i}`;
+      const input = approval
+        ? h("input", { id, type: "checkbox", value: item.iid })
+        : h("input", { id, type: "number", min: 0, max: task.budget, step: 1, value: 0, inputmode: "numeric" });
+      return { item, input, field: h("div", { class: "ballot-row" }, input, h("label", { for: id }, item.title)) };
+    });
+    const check = () => {
+      const used = approval ? fields.filter((f) => f.input.checked).length : fields.reduce((n, f) => n + (Number(f.input.value) || 0), 0);
+      const limit = approval ? task.max_approvals : task.budget;
+      status.textContent = t(approval ? "approval_status" : "budget_status", { used, limit });
+      send.disabled = used > limit;
+    };
+    const send = h("button", { type: "button", class: "primary", id: "ballot-send", onclick: () => {
+      if (approval) answer("approval", { shown, approved: fields.filter((f) => f.input.checked).map((f) => f.item.iid) });
+      else answer("budget", { shown, allocation: Object.fromEntries(fields.map((f) => [f.item.iid, Math.max(0, Math.floor(Number(f.input.value) || 0))])) });
+    } }, t("rating_send"));
+    fields.forEach((f) => f.input.addEventListener("input", check));
+    check();
+    return [h("fieldset", { class: "stack" }, h("legend", {}, t(approval ? "approval_intro" : "budget_intro", { n: approval ? task.max_approvals : task.budget })),
+      fields.map((f) => f.field)), status, send];
+  }
+
   function render(focus = false) {
     if (task === undefined) return fill(body, h("p", { class: "hint" }, t("evaluate_loading")));
     if (task === null) return fill(body, h("p", { class: "ok", id: "eval-done" }, t("evaluate_done")), h("p", { class: "hint" }, t("done_count", { n: answered })));
@@ -38,25 +66,28 @@ export function evaluateView(app) {
           h("button", { type: "button", id: "choice-b", onclick: () => answer("pair", { a: task.a.iid, b: task.b.iid, choice: "b" }) }, task.b.title)),
         h("button", { type: "button", class: "link-button", onclick: () => answer("pair", { a: task.a.iid, b: task.b.iid, choice: "cant_decide" }) }, t("cant_decide")),
       ];
-    } else if (task.kind === "opinion") {
-      const item = task.item;
+    } else if (task.kind === "vote") {
       content = [
-        h("p", { class: "card" }, item.title),
-        h("div", { class: "row" }, ["agree", "disagree", "pass"].map((vote) =>
-          h("button", { type: "button", onclick: () => answer("opinion", { item: item.iid, vote }) }, t(vote)))),
+        h("p", { class: "card", id: "statement" }, task.title),
+        h("div", { class: "row", role: "group", "aria-labelledby": "statement" }, ["agree", "disagree", "pass"].map((vote) =>
+          h("button", { type: "button", id: `vote-${vote}`, onclick: () => answer("vote", { iid: task.iid, vote }) }, t(vote)))),
       ];
-    } else if (task.kind === "rating") {
-      const item = task.item;
-      const min = task.min ?? 1;
-      const max = task.max ?? 5;
-      const input = h("input", { id: "rating", type: "range", min, max, step: 1, value: Math.round((min + max) / 2) });
-      const shown = h("output", { for: "rating" }, input.value);
-      input.addEventListener("input", () => { shown.textContent = input.value; });
+    } else if (task.kind === "rate") {
+      const inputs = task.criteria.map((c) => {
+        const id = `rate-${c.id}`;
+        const input = h("input", { id, type: "range", min: c.min, max: c.max, step: 1, value: Math.round((c.min + c.max) / 2) });
+        const shown = h("output", { for: id }, input.value);
+        input.addEventListener("input", () => { shown.textContent = input.value; });
+        return { c, input, field: h("div", {}, h("label", { for: id }, c.label), h("div", { class: "row" }, input, shown)) };
+      });
       content = [
-        h("label", { for: "rating" }, t("rating_label", { title: item.title })),
-        h("div", { class: "row" }, input, shown),
-        h("button", { type: "button", class: "primary", onclick: () => answer("rating", { item: item.iid, criterion: task.criterion, value: Number(input.value) }) }, t("rating_send")),
+        h("p", { class: "card" }, task.title),
+        inputs.map((x) => x.field),
+        h("button", { type: "button", class: "primary", id: "rate-send", onclick: () => answer("rate", {
+          iid: task.iid, ratings: Object.fromEntries(inputs.map((x) => [x.c.id, Number(x.input.value)])) }) }, t("rating_send")),
       ];
+    } else if (task.kind === "approval" || task.kind === "budget") {
+      content = ballot(task);
     } else {
       content = [h("p", { class: "hint" }, t("evaluate_done"))];
     }
