@@ -65,6 +65,8 @@ class ServerProcess:
     data_dir: Path
     port: int
     process: subprocess.Popen[bytes] | None = None
+    #: Extra ``--set NAME=VALUE`` settings for this server.
+    settings: tuple[str, ...] = ()
 
     @property
     def base(self) -> str:
@@ -75,7 +77,7 @@ class ServerProcess:
         env = dict(os.environ, ESSAIM_ADMIN_TOKEN=ADMIN_TOKEN)
         cmd = [sys.executable, "-m", "essaim", "serve", "--port", str(self.port), "--data", str(self.data_dir),
                "--log-level", "warning"]
-        for setting in SERVER_SETTINGS:
+        for setting in SERVER_SETTINGS + self.settings:
             cmd += ["--set", setting]
         self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
         log.close()

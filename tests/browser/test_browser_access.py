@@ -24,7 +24,10 @@ def tab_to(page: Any, element_id: str) -> None:
 
 def test_french_interface(browser: Any, server: ServerProcess) -> None:
     campaign = create_campaign(server)
-    page = browser.new_context(viewport=PHONE, locale="fr-FR").new_page()
+    context = browser.new_context(viewport=PHONE, locale="fr-FR")
+    # This phone's clock is an hour fast: the timer must still count from the server's time.
+    context.add_init_script("Date.now = ((now) => () => now() + 3600 * 1000)(Date.now);")
+    page = context.new_page()
     page.goto(f"{server.base}/")
     page.wait_for_selector("h1:has-text('Rejoindre une session')")
     assert page.evaluate("() => document.documentElement.lang") == "fr"
@@ -34,6 +37,8 @@ def test_french_interface(browser: Any, server: ServerProcess) -> None:
     campaign.phase("start")
     page.wait_for_selector("#view-title:has-text('Partagez vos idées')")
     page.wait_for_selector("text=Ajouter ma carte")
+    timer = page.inner_text("#timer")
+    assert timer.startswith(("7:", "8:")), f"the 8-minute phase shows {timer!r}"
     shoot(page, "participant-fr-collect")
     violations = axe_violations(page, "participant collect (fr)")
     page.click("#lang")

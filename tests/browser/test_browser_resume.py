@@ -4,9 +4,10 @@ was down is delivered once, and an action whose ack was lost is not applied twic
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from browser_harness import PHONE, ServerProcess, create_campaign, shoot
+from browser_harness import PHONE, ServerProcess, create_campaign, free_port, shoot
 
 #: Reconnect back-off is at most 5 s; after a 1012 close, 1–5 s. Leave room for a slow start.
 RESUME_TIMEOUT_MS = 30_000
@@ -52,3 +53,25 @@ def test_restart_loses_nothing(browser: Any, server: ServerProcess) -> None:
     assert page.input_value("#card-text") == "A half-typed idea"
     assert page.evaluate("() => window.essaim.saved.get('pid')") == pid
     assert campaign.show()["counters"]["participants"] == 1
+
+
+def test_rate_limited_actions_are_sent_again(browser: Any, tmp_path: Path) -> None:
+    """`rate_limited` means "later", not "no": the page keeps the action and re-sends it."""
+    strict = ServerProcess(data_dir=tmp_path, port=free_port(), settings=("rate_per_second=2", "rate_burst=2"))
+    strict.start()
+    try:
+        campaign = create_campaign(strict)
+        campaign.phase("start")
+        page = browser.new_context(viewport=PHONE, locale="en-GB").new_page()
+        page.goto(campaign.join_url)
+        page.wait_for_selector("#card-text")
+        page.evaluate("() => { window.refusals = []; window.essaim.session.addEventListener('notice', (e) => window.refusals.push(e.detail.code)); }")
+        for n in range(6):
+            page.fill("#card-text", f"Idea number {n} written in a hurry")
+            page.click("#card-submit")
+        page.wait_for_function("() => window.essaim.session.outbox.length === 0", timeout=RESUME_TIMEOUT_MS)
+        assert "rate_limited" in page.evaluate("() => window.refusals"), "the burst was over the limit"
+        assert campaign.show()["counters"]["cards"] == 6
+        page.wait_for_selector("#my-cards-title:has-text('(6)')")
+    finally:
+        strict.stop()

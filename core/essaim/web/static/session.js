@@ -12,6 +12,11 @@ const RETRY_MAX_MS = 5000;
 // so thousands of phones do not all come back in the same millisecond.
 const RESTART_MIN_MS = 1000;
 const RESTART_SPREAD_MS = 4000;
+// Refusals that mean "not now" rather than "no": the action stays in the
+// outbox and is sent again (same id) after a short random wait.
+const TRANSIENT_ERRORS = new Set(["rate_limited", "busy", "unavailable"]);
+const TRANSIENT_RETRY_MIN_MS = 1000;
+const TRANSIENT_RETRY_SPREAD_MS = 2000;
 // Close codes after which retrying cannot help.
 const CLOSE_POLICY = 1008;
 const CLOSE_UNAUTHORIZED = 4003;
@@ -242,6 +247,14 @@ export class Session extends EventTarget {
   settle(id, ack, error) {
     const index = this.outbox.findIndex((entry) => entry.frame.id === id);
     if (index < 0) return;
+    if (error && TRANSIENT_ERRORS.has(error.code)) {
+      const frame = this.outbox[index].frame;
+      setTimeout(() => {
+        if (this.ready && this.outbox.some((entry) => entry.frame === frame)) this.sendRaw(frame);
+      }, TRANSIENT_RETRY_MIN_MS + Math.random() * TRANSIENT_RETRY_SPREAD_MS);
+      this.emit("notice", error);
+      return;
+    }
     const [entry] = this.outbox.splice(index, 1);
     this.saved.set("outbox", this.outbox);
     this.emit(ack ? "ack" : "refused", { entry, ack, error });
