@@ -82,7 +82,7 @@ class PluginHost:
                 module = importlib.import_module(name)
             except ImportError as exc:
                 raise PluginError(f"cannot import built-in plugin {name!r}: {exc}") from exc
-            host.pm.register(module, name=name)
+            host._add(module, name)
         if entry_points:
             for ep in _entry_points():
                 if ep.name in disabled or host.pm.has_plugin(ep.name):
@@ -94,9 +94,9 @@ class PluginHost:
                         f"cannot load plugin {ep.name!r} from entry point {ep.value!r} "
                         f"(distribution {getattr(ep.dist, 'name', '?')}): {exc}"
                     ) from exc
-                host.pm.register(plugin, name=ep.name)
+                host._add(plugin, ep.name)
         for plugin in extra:
-            host.pm.register(plugin)
+            host._add(plugin, _extra_name(host.pm, plugin))
         try:
             host.pm.check_pending()
         except pluggy.PluginValidationError as exc:
@@ -106,11 +106,26 @@ class PluginHost:
         host._register()
         return host
 
+    def _add(self, plugin: object, name: str) -> None:
+        try:
+            self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(
+                f"{exc}; a hook implementation may take any subset of the spec's arguments, no others "
+                "(see essaim.hookspecs)"
+            ) from exc
+
     def _register(self) -> None:
         for hook_name in ("essaim_register_phase_types", "essaim_register_strategies"):
             for impl in self._hookimpls(hook_name):
                 try:
-                    impl.function(registry=self.registry.bound_to(impl.plugin_name))
+                    result = impl.function(registry=self.registry.bound_to(impl.plugin_name))
+                    if inspect.isawaitable(result):
+                        result.close()  # type: ignore[union-attr]
+                        raise PluginError(
+                            f"plugin {impl.plugin_name!r}: {hook_name} must be a plain function, not async "
+                            "(registration runs once, before any event loop work)"
+                        )
                 except PluginError:
                     raise
                 except Exception as exc:
@@ -141,9 +156,10 @@ class PluginHost:
             self._impls[(family, name, hook_name)] = impl
 
     def _hookimpls(self, hook_name: str) -> list[Any]:
-        # pluggy lists implementations last-registered first; call them in
-        # registration order so built-ins run before third parties.
-        return list(reversed(getattr(self.pm.hook, hook_name).get_hookimpls()))
+        # pluggy lists implementations in registration order (it *calls*
+        # them last-registered first); keep that order so built-ins run
+        # before third parties, and a duplicate blames the later plugin.
+        return list(getattr(self.pm.hook, hook_name).get_hookimpls())
 
     # -- calling -------------------------------------------------------------------
 
@@ -165,6 +181,7 @@ class PluginHost:
             raise PluginError(f"no plugin provides {family} strategy {strategy!r} (hook {hook_name})")
         result = self._invoke(impl, hook_name, dict(kwargs, strategy=strategy))
         if inspect.isawaitable(result):
+            result.close()  # type: ignore[union-attr]
             raise PluginError(
                 f"plugin {impl.plugin_name!r}: {hook_name} returned an awaitable where a value is needed "
                 "synchronously (worker-thread hooks must be plain functions)"
@@ -212,6 +229,17 @@ class PluginHost:
             raise
         except Exception as exc:
             raise PluginError(f"plugin {impl.plugin_name!r} raised in {hook_name}: {exc!r}") from exc
+
+
+def _extra_name(pm: pluggy.PluginManager, plugin: object) -> str:
+    """A readable name for a plugin object, so errors say which plugin:
+    a module's name, else the object's class, made unique."""
+    base = getattr(plugin, "__name__", None) or type(plugin).__qualname__
+    name, n = base, 1
+    while pm.has_plugin(name):
+        n += 1
+        name = f"{base}#{n}"
+    return name
 
 
 def _entry_points() -> list[Any]:
