@@ -5,7 +5,8 @@ facilitator HTTP helper (requests, in a worker thread)."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ from essaim.server.facilitator_api import builtin_templates
 TEST_SETTINGS = dict(
     host="127.0.0.1", port=0, update_interval=0.02, counters_interval=0.2, join_timeout=10.0,
     rate_per_second=200.0, rate_burst=400, slow_client_timeout=1.0, slow_client_close_grace=0.5,
+    # hypercorn's ping task outlives its connection by up to a ping interval and
+    # holds shutdown for graceful_timeout; tests need not wait for it.
+    graceful_timeout=0.3,
 )
 
 
@@ -30,15 +34,22 @@ def make_settings(tmp_path: Path, **changes: Any) -> Settings:
     return Settings(data_dir=str(tmp_path / "data"), **{**TEST_SETTINGS, **changes})
 
 
-async def start_server(nursery: trio.Nursery, tmp_path: Path, **changes: Any) -> EssaimServer:
-    return await nursery.start(serve, make_settings(tmp_path, **changes))
+@asynccontextmanager
+async def running_server(tmp_path: Path, **changes: Any) -> AsyncIterator[EssaimServer]:
+    """A server in its own nursery, stopped gracefully on exit: the engine must
+    close through its drain (a cancelled engine cannot make its queue durable)."""
+    async with trio.open_nursery() as nursery:
+        srv = await nursery.start(serve, make_settings(tmp_path, **changes))
+        try:
+            yield srv
+        finally:
+            srv.stop_requested.set()
 
 
 @pytest.fixture
-async def server(nursery: trio.Nursery, tmp_path: Path) -> EssaimServer:
-    srv = await start_server(nursery, tmp_path)
-    yield srv
-    srv.stop_requested.set()
+async def server(tmp_path: Path) -> AsyncIterator[EssaimServer]:
+    async with running_server(tmp_path) as srv:
+        yield srv
 
 
 def demo_template(**campaign: Any) -> CampaignTemplate:
@@ -111,6 +122,7 @@ class Participant:
                 await self.recv()
 
     async def join(self, code: str, profile: dict[str, str] | None = None) -> dict[str, Any]:
+        self.errors.clear()
         await self.send({"type": "join", "campaign": code, "profile": profile or {}})
         await self.until(lambda p: p.welcome is not None or bool(p.errors))
         assert self.welcome is not None, self.errors

@@ -1,0 +1,116 @@
+"""Bad input gets its error code; the connection and the campaign are unharmed."""
+
+from __future__ import annotations
+
+import pytest
+from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_url
+
+from conftest import new_campaign, participant_connection, running_server, ws_url
+
+
+async def test_frames_before_join(server):
+    _, code, _ = await new_campaign(server)
+    async with participant_connection(server) as p:
+        await p.ws.send_message("{not json")
+        assert (await p.recv())["code"] == "bad_json"
+        await p.ws.send_message("[1, 2]")
+        assert (await p.recv())["code"] == "bad_json"
+        await p.send({"type": "write_card", "id": "x", "text": "hello"})
+        assert (await p.recv())["code"] == "not_joined"
+        await p.send({"type": "dance"})
+        assert (await p.recv())["code"] == "unknown_type"
+        await p.send({"type": "join", "campaign": "NOPE99"})
+        assert (await p.recv())["code"] == "not_found"
+    async with participant_connection(server) as p:
+        await p.send({"type": "join", "campaign": code, "profile": {"role": "Astronaut"}})
+        assert (await p.recv())["code"] == "bad_profile"
+        await p.join(code.lower())  # codes are case-insensitive; the connection still works
+
+
+async def test_bad_token_is_refused_and_closed_4003(server):
+    _, code, _ = await new_campaign(server)
+    async with participant_connection(server) as p:
+        await p.send({"type": "resume", "campaign": code, "token": "not-a-token", "seq": 0})
+        assert (await p.recv())["code"] == "unauthorized"
+        with pytest.raises(ConnectionClosed) as closed:
+            await p.recv()
+        assert closed.value.reason.code == 4003
+
+
+async def test_facilitator_token_cannot_act_as_participant(server):
+    campaign_id, code, fac = await new_campaign(server)
+    async with participant_connection(server) as p:
+        await p.send({"type": "resume", "campaign": code, "token": fac.token, "seq": 0})
+        assert (await p.recv())["code"] == "unauthorized"
+
+
+async def test_errors_after_join_carry_the_action_id(server):
+    campaign_id, code, fac = await new_campaign(server)
+    async with participant_connection(server) as p, participant_connection(server) as other:
+        await p.join(code)
+        await other.join(code)
+        wrong = await p.act_and_wait("write_card", text="too early")
+        assert wrong["code"] == "wrong_phase"
+        await fac.phase(campaign_id, "start")
+        await p.ws.send_message("{oops")
+        await p.until(lambda p: any(e["code"] == "bad_json" for e in p.errors))
+        assert (await p.act_and_wait("teleport"))["code"] == "unknown_type"
+        assert (await p.act_and_wait("start"))["code"] == "unknown_type"  # facilitator commands are not for participants
+        assert (await p.act_and_wait("place", hid="h1", themes=[]))["code"] == "wrong_phase"
+        assert (await p.act_and_wait("support_card", cid="c999"))["code"] == "not_found"
+        assert (await p.act_and_wait("write_card", text=123))["code"] == "bad_request"
+        assert (await p.act_and_wait("write_card", text="x" * 3000))["code"] == "too_long"
+        await p.send({"type": "write_card", "text": "no id"})
+        await p.until(lambda p: any(e["code"] == "bad_request" and e["id"] is None for e in p.errors))
+        mine = await p.act_and_wait("write_card", text="a fine idea about meetings")
+        assert mine["result"]["cid"]
+        assert (await p.act_and_wait("support_card", cid=mine["result"]["cid"]))["code"] == "own_card"
+        # The other participant saw none of it and still works.
+        assert not other.errors
+        assert "seq" in await other.act_and_wait("write_card", text="another idea about tools")
+
+
+async def test_oversize_frame_closes_1009_and_harms_nobody(server):
+    campaign_id, code, fac = await new_campaign(server)
+    await fac.phase(campaign_id, "start")
+    async with participant_connection(server) as big, participant_connection(server) as other:
+        await big.join(code)
+        await other.join(code)
+        await big.ws.send_message('{"type":"write_card","id":"x","text":"' + "y" * (65 * 1024) + '"}')
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await big.recv()
+        assert closed.value.reason.code == 1009
+        assert "seq" in await other.act_and_wait("write_card", text="still fine")
+    assert server.engine.state(campaign_id).counters["cards"] == 1
+
+
+async def test_rate_limit_answers_rate_limited(tmp_path):
+    async with running_server(tmp_path, rate_per_second=1.0, rate_burst=3) as server:
+        campaign_id, code, fac = await new_campaign(server)
+        await fac.phase(campaign_id, "start")
+        async with participant_connection(server) as p:
+            await p.join(code)
+            ids = [await p.act("write_card", text=f"idea number {i} about meetings") for i in range(8)]
+            await p.until(lambda p: all(i in p.acks or any(e["id"] == i for e in p.errors) for i in ids))
+            limited = [e for e in p.errors if e["code"] == "rate_limited"]
+            assert len(p.acks) >= 3 and limited
+            assert len(p.acks) + len(limited) == 8
+
+
+async def test_foreign_origin_is_refused(server):
+    with pytest.raises(ConnectionRejected) as rejected:
+        async with open_websocket_url(ws_url(server), extra_headers=[(b"Origin", b"https://evil.example")]):
+            pass
+    assert rejected.value.status_code == 403
+    host = server.base_url.removeprefix("http://").encode()
+    async with open_websocket_url(ws_url(server), extra_headers=[(b"Origin", b"http://" + host)]) as ws:
+        await ws.send_message('{"type":"hello"}')
+        assert b"unknown_type" in (await ws.get_message()).encode()
+
+
+async def test_allowed_origins_setting(tmp_path):
+    async with running_server(tmp_path, allowed_origins=("https://app.example",)) as server:
+        async with open_websocket_url(ws_url(server), extra_headers=[(b"Origin", b"https://app.example")]) as ws:
+            await ws.send_message("{}")
+            assert "unknown_type" in await ws.get_message()
