@@ -95,7 +95,6 @@ class Engine:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def _start(self) -> None:
-        await self._blocking(self.store.open)
         await self._nursery.start(self.writer.run)
         for campaign_id in await self._blocking(self.store.campaign_ids):
             stored = await self._blocking(self.store.load, campaign_id)
@@ -340,6 +339,13 @@ async def open_engine(
     """
     store = _as_store(store)
     host = plugins or PluginHost.load()
+    # Opened before anything starts: a store that cannot be opened (a newer
+    # schema, an unwritable path) raises its StoreError as it is, instead of
+    # leaving the shutdown below waiting for a writer that never ran.
+    if store.blocking:
+        await trio.to_thread.run_sync(store.open)
+    else:
+        store.open()
     async with trio.open_nursery() as nursery:
         engine = Engine(store, host, nursery, limits or EngineLimits())
         try:
