@@ -1,0 +1,62 @@
+"""Collection strategy ``prompts``: prompts per segment, card checks, suggestions."""
+
+from __future__ import annotations
+
+import pytest
+
+from essaim import CommandError
+
+from .strategy_campaign import harness
+
+
+def _call(h, hook, **kwargs):
+    return h._call("collection", hook, state=h.state, **kwargs)
+
+
+def test_prompts_follow_the_profile_segment() -> None:
+    h = harness()
+    field, office = h.join({"role": "Field"}), h.join({"role": "Office"})
+    h.start_phase(0)
+    ids = lambda pid: [p.id for p in _call(h, "essaim_collection_prompts", participant=h.state.participants[pid])]
+    assert ids(field) == ["all", "field"]
+    assert ids(office) == ["all"]
+
+
+def test_cards_are_normalised_and_checked() -> None:
+    h = harness()
+    pid = h.join({"role": "Office"})
+    h.start_phase(0)
+    p = h.state.participants[pid]
+    assert _call(h, "essaim_collection_check_card", participant=p, text="  too \n\n many   spaces ", prompt=None) \
+        == "too many spaces"
+    with pytest.raises(CommandError) as too_long:
+        _call(h, "essaim_collection_check_card", participant=p, text="x" * 281, prompt=None)
+    assert too_long.value.code == "too_long"
+    with pytest.raises(CommandError):
+        _call(h, "essaim_collection_check_card", participant=p, text="ok idea", prompt="field")  # not their segment
+
+
+def test_suggestions_find_similar_cards_and_skip_hidden_ones() -> None:
+    h = harness()
+    pid = h.join({"role": "Office"})
+    h.start_phase(0)
+    meeting = h.write(pid, "Meetings always start late and run over")
+    h.write(pid, "The canteen closes too early")
+    hidden = h.write(pid, "Late meetings waste everyone's morning")
+    h.emit("case_decided", case_id=None, cid=hidden, outcome="hide", by="facilitator")
+    found = _call(h, "essaim_collection_similar", text="late meetings", limit=5)
+    assert [s.cid for s in found] == [meeting]
+
+
+def test_suggestions_follow_a_new_state_with_the_same_id() -> None:
+    first = harness()
+    pid = first.join({"role": "Office"})
+    first.start_phase(0)
+    first.write(pid, "Parking is always full")
+    assert _call(first, "essaim_collection_similar", text="parking", limit=5)
+    second = harness()
+    second.state.campaign_id = first.state.campaign_id
+    other = second.join({"role": "Office"})
+    second.start_phase(0)
+    second.write(other, "Coffee machine broken")
+    assert _call(second, "essaim_collection_similar", text="parking", limit=5) == []
