@@ -34,6 +34,11 @@ from .groups import card_key, group_members
 
 __all__ = ["Evidence", "aggregate_placements", "agglomerate"]
 
+#: Pseudo-votes "not the same" added to every pair and cluster pair before
+#: comparing with the threshold, in units of an average sorter: a single
+#: call by an average sorter still joins two cards (1 / 1.5 > 0.5), a single
+#: call by a sorter the others contradict does not.
+PRIOR_VOTES = 0.5
 #: Weight of a sorter the others never confirm: small, not zero, so a lone
 #: sorter's placements still count when nobody else saw the same cards.
 MIN_SORTER_WEIGHT = 0.05
@@ -167,7 +172,11 @@ class Evidence:
         reliability = ((ok_merge + 1) / (calls_merge + 2) + (ok_split + 1) / (calls_split + 2)) / 2
         # Multiples of 1/1024 add up exactly, so sums do not depend on the
         # order of placements.
-        weight = (np.round(np.clip(2 * reliability - 1, MIN_SORTER_WEIGHT, 1.0) * 1024) / 1024)[self.obs_sorter]
+        per_sorter = np.clip(2 * reliability - 1, MIN_SORTER_WEIGHT, 1.0)
+        # In units of the average sorter, so PRIOR_VOTES means the same with
+        # or without overlap between sorters.
+        per_sorter = per_sorter / per_sorter.mean()
+        weight = (np.round(per_sorter * 1024) / 1024)[self.obs_sorter]
         size = self.keys.size
         return (np.bincount(at, weight, size), np.bincount(at, weight * self.obs_idea, size),
                 np.bincount(at, weight * self.obs_theme, size))
@@ -304,7 +313,7 @@ def aggregate_placements(
     n, idea_yes, theme_yes = w_n[live], w_idea[live], w_theme[live]
     raw_n, raw_idea, raw_theme = ev.n[live], ev.idea[live], ev.theme[live]
 
-    idea_of = agglomerate(len(cards), lo, hi, idea_yes, n, idea_threshold)
+    idea_of = agglomerate(len(cards), lo, hi, idea_yes, n, idea_threshold, PRIOR_VOTES)
     # Idea graph: sum the evidence between cards of different ideas.
     idea_roots = np.unique(idea_of)
     idea_number = np.searchsorted(idea_roots, idea_of)
@@ -314,7 +323,7 @@ def aggregate_placements(
     ukeys, inv = np.unique(pair, return_inverse=True)
     t_yes = np.bincount(inv, theme_yes[cross], ukeys.size)
     t_n = np.bincount(inv, n[cross], ukeys.size)
-    theme_of = agglomerate(idea_roots.size, ukeys // Evidence.BIG, ukeys % Evidence.BIG, t_yes, t_n, theme_threshold)
+    theme_of = agglomerate(idea_roots.size, ukeys // Evidence.BIG, ukeys % Evidence.BIG, t_yes, t_n, theme_threshold, PRIOR_VOTES)
 
     same_idea = idea_of[lo] == idea_of[hi]
     supporters = {cid: len(snapshot.cards[cid].supporters) for cid in cards}

@@ -41,6 +41,8 @@ NEIGHBOURS = 12
 #: group of about a dozen cards at most, and the cap stops one careless merge
 #: from chaining everything together.
 MAX_GROUP_CARDS = 12
+#: Group members (besides the seed) whose neighbours a hand may draw on.
+GROUP_NEIGHBOUR_SOURCES = 3
 #: Share of a pair's co-placements that must be "same idea" for the quick union.
 QUICK_MERGE_SHARE = 0.5
 
@@ -257,10 +259,7 @@ class Board:
         want = int(round((settings.hand_size - 1) * settings.similar_share))
         if want <= 0:
             return
-        seed = hand[0]
-        if seed not in self.neighbours:
-            self.neighbours[seed] = tuple(similar(seed))
-        for cid in self.neighbours[seed]:
+        for cid in self._near(hand[0], similar):
             if want <= 0:
                 break
             card = state.cards.get(cid)
@@ -270,6 +269,20 @@ class Board:
                 hand.append(cid)
                 taken.add(cid)
                 want -= 1
+
+    def _near(self, seed: str, similar: Callable[[str], list[str]]) -> Iterator[str]:
+        """Lexical neighbours of the seed, then of the other cards of its
+        current group: each card of an idea brings its own words, so the
+        crowd's merges widen the net for the next hands."""
+        yielded = {seed}
+        members = self.members.get(self.unions.find(seed), [seed])
+        for member in [seed] + [m for m in members if m != seed][:GROUP_NEIGHBOUR_SOURCES]:
+            if member not in self.neighbours:
+                self.neighbours[member] = tuple(similar(member))
+            for cid in self.neighbours[member]:
+                if cid not in yielded:
+                    yielded.add(cid)
+                    yield cid
 
     def deal_groups(
         self, state: CampaignState, sorter: Participant, settings: DealSettings, similar: Callable[[str], list[str]]

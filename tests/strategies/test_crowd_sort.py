@@ -144,9 +144,11 @@ def test_offtopic_majority_and_hidden_cards_leave_the_structure() -> None:
 
 
 def test_stage_two_groups_merge_the_groups_of_stage_one() -> None:
+    # Two stage-1 hands formed two groups; a stage-2 sorter saw both and merged them.
     placements = [
-        _p("h1", "s1", [[["c1", "c2"]], [["c3", "c4"]]]),
-        _p("h2", "s2", [[[group_id(["c1", "c2"]), group_id(["c3", "c4"])]]], stage=2),
+        _p("h1", "s1", [[["c1", "c2"]]]),
+        _p("h2", "s2", [[["c3", "c4"]]]),
+        _p("h3", "s3", [[[group_id(["c1", "c2"]), group_id(["c3", "c4"])]]], stage=2),
     ]
     s = aggregate_placements(_snapshot(4, placements), idea_threshold=0.5, theme_threshold=0.5)
     assert _ideas(s) == [{"c1", "c2", "c3", "c4"}]
