@@ -228,8 +228,9 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
         require_facilitator(campaign_id)
         return _json(safe_results(engine.state(campaign_id), await engine.results(campaign_id)))
 
-    @app.get("/api/campaigns/<campaign_id>/export/<fmt>")
-    async def export(campaign_id: str, fmt: str) -> Response:
+    @app.get("/api/campaigns/<campaign_id>/export/<format>")
+    async def export(campaign_id: str, format: str) -> Response:  # noqa: A002 (the documented name)
+        fmt = format
         require_facilitator(campaign_id)
         if fmt not in engine.host.registry.export_formats:
             raise ApiError("not_found", f"no export format {fmt!r}; available: {sorted(engine.host.registry.export_formats)}")

@@ -55,8 +55,11 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
         "/api/campaigns": {
             "post": _op("Create a campaign from a built-in template name or TOML text",
                         {"201": _json_response("Created", {"$ref": "#/components/schemas/Created"})},
-                        security=adm, body={"type": "object", "properties": {
-                            "template": {"type": "string"}, "toml": {"type": "string"}}}),
+                        security=adm, body={"oneOf": [
+                            {"type": "object", "properties": {"template": {"type": "string"}},
+                             "required": ["template"], "additionalProperties": False},
+                            {"type": "object", "properties": {"toml": {"type": "string"}},
+                             "required": ["toml"], "additionalProperties": False}]}),
             "get": _op("List campaigns", {"200": _json_response("Campaigns")}, security=adm),
         },
         "/api/campaigns/{campaign_id}": {"get": _op(
