@@ -41,7 +41,9 @@ class Tally:
         self.touches = touches
         self.n = 0
         self.queue = BucketQueue()
-        self.items_known = 0
+        #: The items dict the queue was seeded from: the state replaces it
+        #: when items are published, so identity says when to re-seed.
+        self.items_known: object = None
         self.done: dict[str, set[Any]] = defaultdict(set)
         self.tasks: dict[str, int] = defaultdict(int)
         self.extra: dict[str, Any] = {}
@@ -50,13 +52,13 @@ class Tally:
         return self._state_ref() is state and self.n <= len(state.judgments)
 
     def sync(self, state: CampaignState, absorb: Callable[["Tally", Judgment], None]) -> None:
-        if self.items_known != len(state.items) or any(i not in self.queue for i in state.items):
+        if self.items_known is not state.items:
             # Items are published once per evaluation phase: re-seed the queue.
             counts = dict(self.queue.count)
             self.queue = BucketQueue()
             for iid in state.items:
                 self.queue.add(iid, counts.get(iid, 0))
-            self.items_known = len(state.items)
+            self.items_known = state.items
         for j in state.judgments[self.n:]:
             if j.kind in self.kinds:
                 self.tasks[j.pid] += 1
