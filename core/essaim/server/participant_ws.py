@@ -88,6 +88,9 @@ class ParticipantSocket:
             await send({"type": "websocket.close", "code": CLOSE_POLICY})  # before accept: HTTP 403
             return
         await send({"type": "websocket.accept"})
+        if self.server.draining:
+            await send({"type": "websocket.close", "code": CLOSE_RESTART})
+            return
         conn = Connection(self.server, scope, send)
         metrics.connections_total += 1
         metrics.connections_open += 1

@@ -1,0 +1,130 @@
+"""The facilitator HTTP API: tokens, campaigns, phases, moderation, results, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import orjson
+
+from conftest import Facilitator, new_campaign, participant_connection
+
+
+async def test_admin_routes_need_the_admin_token(server):
+    admin = Facilitator(server.base_url, server.admin_token)
+    anyone = Facilitator(server.base_url, "wrong")
+    assert (await anyone.call("GET", "/api/templates")).status_code == 401
+    r = await admin.call("GET", "/api/templates")
+    assert r.status_code == 200 and "demo" in r.json()["templates"]
+    r = await anyone.call("POST", "/api/campaigns", {"template": "demo"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+
+    created = (await admin.call("POST", "/api/campaigns", {"template": "demo"})).json()
+    assert created["join_url"].endswith("/join/" + created["code"])
+    assert created["facilitator_token"] not in created["facilitator_url"].split("#")[0]
+    toml = '[campaign]\ntitle = "Tiny"\n[[phase]]\ntype = "collect"\nduration = "1m"\n'
+    tiny = await admin.call("POST", "/api/campaigns", {"toml": toml})
+    assert tiny.status_code == 201
+    bad = await admin.call("POST", "/api/campaigns", {"toml": '[campaign]\ntitle = "x"\n[[phase]]\ntype = "dance"\n'})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_template" and "dance" in bad.json()["error"]["message"]
+    assert (await admin.call("POST", "/api/campaigns", {"template": "nope"})).status_code == 404
+    listed = (await admin.call("GET", "/api/campaigns")).json()["campaigns"]
+    assert {c["campaign_id"] for c in listed} >= {created["campaign_id"], tiny.json()["campaign_id"]}
+
+
+async def test_campaign_routes_need_that_campaigns_facilitator_token(server):
+    campaign_id, code, fac = await new_campaign(server)
+    other_id, _, other = await new_campaign(server)
+    assert (await fac.call("GET", f"/api/campaigns/{campaign_id}")).status_code == 200
+    assert (await other.call("GET", f"/api/campaigns/{campaign_id}")).status_code == 401
+    assert (await fac.call("GET", "/api/campaigns/nosuch")).status_code == 404
+    async with participant_connection(server) as p:
+        token = (await p.join(code))["token"]
+    as_participant = Facilitator(server.base_url, token)
+    r = await as_participant.call("POST", f"/api/campaigns/{campaign_id}/phase/start")
+    assert r.status_code == 401
+    assert server.engine.state(campaign_id).status == "draft"
+
+
+async def test_phase_control(server):
+    campaign_id, code, fac = await new_campaign(server)
+    path = f"/api/campaigns/{campaign_id}/phase"
+    assert (await fac.call("POST", f"{path}/pause")).status_code == 409
+    started = await fac.phase(campaign_id, "start")
+    deadline = started["phase"]["deadline"]
+    extended = await fac.phase(campaign_id, "extend", seconds=60)
+    assert extended["phase"]["deadline"] == deadline + 60
+    assert (await fac.call("POST", f"{path}/extend", {"seconds": -5})).status_code == 400
+    paused = await fac.phase(campaign_id, "pause")
+    assert paused["phase"]["status"] == "paused" and paused["phase"]["remaining"] > 0
+    assert (await fac.phase(campaign_id, "resume"))["phase"]["status"] == "running"
+    assert (await fac.phase(campaign_id, "advance"))["phase"]["type"] == "sort"
+    assert (await fac.call("POST", f"{path}/explode")).status_code == 404
+    stats = (await fac.call("GET", f"/api/campaigns/{campaign_id}/stats")).json()
+    assert {"connections", "contribution_rate_per_minute", "counters"} <= set(stats)
+
+
+async def test_moderation_queue_decision_and_log(server):
+    campaign_id, code, fac = await new_campaign(server)
+    await fac.phase(campaign_id, "start")
+    async with participant_connection(server) as author, participant_connection(server) as flagger:
+        await author.join(code)
+        await flagger.join(code)
+        for i in range(4):  # jurors
+            async with participant_connection(server) as j:
+                await j.join(code)
+        cid = (await author.act_and_wait("write_card", text="a card someone dislikes"))["result"]["cid"]
+        case_id = (await flagger.act_and_wait("flag", cid=cid, reason="rude"))["result"]["case_id"]
+        queue = (await fac.call("GET", f"/api/campaigns/{campaign_id}/moderation")).json()
+        case = next(c for c in queue["open_cases"] if c["case_id"] == case_id)
+        assert case["cid"] == cid and case["reasons"] == ["rude"] and case["votes"] == {"hide": 0, "keep": 0}
+        r = await fac.call("POST", f"/api/campaigns/{campaign_id}/moderation", {"cid": cid, "outcome": "hide"})
+        assert r.status_code == 200
+        # The author learns their card is hidden.
+        await author.until(lambda p: any(c["cid"] == cid and c["hidden"] for c in p.state["you"]["cards"]))
+    queue = (await fac.call("GET", f"/api/campaigns/{campaign_id}/moderation")).json()
+    assert [c["cid"] for c in queue["hidden_cards"]] == [cid]
+    assert queue["log"][-1]["action"] == "hide" and queue["log"][-1]["by"] == "facilitator"
+    assert all(isinstance(e.get("votes", {}), dict) and set(e.get("votes", {})) <= {"hide", "keep"}
+               for e in queue["log"])
+    bad = await fac.call("POST", f"/api/campaigns/{campaign_id}/moderation", {"cid": cid, "outcome": "burn"})
+    assert bad.status_code == 400
+
+
+async def test_results_and_exports_hide_small_segments(server):
+    campaign_id, code, fac = await new_campaign(server)
+    # Six in the Field, two in Management: below min_segment_size (5).
+    profiles = [{"role": "Field", "site": "North"}] * 6 + [{"role": "Management", "site": "South"}] * 2
+    await fac.phase(campaign_id, "start")
+    async with participant_connection(server) as writer:
+        await writer.join(code, {"role": "Office"})
+        for i in range(4):
+            await writer.act_and_wait("write_card", text=f"idea {i}: {['tools', 'meetings', 'travel', 'training'][i]}")
+    await fac.phase(campaign_id, "advance")
+    await fac.phase(campaign_id, "advance")
+    for profile in profiles:
+        async with participant_connection(server) as p:
+            await p.join(code, profile)
+            for _ in range(4):
+                qid = await p.act("next")
+                await p.until(lambda p: qid in p.replies)
+                task = p.replies[qid]["task"]
+                if task is None:
+                    break
+                await p.act_and_wait("evaluate", kind=task["kind"],
+                                     data={"a": task["a"]["iid"], "b": task["b"]["iid"], "choice": "a"})
+    await fac.phase(campaign_id, "advance")
+    results = (await fac.call("GET", f"/api/campaigns/{campaign_id}/results")).json()
+    assert results["sheets"]
+    seen = {k for s in results["sheets"] + results["scores"] for k in s["segments"]}
+    assert "role=Field" in seen, seen
+    assert not {k for k in seen if k.startswith("role=Management") or k == "site=South" or k == "role=Office"}
+    exported = await fac.call("GET", f"/api/campaigns/{campaign_id}/export/json")
+    assert exported.status_code == 200
+    doc = orjson.loads(exported.content)
+    assert "role=Management" not in exported.text and doc["sheets"]
+    csv_export = await fac.call("GET", f"/api/campaigns/{campaign_id}/export/csv")
+    assert csv_export.status_code == 200 and list(csv.reader(io.StringIO(csv_export.text)))[0]
+    assert (await fac.call("GET", f"/api/campaigns/{campaign_id}/export/nope")).status_code == 404
+    structure = await fac.call("GET", f"/api/campaigns/{campaign_id}/structure")
+    assert structure.status_code == 200
