@@ -1,7 +1,12 @@
-"""Structuring strategy ``crowd_sort``: dealing and aggregation."""
+"""Structuring strategy ``crowd_sort``: dealing and aggregation.
+
+Property tests run 40-60 examples by default; ESSAIM_HYPOTHESIS_EXAMPLES=800
+runs a deeper search (about 15 s).
+"""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 from hypothesis import given, settings
@@ -185,7 +190,7 @@ def _random_placements(draw):
     return n_cards, placements, hidden
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=int(os.environ.get("ESSAIM_HYPOTHESIS_EXAMPLES", "60")), deadline=None)
 @given(_random_placements(), st.randoms(use_true_random=False))
 def test_order_of_placements_does_not_change_the_structure(case, rnd) -> None:
     n_cards, placements, hidden = case
@@ -198,7 +203,7 @@ def test_order_of_placements_does_not_change_the_structure(case, rnd) -> None:
     assert a.to_dict() == b.to_dict()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=int(os.environ.get("ESSAIM_HYPOTHESIS_EXAMPLES", "60")), deadline=None)
 @given(_random_placements())
 def test_every_visible_card_ends_in_exactly_one_idea_or_offtopic(case) -> None:
     n_cards, placements, hidden = case
@@ -212,7 +217,7 @@ def test_every_visible_card_ends_in_exactly_one_idea_or_offtopic(case) -> None:
     assert all(0.0 <= i.agreement <= 1.0 for i in s.ideas())
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=int(os.environ.get("ESSAIM_HYPOTHESIS_EXAMPLES", "40")), deadline=None)
 @given(_random_placements())
 def test_incremental_counting_equals_counting_at_once(case) -> None:
     n_cards, placements, hidden = case
@@ -227,7 +232,7 @@ def test_incremental_counting_equals_counting_at_once(case) -> None:
     assert grown.to_dict() == once.to_dict()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=int(os.environ.get("ESSAIM_HYPOTHESIS_EXAMPLES", "40")), deadline=None)
 @given(st.integers(2, 8), st.integers(1, 5))
 def test_unanimous_merges_are_kept_together(n_cards, sorters) -> None:
     cards = [f"c{i}" for i in range(1, n_cards + 1)]
