@@ -25,8 +25,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from pathlib import Path
+
 from . import slo
-from .lean import Facilitator, Fleet, raise_open_files_limit
+from .profiling import start_recording, summarize_collapsed
+from .lean import Facilitator, Fleet, LoopLag, raise_open_files_limit
 from .servers import KINDS, ServerProcess
 
 __all__ = ["LevelResult", "run_level", "main"]
@@ -55,6 +58,8 @@ class LevelResult:
     cpu_share: float = 0.0
     #: The generator's own CPU share: near 100% means the client, not the server, is the limit.
     generator_cpu: float = 0.0
+    #: p99 of the generator's own event-loop lag (ms) during the window.
+    generator_lag_p99: float = 0.0
     actions: int = 0
     breaches: list[str] = field(default_factory=list)
 
@@ -63,15 +68,17 @@ class LevelResult:
         return (f"{self.kind:8} {self.sessions:6d} {self.welcomed:6d}  {self.ack_p50:6.0f} {self.ack_p99:6.0f}"
                 f"  {self.staleness_p95:6.0f}  {self.kib_idle:5.1f} {self.kib_active:5.1f}"
                 f"  {self.cpu_ms_per_frame:6.3f} {self.frames_per_second:7.0f} {self.cpu_share:5.0%} {self.generator_cpu:5.0%}"
+                f" {self.generator_lag_p99:6.0f}"
                 f"  {verdict}")
 
 
-HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu   gen  verdict\n"
-          "                        (ms)   (ms)   (ms)   idle  activ")
+HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu   gen gnlag99 verdict\n"
+          "                        (ms)   (ms)   (ms)   idle  activ                              (ms)")
 
 
 async def run_level(kind: str, sessions: int, window: float, server_cpu: str | None,
-                    objectives: slo.Objectives, join_rate: float = JOIN_RATE) -> LevelResult:
+                    objectives: slo.Objectives, join_rate: float = JOIN_RATE,
+                    profile_to: Path | None = None) -> LevelResult:
     result = LevelResult(kind, sessions)
     server = ServerProcess(kind, cpu=server_cpu).start()
     fleet: Fleet | None = None
@@ -88,6 +95,9 @@ async def run_level(kind: str, sessions: int, window: float, server_cpu: str | N
         fleet.tally.reset()  # the window measures the campaign, not the ramp
         cpu0, frames0, t0 = server.cpu_seconds(), server.frames_out(), time.monotonic()
         gen0 = time.process_time()
+        lag = LoopLag()
+        lag_task = asyncio.create_task(lag.run(fleet.stop))
+        spy = start_recording(server.pid, window * len(PHASES), profile_to) if profile_to else None
         await facilitator.phase("start")
         for i, _ in enumerate(PHASES):
             await asyncio.sleep(window)
@@ -95,6 +105,10 @@ async def run_level(kind: str, sessions: int, window: float, server_cpu: str | N
                 await facilitator.phase("advance")
         cpu1, frames1, t1 = server.cpu_seconds(), server.frames_out(), time.monotonic()
         result.generator_cpu = (time.process_time() - gen0) / (t1 - t0)
+        result.generator_lag_p99 = lag.p99_ms()
+        lag_task.cancel()
+        if spy is not None:
+            spy.wait(30)
         result.kib_active = (server.rss_kib() - rss0) / max(fleet.welcomed, 1)
         frames = max(frames1 - frames0, 1.0)
         result.cpu_ms_per_frame = 1000 * (cpu1 - cpu0) / frames
@@ -123,8 +137,12 @@ async def ramp(kind: str, levels: list[int], args: argparse.Namespace, objective
     """Levels in order until one breaks (that one is reported too)."""
     out = []
     for n in levels:
-        r = await run_level(kind, n, args.window, args.server_cpu, objectives)
+        spy = Path(args.py_spy) / f"py-spy-{kind}-{n}.txt" if args.py_spy and kind == "essaim" else None
+        r = await run_level(kind, n, args.window, args.server_cpu, objectives, profile_to=spy)
         print(r.row(), flush=True)
+        if spy is not None and spy.exists() and not r.held:
+            print(f"where the server's time went at {n} sessions (py-spy, {spy}):")
+            print(summarize_collapsed(spy), flush=True)
         out.append(r)
         if not r.held:
             break
@@ -170,8 +188,10 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=30.0, help="seconds of each phase at each level")
     parser.add_argument("--server-cpu", default="0", help="core for the server (taskset -c); '' for none")
     parser.add_argument("--generator-cpu", default="1", help="core this generator runs on (make pins it)")
-    parser.add_argument("--compare", default="bare-asgi,bare",
+    parser.add_argument("--compare", default="bare-asgi,bare,bare-paced",
                         help="baselines to ramp too (comma-separated kinds of servers.py; '' for none)")
+    parser.add_argument("--py-spy", default="", metavar="DIR",
+                        help="record the essaim server with py-spy at each level into DIR; summary at the break")
     parser.add_argument("--target", type=int, default=10000, help="sessions the engine must hold (exit 1 if not)")
     args = parser.parse_args()
     sys.exit(asyncio.run(amain(args)))

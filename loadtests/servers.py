@@ -33,6 +33,7 @@ KINDS = {
     "essaim": "essaim serve (hypercorn trio + quart-trio + engine, SQLite)",
     "bare": "hypercorn trio + quart-trio, no engine",
     "bare-asgi": "hypercorn trio + quart-trio, /ws as a bare ASGI route, no engine",
+    "bare-paced": "as bare-asgi, counters refresh paced over its interval",
     "uvicorn": "uvicorn + websockets (asyncio), no engine",
 }
 
@@ -83,11 +84,13 @@ class ServerProcess:
         if self.kind == "essaim":
             cmd = [py, "-m", "essaim", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                    "--data-dir", self.data_dir]
-        elif self.kind in ("bare", "bare-asgi", "uvicorn"):
+        elif self.kind in ("bare", "bare-asgi", "bare-paced", "uvicorn"):
             module = "uvicorn_websockets" if self.kind == "uvicorn" else "bare_quart_trio"
             cmd = [py, "-m", f"loadtests.baselines.{module}", "--port", str(self.port)]
-            if self.kind == "bare-asgi":
+            if self.kind in ("bare-asgi", "bare-paced"):
                 cmd.append("--asgi-ws")
+            if self.kind == "bare-paced":
+                cmd.append("--paced")
             if self.broadcast is not None:
                 cmd += ["--broadcast", str(self.broadcast)]
             if self.frame_budget is not None:

@@ -6,7 +6,8 @@ every channel. Acks are answered at once: no durability, no strategy.
 
 ``--asgi-ws`` serves ``/ws`` as a bare ASGI route in front of the Quart app
 (what essaim serve does, ~30% cheaper per frame); without it ``/ws`` is a
-Quart websocket route.
+Quart websocket route. ``--paced`` spreads each counters refresh over its
+interval instead of waking every writer at once.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from . import mini
 app = QuartTrio(__name__)
 campaign = mini.Campaign()
 outboxes: set[trio.MemorySendChannel] = set()
-settings = {"broadcast": mini.COUNTERS_INTERVAL_SECONDS, "budget": mini.COUNTERS_FRAME_BUDGET}
+settings = {"broadcast": mini.COUNTERS_INTERVAL_SECONDS, "budget": mini.COUNTERS_FRAME_BUDGET, "paced": False}
 
 
 def fan_out(frame: bytes) -> None:
@@ -38,8 +39,23 @@ def fan_out(frame: bytes) -> None:
 
 async def broadcaster() -> None:
     while True:
-        await trio.sleep(mini.counters_interval(settings["broadcast"], len(outboxes), settings["budget"]))
-        fan_out(mini.counters_frame(campaign))
+        interval = mini.counters_interval(settings["broadcast"], len(outboxes), settings["budget"])
+        if not settings["paced"]:
+            await trio.sleep(interval)
+            fan_out(mini.counters_frame(campaign))
+            continue
+        # Paced: the same frames, spread over the interval in small slices, so
+        # a reader's action never waits behind thousands of queued writers.
+        boxes, frame = list(outboxes), mini.counters_frame(campaign)
+        slices = max(1, int(interval / mini.PACING_SLICE_SECONDS))
+        per_slice = -(-len(boxes) // slices)
+        for start in range(0, max(len(boxes), 1), max(per_slice, 1)):
+            for box in boxes[start:start + per_slice]:
+                try:
+                    box.send_nowait(frame)
+                except (trio.WouldBlock, trio.ClosedResourceError):
+                    pass
+            await trio.sleep(mini.PACING_SLICE_SECONDS)
 
 
 @app.before_serving
@@ -140,7 +156,7 @@ async def asgi_front(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 def main() -> None:
     args = mini.parse_args(__doc__.splitlines()[0], asgi_ws=True)
-    settings.update(broadcast=args.broadcast, budget=args.frame_budget)
+    settings.update(broadcast=args.broadcast, budget=args.frame_budget, paced=args.paced)
     mini.tune_process()
     config = Config()
     config.bind = [f"{args.host}:{args.port}"]

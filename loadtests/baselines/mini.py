@@ -26,6 +26,8 @@ COUNTERS_FRAME_BUDGET = 1000.0
 #: Frames queued for one connection's writer; a full queue drops counters
 #: (latest state wins) but never an ack (the sender waits instead).
 OUTBOX_FRAMES = 64
+#: Paced refreshes go out in slices this far apart (50 ms: a reader waits at most one slice).
+PACING_SLICE_SECONDS = 0.05
 PHASES = ("collect", "sort", "evaluate", "results")
 HAND = [f"c{i}" for i in range(1, 9)]
 
@@ -123,6 +125,7 @@ def parse_args(description: str, *, asgi_ws: bool = False) -> argparse.Namespace
                         help="most refresh frames per second in total (0: no limit, the naive broadcast)")
     if asgi_ws:
         parser.add_argument("--asgi-ws", action="store_true", help="serve /ws as a bare ASGI route")
+        parser.add_argument("--paced", action="store_true", help="spread each refresh over its interval")
     return parser.parse_args()
 
 
