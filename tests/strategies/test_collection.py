@@ -60,3 +60,14 @@ def test_suggestions_follow_a_new_state_with_the_same_id() -> None:
     second.start_phase(0)
     second.write(other, "Coffee machine broken")
     assert _call(second, "essaim_collection_similar", text="parking", limit=5) == []
+
+
+def test_the_word_being_typed_is_completed() -> None:
+    h = harness()
+    pid = h.join({"role": "Office"})
+    h.start_phase(0)
+    meeting = h.write(pid, "Meetings always start late")
+    h.write(pid, "Mechanics need better tools")
+    assert [s.cid for s in _call(h, "essaim_collection_similar", text="too many meet", limit=5)] == [meeting]
+    # Once the word is finished (a space typed), it is taken as it is.
+    assert _call(h, "essaim_collection_similar", text="too many meet ", limit=5) == []
