@@ -1,0 +1,46 @@
+"""Fan-out economics: shared parts encoded once, counters on a frame budget."""
+
+from __future__ import annotations
+
+from conftest import new_campaign, participant_connection
+
+
+async def test_shared_parts_are_encoded_once_per_change(server):
+    campaign_id, code, fac = await new_campaign(server)
+    async with participant_connection(server) as a, participant_connection(server) as b:
+        await a.join(code)
+        await b.join(code)
+        hub = server.hubs.get(campaign_id)
+        first = hub.shared(hub.phase)
+        assert hub.shared(hub.phase) is first  # same bytes object: not encoded again
+        await fac.phase(campaign_id, "start")
+        for p in (a, b):
+            await p.until(lambda p: p.state["phase"]["status"] == "running")
+        assert hub.shared(hub.phase) is not first
+        # Both got the very same encoded phase.
+        assert a.state["phase"] == b.state["phase"]
+
+
+async def test_counter_refresh_interval_follows_the_frame_budget(server):
+    campaign_id, code, _ = await new_campaign(server)
+    hub = server.hubs.get(campaign_id)
+    settings = server.settings
+    assert hub.counters_interval() == settings.counters_interval
+    async with participant_connection(server) as p:
+        await p.join(code)
+        hub.settings = settings.with_changes(counters_frame_budget=0.5)  # 1 connection / 0.5 frames per s
+        assert hub.counters_interval() == 2.0
+    hub.settings = settings
+
+
+async def test_personal_updates_reach_only_their_participant(server):
+    campaign_id, code, fac = await new_campaign(server)
+    await fac.phase(campaign_id, "start")
+    async with participant_connection(server) as writer, participant_connection(server) as bystander:
+        await writer.join(code)
+        await bystander.join(code)
+        await writer.act_and_wait("write_card", text="my own card")
+        await writer.until(lambda p: len(p.state["you"]["cards"]) == 1)
+        await bystander.until(lambda p: p.state["counters"]["cards"] == 1)
+        assert bystander.state["you"]["cards"] == []
+        assert not any("you" in f for f in bystander.frames if f["type"] == "update")
