@@ -175,7 +175,8 @@ class Evidence:
         per_sorter = np.clip(2 * reliability - 1, MIN_SORTER_WEIGHT, 1.0)
         # In units of the average sorter, so PRIOR_VOTES means the same with
         # or without overlap between sorters.
-        per_sorter = per_sorter / per_sorter.mean()
+        seen = np.bincount(self.obs_sorter, minlength=m) > 0
+        per_sorter = per_sorter / per_sorter[seen].mean()
         weight = (np.round(per_sorter * 1024) / 1024)[self.obs_sorter]
         size = self.keys.size
         return (np.bincount(at, weight, size), np.bincount(at, weight * self.obs_idea, size),
