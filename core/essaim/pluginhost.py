@@ -101,7 +101,7 @@ class PluginHost:
             host.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             raise PluginError(
-                f"{exc}; hook names start with 'essaim_' and must match essaim.hookspecs exactly"
+                f"plugin {host.pm.get_name(exc.plugin)!r}: {exc}; hook names start with 'essaim_' and must match essaim.hookspecs exactly"
             ) from exc
         host._register()
         return host
@@ -111,7 +111,7 @@ class PluginHost:
             self.pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
             raise PluginError(
-                f"{exc}; a hook implementation may take any subset of the spec's arguments, no others "
+                f"plugin {name!r}: {exc}; a hook implementation may take any subset of the spec's arguments, no others "
                 "(see essaim.hookspecs)"
             ) from exc
 
