@@ -56,10 +56,7 @@ def _tally(state: CampaignState, strategy: str) -> Tally:
 def next_task(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, participant: Participant, rng: random.Random
 ) -> EvaluationTask | None:
-    tally = _tally(state, strategy)
-    if tally.out_of_tasks(participant.pid, int(settings.get("max_tasks", DEFAULT_MAX_TASKS))):
-        return None
-    iid = tally.least_judged_unseen(participant.pid, rng)
+    iid = _tally(state, strategy).next_item(participant.pid, int(settings.get("max_tasks", DEFAULT_MAX_TASKS)), rng)
     if iid is None:
         return None
     return EvaluationTask(KIND, {"iid": iid, "title": state.items[iid].title})

@@ -70,6 +70,12 @@ class Tally:
     def out_of_tasks(self, pid: str, limit: int) -> bool:
         return self.tasks.get(pid, 0) >= limit
 
+    def next_item(self, pid: str, max_tasks: int, rng: random.Random) -> str | None:
+        """The next item to put to a participant, or None when they are done."""
+        if self.out_of_tasks(pid, max_tasks):
+            return None
+        return self.least_judged_unseen(pid, rng)
+
     def least_judged_unseen(self, pid: str, rng: random.Random) -> str | None:
         """An item this participant has not judged, among the least judged."""
         done = self.done.get(pid, set())
