@@ -30,7 +30,7 @@ from pathlib import Path
 from . import slo
 from .profiling import start_recording, summarize_collapsed
 from .lean import Facilitator, Fleet, LoopLag, raise_open_files_limit
-from .servers import KINDS, ServerProcess
+from .servers import KINDS, ServerProcess, bucket_quantile
 
 __all__ = ["LevelResult", "run_level", "main"]
 
@@ -60,6 +60,10 @@ class LevelResult:
     generator_cpu: float = 0.0
     #: p99 of the generator's own event-loop lag (ms) during the window.
     generator_lag_p99: float = 0.0
+    #: Server-side p99s from /metrics (ms, bucket upper bounds): action received
+    #: → durable ack queued, and one SQLite group commit. essaim only.
+    server_ack_p99: float = 0.0
+    commit_p99: float = 0.0
     actions: int = 0
     breaches: list[str] = field(default_factory=list)
 
@@ -68,12 +72,12 @@ class LevelResult:
         return (f"{self.kind:8} {self.sessions:6d} {self.welcomed:6d}  {self.ack_p50:6.0f} {self.ack_p99:6.0f}"
                 f"  {self.staleness_p95:6.0f}  {self.kib_idle:5.1f} {self.kib_active:5.1f}"
                 f"  {self.cpu_ms_per_frame:6.3f} {self.frames_per_second:7.0f} {self.cpu_share:5.0%} {self.generator_cpu:5.0%}"
-                f" {self.generator_lag_p99:6.0f}"
+                f" {self.generator_lag_p99:6.0f} {self.server_ack_p99:6.0f} {self.commit_p99:6.0f}"
                 f"  {verdict}")
 
 
-HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu   gen gnlag99 verdict\n"
-          "                        (ms)   (ms)   (ms)   idle  activ                              (ms)")
+HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu   gen  glag99 sack99 cmt99  verdict\n"
+          "                        (ms)   (ms)   (ms)   idle  activ                              (ms)   (ms)   (ms)")
 
 
 async def run_level(kind: str, sessions: int, window: float, server_cpu: str | None,
@@ -94,6 +98,7 @@ async def run_level(kind: str, sessions: int, window: float, server_cpu: str | N
         join_errors = fleet.tally.measured.connection_errors
         fleet.tally.reset()  # the window measures the campaign, not the ramp
         cpu0, frames0, t0 = server.cpu_seconds(), server.frames_out(), time.monotonic()
+        hist0 = server.histogram()
         gen0 = time.process_time()
         lag = LoopLag()
         lag_task = asyncio.create_task(lag.run(fleet.stop))
@@ -104,6 +109,10 @@ async def run_level(kind: str, sessions: int, window: float, server_cpu: str | N
             if i < len(PHASES) - 1:
                 await facilitator.phase("advance")
         cpu1, frames1, t1 = server.cpu_seconds(), server.frames_out(), time.monotonic()
+        hist1 = server.histogram()
+        for attr, name in (("server_ack_p99", "essaim_ack_seconds"), ("commit_p99", "essaim_store_commit_seconds")):
+            if name in hist1:
+                setattr(result, attr, 1000 * bucket_quantile(hist0.get(name, []), hist1[name], 0.99))
         result.generator_cpu = (time.process_time() - gen0) / (t1 - t0)
         result.generator_lag_p99 = lag.p99_ms()
         lag_task.cancel()

@@ -168,12 +168,14 @@ class ServerProcess:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
+    def metrics_text(self) -> str:
+        with urllib.request.urlopen(self.base_url + "/metrics", timeout=10) as resp:
+            return resp.read().decode()
+
     def metrics(self) -> dict[str, float]:
         """Unlabelled series of ``/metrics`` (name → value)."""
-        with urllib.request.urlopen(self.base_url + "/metrics", timeout=10) as resp:
-            text = resp.read().decode()
         out = {}
-        for line in text.splitlines():
+        for line in self.metrics_text().splitlines():
             if line and not line.startswith("#") and "{" not in line:
                 name, _, value = line.partition(" ")
                 try:
@@ -182,5 +184,33 @@ class ServerProcess:
                     pass
         return out
 
+    def histogram(self) -> dict[str, list[tuple[float, float]]]:
+        """Cumulative ``_bucket`` series of ``/metrics``: name → [(le, count)]."""
+        out: dict[str, list[tuple[float, float]]] = {}
+        for line in self.metrics_text().splitlines():
+            if "_bucket{le=" not in line:
+                continue
+            name, _, rest = line.partition("_bucket{le=\"")
+            le, _, count = rest.partition("\"} ")
+            try:
+                out.setdefault(name, []).append((float(le), float(count)))
+            except ValueError:
+                pass
+        return out
+
     def frames_out(self) -> float:
         return self.metrics().get("essaim_frames_out_total", 0.0)
+
+
+def bucket_quantile(before: list[tuple[float, float]], after: list[tuple[float, float]], q: float) -> float:
+    """Upper bound (seconds) of the bucket holding quantile ``q`` of the
+    observations made between two scrapes of one cumulative histogram."""
+    old = dict(before)
+    deltas = [(le, count - old.get(le, 0.0)) for le, count in after]
+    total = deltas[-1][1] if deltas else 0.0
+    if total <= 0:
+        return 0.0
+    for le, seen in deltas:
+        if seen >= q * total:
+            return le
+    return float("inf")

@@ -1,0 +1,40 @@
+"""The benchmark's plumbing: histogram deltas from /metrics, py-spy
+summaries, and one small real run of the lean generator against a baseline
+server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from loadtests import bench, slo
+from loadtests.profiling import summarize_collapsed
+from loadtests.servers import bucket_quantile
+
+
+def test_bucket_quantile_of_the_observations_between_two_scrapes() -> None:
+    before = [(0.01, 100.0), (0.1, 100.0), (1.0, 100.0), (float("inf"), 100.0)]
+    after = [(0.01, 190.0), (0.1, 198.0), (1.0, 200.0), (float("inf"), 200.0)]
+    assert bucket_quantile(before, after, 0.5) == 0.01
+    assert bucket_quantile(before, after, 0.99) == 1.0
+    assert bucket_quantile(after, after, 0.99) == 0.0
+
+
+def test_py_spy_summary_counts_self_and_inclusive_time(tmp_path: Path) -> None:
+    raw = tmp_path / "raw.txt"
+    raw.write_text(
+        "main (a/app.py:1);send (x/net.py:5) 30\n"
+        "main (a/app.py:1);encode (x/json.py:9) 10\n", encoding="utf-8")
+    text = summarize_collapsed(raw)
+    assert "40 samples" in text
+    assert " 75.0%  x/net.py:send" in text and "100.0%  a/app.py:main" in text
+
+
+def test_the_lean_generator_runs_a_campaign_level_against_a_bare_server() -> None:
+    """Real sockets, a real server process: 30 sessions through three short phases."""
+    result = asyncio.run(bench.run_level("bare", 30, window=1.0, server_cpu=None,
+                                         objectives=slo.Objectives(ack_p95_ms=1e6, ack_p99_ms=1e6,
+                                                                   staleness_p95_ms=1e6)))
+    assert result.welcomed == 30
+    assert result.held, result.breaches
+    assert result.actions > 0 and result.frames_per_second > 0
