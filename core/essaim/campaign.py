@@ -27,7 +27,7 @@ import orjson
 import trio
 
 from .commands import FACILITATOR, Ack, Actor, Command
-from .errors import CommandError, LimitExceeded, NotFound, Unauthorized, WrongPhase
+from .errors import CommandError, LimitExceeded, NotFound, PluginError, Unauthorized, WrongPhase
 from .events import Event
 from .registry import MODERATION_COMMANDS
 from .state import CampaignState, Participant
@@ -180,6 +180,16 @@ class CampaignOwner:
             decided = await self._decide(actor, command)
         except CommandError as error:
             work.reply(None, error)
+            return
+        except PluginError as error:
+            # A failing strategy must not take the campaign (and the engine)
+            # down: refuse this one command, which recorded nothing, and log
+            # the plugin and hook for the operator.
+            log.error("campaign %s: %s", self.campaign_id, error, exc_info=error)
+            work.reply(None, CommandError(
+                "this action could not be handled (a plugin failed) and nothing was changed; "
+                "try again, or tell the facilitator", code="plugin_error",
+            ))
             return
         if not decided:
             ack = Ack(state.seq, {})

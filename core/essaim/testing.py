@@ -151,7 +151,7 @@ async def run_campaign_to(engine: Engine, campaign_id: str, index: int) -> Campa
                 await watcher.wait_until(lambda s: s.status != "between")
                 continue
             ended = state.phase_index
-            await engine.execute(campaign_id, FACILITATOR, Command("advance"))
+            await engine.execute(campaign_id, FACILITATOR, Command("advance", {"index": ended}))
             await watcher.wait_until(phase_over(ended))
     return state
 

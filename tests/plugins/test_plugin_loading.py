@@ -12,7 +12,7 @@ import essaim
 from essaim import PluginError, PluginHost, TemplateError, hookimpl
 from essaim.pluginhost import ESSENTIAL_PLUGINS
 from essaim.registry import Registry
-from essaim.testing import make_template, open_test_engine
+from essaim.testing import joined, make_template, open_test_engine
 
 
 def plugin(name: str, **hooks: Any) -> SimpleNamespace:
@@ -169,3 +169,31 @@ def test_plugin_objects_get_readable_unique_names() -> None:
     names = host.plugin_names()
     assert any(n.endswith("Observer") for n in names)
     assert any(n.endswith("Observer#2") for n in names)
+
+
+async def test_a_hot_path_hook_that_raises_refuses_the_command_and_the_campaign_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def register(registry: Registry) -> None:
+        registry.add_strategy("collection", "fragile")
+
+    def check_card(text: str) -> str:
+        if "boom" in text:
+            raise RuntimeError("cannot parse")
+        return text
+
+    fragile = plugin(
+        "fragile", essaim_register_strategies=register, essaim_collection_prompts=lambda: [],
+        essaim_collection_check_card=check_card, essaim_collection_similar=lambda: [],
+    )
+    async with open_test_engine(plugins=[fragile]) as engine:
+        cid = (await engine.create_campaign(make_template(phases=[{"type": "collect", "strategy": "fragile"}]))).campaign_id
+        [person] = await joined(engine, cid, 1)
+        await engine.execute(cid, essaim.FACILITATOR, essaim.Command("start"))
+        with pytest.raises(essaim.CommandError) as caught:
+            await engine.execute(cid, person, essaim.Command("write_card", {"text": "boom goes the card"}))
+        assert caught.value.code == "plugin_error" and "nothing was changed" in caught.value.message
+        assert "'fragile' raised in essaim_collection_check_card" in caplog.text
+        assert engine.state(cid).cards == {}
+        ack = await engine.execute(cid, person, essaim.Command("write_card", {"text": "a calm card"}))
+        assert ack.result["cid"] == "c1"
