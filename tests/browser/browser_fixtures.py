@@ -1,6 +1,9 @@
 """Fixtures of the browser tests: Debian Chromium driven by Playwright, and a
 real ``essaim serve`` subprocess per test module.
 
+Test modules import them by name (not a conftest.py: tests/server imports its
+own ``conftest`` module by that name, and two would clash in sys.modules).
+
 Chromium comes from Debian (``make test`` installs it when missing);
 Playwright's own browser download cannot work offline, so it is never used.
 """
@@ -18,7 +21,9 @@ from browser_harness import CHROMIUM_ARGS, ServerProcess, chromium_path, free_po
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the dev extra)")
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: a fixture imported into several modules is one
+# fixture per module, and Playwright's sync API allows one instance at a time.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     path = chromium_path()
     if path is None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from urllib.parse import parse_qs, urlparse
 
+from browser_fixtures import browser, server  # noqa: F401 - pytest fixtures
 from browser_harness import (
     ADMIN_TOKEN, DESKTOP, PHONE, TEMPLATE, Api, ServerProcess, axe_violations, create_campaign, describe, shoot,
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from browser_fixtures import browser, server  # noqa: F401 - pytest fixtures
 from browser_harness import (
     DESKTOP, PHONE, REPO, Campaign, ServerProcess, axe_violations, create_campaign, describe, shoot,
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from browser_fixtures import browser, server  # noqa: F401 - pytest fixtures
 from browser_harness import PHONE, ServerProcess, create_campaign, free_port, shoot
 
 #: Reconnect back-off is at most 5 s; after a 1012 close, 1–5 s. Leave room for a slow start.
