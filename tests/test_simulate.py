@@ -137,3 +137,11 @@ def test_report_formats_scores_with_uncertainty() -> None:
     text = report.format()
     assert "1. 0.75 ± 0.10  Fewer meetings" in text
     assert "adjusted Rand index 0.90" in text and "Kendall tau 0.80" in text
+
+
+def test_progress_always_shows_a_phase_finished_on_a_terminal() -> None:
+    out = _Terminal()
+    bar = ProgressBar(out)
+    for done in (0, 3, 10):
+        bar(_progress(3, done))
+    assert out.getvalue().rsplit("\r", 1)[-1].startswith("[4/4] Phase 3 [" + "#" * 24 + "] 10/10 done")

@@ -131,9 +131,14 @@ class SimulationReport:
             title = sheet.title if len(sheet.title) <= 64 else sheet.title[:61] + "..."
             lines.append(
                 f"  {sheet.rank:>2}. {sheet.score:.2f} ± {half:.2f}  {title}  "
-                f"({len(sheet.cards)} cards, {sheet.supporters} people, consensus {sheet.consensus:.2f})"
+                f"({_count(len(sheet.cards), 'card')}, {_count(sheet.supporters, 'person', 'people')}, "
+                f"consensus {sheet.consensus:.2f})"
             )
         return "\n".join(lines)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 async def simulate(

@@ -46,7 +46,12 @@ class ProgressBar:
     def __call__(self, progress: Progress) -> None:
         if self.tty:
             now = time.monotonic()
-            if progress.phase_index == self._last_phase and now - self._last_draw < REDRAW_SECONDS:
+            finished_phase = progress.done == progress.total
+            if (
+                progress.phase_index == self._last_phase
+                and now - self._last_draw < REDRAW_SECONDS
+                and not finished_phase
+            ):
                 return
             self._last_draw = now
             self._last_phase = progress.phase_index

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from contextlib import AsyncExitStack
 
-from conftest import new_campaign, participant_connection
+from server_fixtures import new_campaign, participant_connection
 
 PARTICIPANTS = 40
 ROLES = ["Field", "Office", "Management"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import new_campaign, ws_url
+from server_fixtures import new_campaign, ws_url
 from dumb_client import DumbClient
 
 

@@ -7,7 +7,7 @@ import io
 
 import orjson
 
-from conftest import Facilitator, new_campaign, participant_connection
+from server_fixtures import Facilitator, new_campaign, participant_connection
 
 
 async def test_admin_routes_need_the_admin_token(server):

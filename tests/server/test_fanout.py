@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import new_campaign, participant_connection
+from server_fixtures import new_campaign, participant_connection
 
 
 async def test_shared_parts_are_encoded_once_per_change(server):

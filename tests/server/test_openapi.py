@@ -13,7 +13,7 @@ import schemathesis
 import trio
 
 from essaim.server.openapi import openapi_document
-from conftest import demo_template, running_server
+from server_fixtures import demo_template, running_server
 
 #: A schema-valid body can still be refused on meaning (TOML that is not a
 #: campaign template, "advance" with no phase left): that 400/409 is right.

@@ -11,7 +11,7 @@ import requests
 import trio
 
 from essaim.server.logs import JsonFormatter, configure_logging
-from conftest import new_campaign, participant_connection
+from server_fixtures import new_campaign, participant_connection
 
 
 async def _get(url: str, **kw) -> requests.Response:

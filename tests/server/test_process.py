@@ -15,7 +15,7 @@ import requests
 import trio
 from trio_websocket import ConnectionClosed, open_websocket_url
 
-from conftest import Participant
+from server_fixtures import Participant
 
 ADMIN = "test-admin-token"
 #: Writers of cards; each may write 30 (the demo's per-participant limit).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import trio
 
-from conftest import new_campaign, participant_connection
+from server_fixtures import new_campaign, participant_connection
 
 
 async def test_resume_after_drop_resends_unacked_actions_once(server):
