@@ -38,6 +38,7 @@ def test_french_interface(browser: Any, server: ServerProcess) -> None:
     campaign.phase("start")
     page.wait_for_selector("#view-title:has-text('Partagez vos idées')")
     page.wait_for_selector("text=Ajouter ma carte")
+    page.wait_for_selector("#counters:has-text('1 participant · 0 carte')")  # French singular for 0 and 1
     timer = page.inner_text("#timer")
     assert timer.startswith(("7:", "8:")), f"the 8-minute phase shows {timer!r}"
     shoot(page, "participant-fr-collect")
