@@ -322,7 +322,8 @@ function dashboard(campaignId, api) {
 
   async function loop() {
     try {
-      await poll();
+      // A console left in a background tab costs the server nothing.
+      if (!document.hidden || !state.info) await poll();
     } catch (e) {
       if (e.status === 401 || e.status === 404) {
         sessionStorage.removeItem(`essaim:fac:${campaignId}`);
