@@ -145,3 +145,13 @@ def test_progress_always_shows_a_phase_finished_on_a_terminal() -> None:
     for done in (0, 3, 10):
         bar(_progress(3, done))
     assert out.getvalue().rsplit("\r", 1)[-1].startswith("[4/4] Phase 3 [" + "#" * 24 + "] 10/10 done")
+
+
+@pytest.mark.parametrize("evaluation", ["pairwise", "agree_disagree", "ratings", "approval", "budget"])
+async def test_the_crowd_answers_every_built_in_evaluation(evaluation: str, autojump_clock: object) -> None:
+    async with essaim.open_engine() as engine:
+        assert evaluation in engine.host.registry.available("evaluation")
+        report = await simulate(engine, participants=60, seed=4, template=simulation_template(evaluation=evaluation))
+    assert not any(code.startswith("unsupported_task") for code in report.refusals)
+    assert report.results.counters["judgments"] >= 60
+    assert report.ranking_tau is not None and report.ranking_tau > 0.2, report.format()

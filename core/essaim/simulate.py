@@ -22,7 +22,6 @@ fake clock runs a whole campaign in a moment.
 
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -45,6 +44,7 @@ from .simulation_crowd import (
     make_truth,
     phrase,
 )
+from .simulation_judge import answer
 from .simulation_progress import Progress
 from .simulation_quality import adjusted_rand_index, kendall_tau
 from .simulation_watch import CampaignWatcher, phase_over, watch_campaign
@@ -79,11 +79,20 @@ ARRIVAL_SHARE = 0.3
 ProgressCallback = Callable[[Progress], None]
 
 
-def simulation_template(phase_seconds: float = DEFAULT_PHASE_SECONDS) -> CampaignTemplate:
-    """The demo template, with each phase lasting ``phase_seconds``."""
+def simulation_template(
+    phase_seconds: float = DEFAULT_PHASE_SECONDS, evaluation: str | None = None
+) -> CampaignTemplate:
+    """The demo template, with each phase lasting ``phase_seconds`` and, if
+    given, the ``evaluation`` strategy in its evaluation phase."""
     text = files("essaim").joinpath("templates/demo.toml").read_text(encoding="utf-8")
     demo = CampaignTemplate.parse(text, source="essaim/templates/demo.toml")
-    return replace(demo, phases=tuple(replace(p, duration=phase_seconds) for p in demo.phases))
+    phases = []
+    for phase in demo.phases:
+        phase = replace(phase, duration=phase_seconds)
+        if evaluation is not None and phase.type == "evaluate":
+            phase = replace(phase, strategy=evaluation, settings={})
+        phases.append(phase)
+    return replace(demo, phases=tuple(phases))
 
 
 @dataclass(slots=True)
@@ -451,17 +460,11 @@ class _Run:
                 return
             if task is None:
                 return
-            if task.kind != "pair":
+            data = answer(task, lambda iid: self._value(iid, member.person), rng, self.habits)
+            if data is None:
                 self.refusals["unsupported_task_" + task.kind] += 1
                 return
-            a, b = task.payload["a"]["iid"], task.payload["b"]["iid"]
-            gap = self._value(a, member.person) - self._value(b, member.person)
-            if rng.random() < self.habits.cant_decide_share:
-                choice = "cant_decide"
-            else:
-                p_a = 1.0 / (1.0 + math.exp(-gap / self.habits.judgment_temperature))
-                choice = "a" if rng.random() < p_a else "b"
-            if await self._do(member, "evaluate", {"kind": "pair", "data": {"a": a, "b": b, "choice": choice}}) is None:
+            if await self._do(member, "evaluate", {"kind": task.kind, "data": data}) is None:
                 return
             await self._think(rng, think, member.person.pace)
 

@@ -20,6 +20,7 @@ from ..simulate import (
     DEFAULT_PHASE_SECONDS,
     SimulationReport,
     simulate,
+    simulation_template,
 )
 from ..simulation_progress import ProgressBar
 from ..template import MAX_PHASE_SECONDS
@@ -46,6 +47,9 @@ def register(subparsers: Any) -> None:
                         "moves on earlier once everyone is done")
     parser.add_argument("--max-active", type=int, default=DEFAULT_MAX_ACTIVE, metavar="N",
                         help=f"participants with a command in flight at once (default {DEFAULT_MAX_ACTIVE})")
+    parser.add_argument("--evaluation", metavar="STRATEGY", default=None,
+                        help="evaluation strategy of the demo (default: the template's, pairwise); "
+                        "`essaim plugins` lists them")
     parser.add_argument("--top", type=int, default=10, metavar="N", help="opportunity sheets to print (default 10)")
     parser.add_argument("--data", "--data-dir", dest="data", metavar="DIR", default=None,
                         help="keep the campaign in DIR's SQLite store (default: in memory)")
@@ -80,7 +84,8 @@ async def _simulate(args: argparse.Namespace) -> SimulationReport:
         async with open_engine(store, plugins=load_plugins(args)) as engine:
             return await simulate(
                 engine, args.participants, args.seed,
-                phase_seconds=args.phase_seconds, max_active=args.max_active, progress=bar,
+                template=simulation_template(args.phase_seconds, args.evaluation),
+                max_active=args.max_active, progress=bar,
             )
     finally:
         if bar is not None:
