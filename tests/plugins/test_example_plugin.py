@@ -84,3 +84,17 @@ def test_the_examples_own_tests_pass_in_a_fresh_interpreter(installed: Path) -> 
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout
+
+
+async def test_the_simulated_crowd_can_use_the_plugins_strategy(on_path: Path, autojump_clock: object) -> None:
+    from essaim.simulate import simulate, simulation_template
+
+    async with essaim.open_engine() as engine:
+        report = await simulate(engine, participants=40, seed=2, template=simulation_template(evaluation="dot_vote"))
+        judgments = engine.state(report.campaign_id).judgments
+    dots_each = {j.pid: 0 for j in judgments}
+    for j in judgments:
+        dots_each[j.pid] += 1
+    assert {j.kind for j in judgments} == {"dot"} and set(dots_each.values()) <= {1, 2, 3}
+    assert len(dots_each) > 30, "most of the crowd placed dots"
+    assert report.ranking_tau is not None and report.ranking_tau > 0
