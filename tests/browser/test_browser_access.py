@@ -23,7 +23,7 @@ def tab_to(page: Any, element_id: str) -> None:
     raise AssertionError(f"#{element_id} cannot be reached with the Tab key")
 
 
-def test_french_interface(browser: Any, server: ServerProcess) -> None:
+def test_french_interface(server: ServerProcess, browser: Any) -> None:
     campaign = create_campaign(server)
     context = browser.new_context(viewport=PHONE, locale="fr-FR")
     # This phone's clock is an hour fast: the timer must still count from the server's time.
@@ -51,7 +51,7 @@ def test_french_interface(browser: Any, server: ServerProcess) -> None:
     assert not violations, describe(violations)
 
 
-def test_keyboard_only(browser: Any, server: ServerProcess) -> None:
+def test_keyboard_only(server: ServerProcess, browser: Any) -> None:
     campaign = create_campaign(server)
     helpers = []
     for i in range(2):  # others write cards so there is something to sort and compare
@@ -102,7 +102,7 @@ def test_keyboard_only(browser: Any, server: ServerProcess) -> None:
     page.wait_for_selector(".result")
 
 
-def test_profile_questions(browser: Any, server: ServerProcess) -> None:
+def test_profile_questions(server: ServerProcess, browser: Any) -> None:
     """The template's profile questions are asked before joining, all optional.
 
     The server has no public route for them yet (docs/protocol.md gives them
@@ -125,7 +125,7 @@ def test_profile_questions(browser: Any, server: ServerProcess) -> None:
     assert not violations, describe(violations)
 
 
-def test_facilitator_creates_a_campaign(browser: Any, server: ServerProcess) -> None:
+def test_facilitator_creates_a_campaign(server: ServerProcess, browser: Any) -> None:
     page = browser.new_context(viewport=DESKTOP).new_page()
     page.goto(f"{server.base}/facilitator")
     page.wait_for_selector("h2:has-text('Create a campaign')")

@@ -39,7 +39,7 @@ def wait_view(page: Any, title: str) -> None:
     page.wait_for_selector(f"#view-title:has-text('{title}')")
 
 
-def test_whole_campaign(browser: Any, server: ServerProcess) -> None:
+def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     campaign = create_campaign(server)
     violations: list[dict[str, Any]] = []
 

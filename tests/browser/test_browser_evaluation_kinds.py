@@ -22,7 +22,7 @@ ANSWER = {
 
 
 @pytest.mark.parametrize("strategy", sorted(ANSWER))
-def test_evaluation_kind(browser: Any, server: ServerProcess, strategy: str) -> None:
+def test_evaluation_kind(server: ServerProcess, browser: Any, strategy: str) -> None:
     toml = TEMPLATE.read_text(encoding="utf-8").replace(
         'type = "evaluate"\n', f'type = "evaluate"\nstrategy = "{strategy}"\n', 1)
     created = Api(server.base, ADMIN_TOKEN).call("/api/campaigns", {"toml": toml})

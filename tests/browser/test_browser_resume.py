@@ -14,7 +14,7 @@ from browser_harness import PHONE, ServerProcess, create_campaign, free_port, sh
 RESUME_TIMEOUT_MS = 30_000
 
 
-def test_restart_loses_nothing(browser: Any, server: ServerProcess) -> None:
+def test_restart_loses_nothing(server: ServerProcess, browser: Any) -> None:
     campaign = create_campaign(server)
     campaign.phase("start")
     page = browser.new_context(viewport=PHONE, locale="en-GB").new_page()
