@@ -18,6 +18,11 @@ const main = document.getElementById("main");
 const statusEl = document.getElementById("fstatus");
 const live = document.getElementById("live");
 
+/** "1 card", "2 cards": the console is in English. */
+function count(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 function announce(text) {
   live.textContent = "";
   setTimeout(() => { live.textContent = text; }, 50);
@@ -232,7 +237,7 @@ function dashboard(campaignId, api) {
       m.open_cases.length ? null : h("p", { class: "hint" }, "No open case."),
       m.open_cases.map((c) => h("div", { class: "case" },
         h("p", {}, c.text),
-        h("p", { class: "hint" }, `${c.flags} report(s)${c.reasons.length ? ": " + c.reasons.join("; ") : ""} · jury ${c.votes.hide} hide / ${c.votes.keep} keep of ${c.jury_size}`),
+        h("p", { class: "hint" }, `${count(c.flags, "report")}${c.reasons.length ? ": " + c.reasons.join("; ") : ""} · jury ${c.votes.hide} hide / ${c.votes.keep} keep of ${c.jury_size}`),
         h("div", { class: "row" },
           h("button", { type: "button", class: "danger", "aria-label": `Hide: ${c.text}`, onclick: () => decide(c.cid, "hide") }, "Hide"),
           h("button", { type: "button", class: "good", "aria-label": `Keep: ${c.text}`, onclick: () => decide(c.cid, "keep") }, "Keep")))),
@@ -247,7 +252,7 @@ function dashboard(campaignId, api) {
     const themes = s?.themes || [];
     const rows = themes.map((t) => ({
       label: t.title, value: t.ideas.reduce((n, i) => n + i.cards.length, 0),
-      note: `${t.ideas.reduce((n, i) => n + i.cards.length, 0)} cards · ${t.ideas.length} ideas`,
+      note: `${count(t.ideas.reduce((n, i) => n + i.cards.length, 0), "card")} · ${count(t.ideas.length, "idea")}`,
     }));
     fill(panels.structure,
       h("h2", { id: "structure-h" }, `Live structure (${themes.length} themes)`),
