@@ -123,6 +123,14 @@ def test_simulate_then_show_and_export(tmp_path: Path, capsys: pytest.CaptureFix
 def test_simulate_checks_its_options(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "simulate", "--participants", "0")
     assert code == 2 and "--participants" in err and "hint:" in err
+    code, _, err = run(capsys, "simulate", "--evaluation", "coin_toss")
+    assert code == 2 and "'coin_toss'" in err and "pairwise" in err and "Traceback" not in err
+
+
+def test_simulate_with_another_evaluation_strategy(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "simulate", "--participants", "20", "--phase-seconds", "0.5",
+                       "--evaluation", "approval", "--no-progress", "--top", "3")
+    assert code == 0 and " 3. " in out and " 4. " not in out
 
 
 def test_plugins_lists_hooks_phase_types_and_strategies(capsys: pytest.CaptureFixture[str]) -> None:

@@ -78,10 +78,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _simulate(args: argparse.Namespace) -> SimulationReport:
+    host = load_plugins(args)
+    available = host.registry.available("evaluation")
+    if args.evaluation is not None and args.evaluation not in available:
+        raise CLIError(f"unknown evaluation strategy {args.evaluation!r}; available: {available}",
+                       hint="pick one of those, or install the plugin that provides it", exit_code=EXIT_USAGE)
     store = store_path(args, create=True) if args.data else None
     bar = None if args.no_progress else ProgressBar(sys.stderr)
     try:
-        async with open_engine(store, plugins=load_plugins(args)) as engine:
+        async with open_engine(store, plugins=host) as engine:
             return await simulate(
                 engine, args.participants, args.seed,
                 template=simulation_template(args.phase_seconds, args.evaluation),
