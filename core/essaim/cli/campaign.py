@@ -26,8 +26,11 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("campaign", help="create, list and show campaigns")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    new = actions.add_parser("new", help="create a campaign from a template; prints its join code and "
-                             "facilitator token")
+    new = actions.add_parser(
+        "new", help="create a campaign from a template; prints its join code and facilitator token",
+        description="Create a campaign in the data directory's store. A server already running on that "
+        "directory sees it only after a restart: while it runs, create campaigns through its facilitator API.",
+    )
     new.add_argument("template", metavar="TEMPLATE",
                      help=f"a TOML file, or a built-in template ({', '.join(sorted(builtin_templates()))})")
     add_data_option(new)
