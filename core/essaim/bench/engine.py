@@ -38,6 +38,7 @@ from essaim import FACILITATOR, Ack, Actor, CommandError, MemoryStore, open_engi
 from essaim.commands import Command
 from essaim.engine import Engine
 from essaim.metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Histogram
+from essaim.state import CampaignState
 from essaim.template import CampaignTemplate
 
 __all__ = ["main", "run_once", "BenchResult"]
@@ -128,21 +129,24 @@ def card_text(i: int, k: int) -> str:
     return f"Participant {i} idea {k}: fewer {a} and better {b} would save us time every week"
 
 
-def collect_commands(i: int, n: int, cards_each: int, supports_each: int) -> Iterator[Command]:
+def collect_commands(
+    i: int, pid: str, state: CampaignState, cards_each: int, supports_each: int
+) -> Iterator[Command]:
     """Participant i writes cards, then supports cards of others.
 
-    Cards are numbered in the order the engine accepts them, which is not
-    known in advance; participant i supports cards c1..c(n) written in the
-    first round by others, chosen so that it never supports its own.
+    A generator, so each support is chosen when it is sent, from the cards
+    that exist by then: one by someone else, not supported by this
+    participant yet (the mix stays free of refusals).
     """
     for k in range(cards_each):
         yield Command("write_card", {"text": card_text(i, k)}, msg_id=f"w{k}")
-    # After every participant's first round, cards c1..cN exist (N = n);
-    # supports run after this participant's own writes, so most targets
-    # exist; a few "not found"/"own card" refusals are counted as errors.
     for k in range(supports_each):
-        target = (i * 31 + k * 17 + 1) % n + 1
-        yield Command("support_card", {"cid": f"c{target}"}, msg_id=f"s{k}")
+        n = len(state.cards)
+        for step in range(n):
+            card = state.cards[f"c{(i * 31 + k * 17 + step) % n + 1}"]
+            if card.author != pid and pid not in card.supporters:
+                yield Command("support_card", {"cid": card.cid}, msg_id=f"s{k}")
+                break
 
 
 def evaluate_commands(i: int, items: list[str], pairs_each: int) -> Iterator[Command]:
@@ -250,7 +254,8 @@ async def run_once(
         gc.collect()
         result.collect = await drive(
             engine, cid, actors,
-            [collect_commands(i, participants, cards_each, supports_each) for i in range(participants)],
+            [collect_commands(i, actors[i].pid or "", engine.state(cid), cards_each, supports_each)
+             for i in range(participants)],
         )
         await engine.execute(cid, FACILITATOR, Command("advance"))
         items = sorted(engine.state(cid).items)
