@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import trio
 
 from .commands import FACILITATOR, Ack, Actor, Command
@@ -224,7 +223,7 @@ class CampaignOwner:
         self._since_snapshot += len(events)
         if self._since_snapshot >= SNAPSHOT_EVERY:
             self._since_snapshot = 0
-            snapshot = orjson.dumps(state.to_dict())
+            snapshot = state.snapshot()
 
         def on_durable() -> None:
             self.durable_seq = events[-1].seq
