@@ -108,6 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     # Snapshots often, so the restart reads a snapshot and a tail.
     essaim.campaign.SNAPSHOT_EVERY = args.snapshot_every
+    essaim.campaign.SNAPSHOT_FORCE_AFTER = args.snapshot_every
     trio.run(run, args.db, args.round, args.participants)
 
 

@@ -132,6 +132,7 @@ async def play_phase(s: Session, player: RandomParticipant, people: list[Actor],
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_random_commands_keep_every_invariant(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(essaim.campaign, "SNAPSHOT_EVERY", 25)
+    monkeypatch.setattr(essaim.campaign, "SNAPSHOT_FORCE_AFTER", 25)
     store = MemoryStore()
     stats = {"refused": 0, "duplicate": 0, "applied": 0}
     async with open_session(template_toml(PHASES), store=store, people=PEOPLE) as s:

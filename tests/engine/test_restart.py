@@ -16,6 +16,7 @@ import pytest
 import trio
 
 import essaim.campaign
+import essaim.testing
 from engine_session import Session, open_session, reopen, template_toml
 from essaim import FACILITATOR, Actor, Command, MemoryStore, WrongPhase
 from essaim.state import CampaignState
@@ -29,6 +30,7 @@ TEST_SNAPSHOT_EVERY = 7
 @pytest.fixture(autouse=True)
 def frequent_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(essaim.campaign, "SNAPSHOT_EVERY", TEST_SNAPSHOT_EVERY)
+    monkeypatch.setattr(essaim.campaign, "SNAPSHOT_FORCE_AFTER", TEST_SNAPSHOT_EVERY)
 
 
 def state_of(state: CampaignState) -> Any:
@@ -203,3 +205,19 @@ async def test_a_restarted_engine_continues_the_sequence(db_path: Path) -> None:
         assert ack.seq == last.seq + 1 and not ack.duplicate
         events = await read_log(s2.engine.store, cid)
         assert [e.seq for e in events] == list(range(1, ack.seq + 1))
+
+
+async def test_snapshots_wait_for_a_phase_change_until_forced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past SNAPSHOT_EVERY a snapshot waits for the next phase change (a quiet
+    moment); past SNAPSHOT_FORCE_AFTER it is taken at once."""
+    monkeypatch.setattr(essaim.campaign, "SNAPSHOT_EVERY", 3)
+    monkeypatch.setattr(essaim.campaign, "SNAPSHOT_FORCE_AFTER", 10_000)
+    store = MemoryStore()
+    async with essaim.testing.open_test_engine(store=store) as engine:
+        created = await engine.create_campaign(essaim.testing.make_template(phases=["collect", "evaluate"]))
+        cid = created.campaign_id
+        await essaim.testing.joined(engine, cid, 6)
+        assert store.load(cid).snapshot is None
+        await engine.execute(cid, essaim.FACILITATOR, essaim.Command("start"))
+        taken = store.load(cid)
+        assert taken.snapshot is not None and taken.snapshot_seq == engine.state(cid).seq
