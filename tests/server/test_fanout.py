@@ -44,3 +44,18 @@ async def test_personal_updates_reach_only_their_participant(server):
         await bystander.until(lambda p: p.state["counters"]["cards"] == 1)
         assert bystander.state["you"]["cards"] == []
         assert not any("you" in f for f in bystander.frames if f["type"] == "update")
+
+
+async def test_a_new_supporter_rides_on_the_authors_next_frame(server):
+    campaign_id, code, fac = await new_campaign(server)
+    await fac.phase(campaign_id, "start")
+    async with participant_connection(server) as author, participant_connection(server) as fan:
+        await author.join(code)
+        await fan.join(code)
+        cid = (await author.act_and_wait("write_card", text="a card worth supporting"))["result"]["cid"]
+        await author.until(lambda p: len(p.state["you"]["cards"]) == 1)
+        await fan.act_and_wait("support_card", cid=cid)
+        # Carried by the next frame the author gets anyway (here: the counters refresh).
+        await author.until(lambda p: p.state["you"]["cards"][0]["supporters"] == 1)
+        last = next(f for f in reversed(author.frames) if "you" in f)
+        assert "counters" in last or "acks" in last

@@ -8,7 +8,9 @@ the connections concerned:
   flags ``phase`` and ``you`` for everyone, at once;
 - personal events flag ``you`` for the participants concerned only
   (``hand_dealt`` → the sorter, ``card_flagged`` with a jury → the jurors,
-  ``case_decided`` → the jurors and the author...);
+  ``case_decided`` → the jurors and the author...); a new supporter of a
+  card flags its author's ``you`` without waking the writer: it rides on the
+  next frame sent anyway;
 - counters go to everyone on an adaptive interval: at least
   ``counters_interval``, and ``connections / counters_frame_budget`` when
   there are many connections, so counter refreshes never cost more than the
@@ -124,6 +126,7 @@ class CampaignHub:
         """Owner listener: runs on the trio thread with each durable batch."""
         phase = counters = False
         personal: set[str] = set()
+        lazy: set[str] = set()
         state = self.engine.state(self.campaign_id)
         for ev in events:
             t, d = ev.type, ev.data
@@ -136,6 +139,10 @@ class CampaignHub:
                 personal.add(d["pid"])
             elif t in ("hand_dealt", "hand_placed", "sorter_volunteered", "jury_voted"):
                 personal.add(d["pid"])
+            elif t == "card_supported":
+                card = state.cards.get(d["cid"])
+                if card is not None:
+                    lazy.add(card.author)  # a supporter more: worth no frame of its own
             elif t == "card_flagged":
                 personal.update(d.get("jury", ()))
             elif t == "case_decided":
@@ -152,10 +159,13 @@ class CampaignHub:
                 self._results_wanted.set()
             for conn in self.connections:
                 self._mark(conn, phase=True, you=True)
-        elif personal:
+        else:
             for pid in personal:
                 for conn in self.by_pid.get(pid, ()):
                     self._mark(conn, you=True)
+            for pid in lazy - personal:
+                for conn in self.by_pid.get(pid, ()):
+                    conn.outbox.mark(you=True, wake=False)
         if counters:
             self._counters_changed.set()
 
