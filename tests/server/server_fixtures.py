@@ -30,6 +30,10 @@ TEST_SETTINGS = dict(
 )
 
 
+#: Seconds a test server gets to stop (it takes well under one).
+SHUTDOWN_LIMIT = 30
+
+
 def make_settings(tmp_path: Path, **changes: Any) -> Settings:
     return Settings(data_dir=str(tmp_path / "data"), **{**TEST_SETTINGS, **changes})
 
@@ -38,12 +42,25 @@ def make_settings(tmp_path: Path, **changes: Any) -> Settings:
 async def running_server(tmp_path: Path, **changes: Any) -> AsyncIterator[EssaimServer]:
     """A server in its own nursery, stopped gracefully on exit: the engine must
     close through its drain (a cancelled engine cannot make its queue durable)."""
+    stopped = trio.Event()
+
+    async def run(task_status: trio.TaskStatus[EssaimServer]) -> None:
+        try:
+            await serve(make_settings(tmp_path, **changes), task_status=task_status)
+        finally:
+            stopped.set()
+
     async with trio.open_nursery() as nursery:
-        srv = await nursery.start(serve, make_settings(tmp_path, **changes))
+        srv = await nursery.start(run)
         try:
             yield srv
         finally:
+            # Stop and wait here, before the nursery exits: if the body failed,
+            # leaving would cancel the server, and an engine cancelled from
+            # outside waits forever for its writer (reported to the lead).
             srv.stop_requested.set()
+            with trio.move_on_after(SHUTDOWN_LIMIT):
+                await stopped.wait()
 
 
 @pytest.fixture
