@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from server_fixtures import new_campaign, participant_connection
+from contextlib import AsyncExitStack
+
+import trio
+
+from essaim.server.fanout import SPREAD_TICK
+from server_fixtures import new_campaign, participant_connection, running_server
 
 
 async def test_shared_parts_are_encoded_once_per_change(server):
@@ -59,3 +64,32 @@ async def test_a_new_supporter_rides_on_the_authors_next_frame(server):
         await author.until(lambda p: p.state["you"]["cards"][0]["supporters"] == 1)
         last = next(f for f in reversed(author.frames) if "you" in f)
         assert "counters" in last or "acks" in last
+
+
+async def test_counter_refresh_is_spread_in_slices_within_the_budget(tmp_path):
+    # Budget 20 frames/s and a 0.05 s tick: slices of one connection.
+    async with running_server(tmp_path, counters_frame_budget=20.0, counters_interval=0.2) as server:
+        campaign_id, code, fac = await new_campaign(server)
+        async with AsyncExitStack() as stack:
+            ps = [await stack.enter_async_context(participant_connection(server)) for _ in range(3)]
+            for p in ps:
+                await p.join(code)
+            hub = server.hubs.get(campaign_id)
+            seen: list[float] = []
+            original = hub._mark
+
+            def spy(conn, **flags):
+                if flags.get("counters"):
+                    seen.append(trio.current_time())
+                original(conn, **flags)
+
+            hub._mark = spy
+            await fac.phase(campaign_id, "start")
+            async with participant_connection(server) as late:
+                await late.join(code)  # a counter change for everyone
+                for p in ps:
+                    await p.until(lambda p: p.state["counters"]["participants"] == 4)
+            hub._mark = original
+    # One connection per slice: the marks of one refresh are at least a tick apart.
+    assert len(seen) >= 2
+    assert all(b - a >= SPREAD_TICK * 0.9 for a, b in zip(seen, seen[1:]))

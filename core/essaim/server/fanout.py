@@ -52,6 +52,8 @@ COUNTER_EVENTS = frozenset({
     "participant_joined", "card_written", "card_supported", "sorter_volunteered", "hand_dealt",
     "hand_placed", "card_flagged", "case_decided", "judgment_recorded",
 })
+#: Seconds between two slices of a counter refresh (a slice is budget x tick connections).
+SPREAD_TICK = 0.05
 #: Contribution rate window (seconds) for the facilitator's stats.
 RATE_WINDOW = 60.0
 #: Contribution samples kept for the rate (one per counter refresh at most).
@@ -228,16 +230,26 @@ class CampaignHub:
             nursery.start_soon(self._publish_results)
 
     async def _refresh_counters(self) -> None:
-        """Counters to everyone, no more often than the (adaptive) interval."""
+        """Counters to everyone, no more often than the (adaptive) interval,
+        spread over it in slices that keep to the frame budget: 10,000 frames
+        at once would stall the process for a second or two. A client that
+        got the new counters on a frame sent meanwhile is skipped."""
         while True:
             await self._counters_changed.wait()
             self._counters_changed = trio.Event()
+            started = trio.current_time()
+            interval = self.counters_interval()
             self.counters.version += 1
             version = self.counters.version
-            for conn in list(self.connections):
-                if conn.counters_sent < version:
-                    self._mark(conn, counters=True)
-            await trio.sleep(self.counters_interval())
+            conns = list(self.connections)
+            chunk = max(1, int(self.settings.counters_frame_budget * SPREAD_TICK))
+            for start in range(0, len(conns), chunk):
+                if start:
+                    await trio.sleep(SPREAD_TICK)
+                for conn in conns[start:start + chunk]:
+                    if conn.counters_sent < version and not conn.finished:
+                        self._mark(conn, counters=True)
+            await trio.sleep_until(started + interval)
 
     async def _publish_results(self) -> None:
         """Compute results when the campaign reaches its results; again on each
