@@ -62,6 +62,9 @@ class BucketQueue:
     def __init__(self) -> None:
         self.buckets: list[dict[str, None]] = []
         self.count: dict[str, int] = {}
+        #: No item has a lower count than this (a hint, advanced lazily), so
+        #: :meth:`lowest` skips the emptied low buckets in amortised O(1).
+        self._low = 0
 
     def __len__(self) -> int:
         return len(self.count)
@@ -75,6 +78,7 @@ class BucketQueue:
             self.buckets.append({})
         self.buckets[count][item] = None
         self.count[item] = count
+        self._low = min(self._low, count)
 
     def remove(self, item: str) -> None:
         old = self.count.pop(item, None)
@@ -84,6 +88,20 @@ class BucketQueue:
     def bump(self, item: str) -> None:
         if item in self.count:
             self.add(item, self.count[item] + 1)
+
+    def lowest(self, k: int) -> list[str]:
+        """Up to ``k`` items in queue order (lowest count first), in O(k)
+        amortised: the hot-path alternative to walking every level."""
+        buckets = self.buckets
+        while self._low < len(buckets) and not buckets[self._low]:
+            self._low += 1
+        out: list[str] = []
+        for level in range(self._low, len(buckets)):
+            for item in buckets[level]:
+                out.append(item)
+                if len(out) >= k:
+                    return out
+        return out
 
     def level(self, count: int) -> Iterator[str]:
         """Items dealt exactly ``count`` times (do not change the queue while iterating)."""

@@ -83,27 +83,35 @@ def next_task(
         return None
     done = tally.done.get(participant.pid, set())
     elo = tally.extra.get("elo", {})
-    order = [iid for level in range(len(tally.queue.buckets)) for iid in tally.queue.level(level)]
-    for a in order[:RIVALS_BY_COUNT]:
-        rivals = [b for b in order[: RIVALS_BY_COUNT + 1] if b != a]
-        rivals += [order[rng.randrange(len(order))] for _ in range(RIVALS_AT_RANDOM)]
+    count = tally.queue.count
+    ids = tally.item_ids
+    # O(RIVALS_BY_COUNT) per call, whatever the number of items: the queue
+    # keeps items by count, so the least compared come first without a walk.
+    lowest = tally.queue.lowest(RIVALS_BY_COUNT + 1)
+    for a in lowest[:RIVALS_BY_COUNT]:
+        rivals = [b for b in lowest if b != a]
+        rivals += [ids[rng.randrange(len(ids))] for _ in range(RIVALS_AT_RANDOM)]
         rivals = [b for b in rivals if b != a and ((a, b) if a < b else (b, a)) not in done]
         if rivals:
-            b = min(rivals, key=lambda r: (tally.queue.count.get(r, 0) + RIVAL_GAP_WEIGHT * abs(elo.get(r, 0.0) - elo.get(a, 0.0)), r))
+            b = min(rivals, key=lambda r: (count.get(r, 0) + RIVAL_GAP_WEIGHT * abs(elo.get(r, 0.0) - elo.get(a, 0.0)), r))
             if rng.random() < 0.5:
                 a, b = b, a  # no side bias
-            return EvaluationTask(KIND, {
-                "a": {"iid": a, "title": state.items[a].title},
-                "b": {"iid": b, "title": state.items[b].title},
-            })
-    for a in order:  # few items left unjudged by this participant: scan
+            return _task(state, a, b)
+    # This participant already compared the least-compared items with every
+    # rival drawn (small campaigns, long sessions): scan, least compared first.
+    order = tally.queue.lowest(len(ids))
+    for a in order:
         for b in order:
             if a != b and ((a, b) if a < b else (b, a)) not in done:
-                return EvaluationTask(KIND, {
-                    "a": {"iid": a, "title": state.items[a].title},
-                    "b": {"iid": b, "title": state.items[b].title},
-                })
+                return _task(state, a, b)
     return None
+
+
+def _task(state: CampaignState, a: str, b: str) -> EvaluationTask:
+    return EvaluationTask(KIND, {
+        "a": {"iid": a, "title": state.items[a].title},
+        "b": {"iid": b, "title": state.items[b].title},
+    })
 
 
 def check(

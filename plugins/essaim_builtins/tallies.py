@@ -44,6 +44,8 @@ class Tally:
         #: The items dict the queue was seeded from: the state replaces it
         #: when items are published, so identity says when to re-seed.
         self.items_known: object = None
+        #: The items in a list, for uniform random draws in O(1).
+        self.item_ids: list[str] = []
         self.done: dict[str, set[Any]] = defaultdict(set)
         self.tasks: dict[str, int] = defaultdict(int)
         self.extra: dict[str, Any] = {}
@@ -59,6 +61,7 @@ class Tally:
             for iid in state.items:
                 self.queue.add(iid, counts.get(iid, 0))
             self.items_known = state.items
+            self.item_ids = list(state.items)
         for j in state.judgments[self.n:]:
             if j.kind in self.kinds:
                 self.tasks[j.pid] += 1
@@ -80,9 +83,14 @@ class Tally:
         """An item this participant has not judged, among the least judged."""
         done = self.done.get(pid, set())
         for level in range(len(self.queue.buckets)):
-            candidates = [iid for iid in self.queue.level(level) if iid not in done]
+            candidates = []
+            for iid in self.queue.level(level):  # stops after SPREAD: O(1) per call, not O(items)
+                if iid not in done:
+                    candidates.append(iid)
+                    if len(candidates) == SPREAD:
+                        break
             if candidates:
-                return candidates[rng.randrange(min(len(candidates), SPREAD))]
+                return candidates[rng.randrange(len(candidates))]
         return None
 
 

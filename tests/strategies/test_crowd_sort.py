@@ -32,6 +32,20 @@ def test_bucket_queue_gives_least_counted_first_in_arrival_order() -> None:
     assert list(q.level(0)) == ["c"] and "b" not in q
 
 
+def test_bucket_queue_lowest_walks_only_as_far_as_asked() -> None:
+    q = BucketQueue()
+    for item in "abcd":
+        q.add(item)
+    for item in "abc":
+        q.bump(item)
+    assert q.lowest(2) == ["d", "a"]
+    q.bump("d")
+    q.bump("d")  # level 0 and the hint past it are now empty
+    assert q.lowest(10) == ["a", "b", "c", "d"]
+    q.add("e")  # a new item at count 0 moves the hint back
+    assert q.lowest(1) == ["e"]
+
+
 def _sorting_campaign(n_cards: int = 24, sort: str = "placements_per_card = 2\nstages = 2"):
     h = harness(sort=sort)
     authors = [h.join({"role": "Office"}) for _ in range(4)]

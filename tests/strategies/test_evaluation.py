@@ -65,6 +65,21 @@ def test_pairwise_never_repeats_a_pair_and_refuses_repeats() -> None:
         h.judge(pids[1], "pair", {"a": "ic1", "b": "ic1", "choice": "a"})
 
 
+def test_pairwise_always_includes_a_least_compared_item() -> None:
+    h, pids = _campaign("pairwise", items=30, people=8)
+    rng = random.Random(5)
+    for n in range(120):
+        pid = pids[n % len(pids)]
+        counts = {s.iid: s.n for s in h.scores()}
+        task = h.next_task(pid)
+        assert task is not None
+        a, b = task.payload["a"]["iid"], task.payload["b"]["iid"]
+        fewest = min(counts.values())
+        assert a != b and min(counts[a], counts[b]) == fewest, (n, counts[a], counts[b], fewest)
+        h.judge(pid, "pair", {"a": a, "b": b, "choice": rng.choice("ab")})
+    assert min(s.n for s in h.scores()) >= 7  # 240 slots over 30 items: coverage stays even
+
+
 def test_pairwise_discounts_one_sided_clickers() -> None:
     h, pids = _campaign("pairwise", items=6, people=3)
     honest, clicker = pids[1], pids[2]
