@@ -14,11 +14,10 @@ import orjson
 import pytest
 import requests
 import trio
-from trio_websocket import open_websocket_url
-
 from essaim import CampaignTemplate
 from essaim.server import EssaimServer, Settings, serve
 from essaim.server.facilitator_api import builtin_templates
+from trio_websocket import open_websocket_url
 
 #: Short intervals so tests run fast; the logic is the same as in production.
 TEST_SETTINGS = dict(

@@ -80,7 +80,7 @@ async def test_four_phases_with_forty_participants(server):
         for p in ps[:20]:
             for _ in range(3):
                 qid = await p.act("next")
-                await p.until(lambda p: qid in p.replies)
+                await p.until(lambda p, qid=qid: qid in p.replies)
                 task = p.replies[qid]["task"]
                 if task is None:
                     break

@@ -6,9 +6,8 @@ import base64
 import os
 
 import trio
-from hypercorn.protocol.ws_stream import Handshake
-
 from essaim.server.deflate import original_accept
+from hypercorn.protocol.ws_stream import Handshake
 
 OFFER = b"permessage-deflate; client_max_window_bits"
 

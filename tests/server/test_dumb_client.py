@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
-from server_fixtures import new_campaign, ws_url
 from dumb_client import DumbClient
+from server_fixtures import new_campaign, ws_url
 
 
 async def test_documented_session(server):

@@ -6,7 +6,6 @@ import csv
 import io
 
 import orjson
-
 from server_fixtures import Facilitator, new_campaign, participant_connection
 
 
@@ -70,7 +69,7 @@ async def test_moderation_queue_decision_and_log(server):
     async with participant_connection(server) as author, participant_connection(server) as flagger:
         await author.join(code)
         await flagger.join(code)
-        for i in range(4):  # jurors
+        for _ in range(4):  # jurors
             async with participant_connection(server) as j:
                 await j.join(code)
         cid = (await author.act_and_wait("write_card", text="a card someone dislikes"))["result"]["cid"]
@@ -107,7 +106,7 @@ async def test_results_and_exports_hide_small_segments(server):
             await p.join(code, profile)
             for _ in range(4):
                 qid = await p.act("next")
-                await p.until(lambda p: qid in p.replies)
+                await p.until(lambda p, qid=qid: qid in p.replies)
                 task = p.replies[qid]["task"]
                 if task is None:
                     break

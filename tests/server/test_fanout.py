@@ -5,7 +5,6 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 import trio
-
 from essaim.server.fanout import SPREAD_TICK
 from server_fixtures import new_campaign, participant_connection, running_server
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import trio
-from wsproto.events import Ping
-
 from server_fixtures import running_server
 from test_slow_client import _raw_client
+from wsproto.events import Ping
 
 
 async def test_silent_peer_is_pinged_then_dropped(tmp_path):

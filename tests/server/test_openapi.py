@@ -11,7 +11,6 @@ import pytest
 import requests
 import schemathesis
 import trio
-
 from essaim.server.openapi import openapi_document
 from server_fixtures import demo_template, running_server
 

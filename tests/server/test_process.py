@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 import trio
-from trio_websocket import ConnectionClosed, open_websocket_url
-
 from server_fixtures import Participant
+from trio_websocket import ConnectionClosed, open_websocket_url
 
 ADMIN = "test-admin-token"
 #: Writers of cards; each may write 30 (the demo's per-participant limit).

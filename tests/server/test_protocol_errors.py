@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_url
-
 from server_fixtures import new_campaign, participant_connection, running_server, ws_url
+from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_url
 
 
 async def test_frames_before_join(server):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import trio
-
 from server_fixtures import new_campaign, participant_connection
 
 

@@ -6,10 +6,9 @@ import socket
 
 import orjson
 import trio
+from server_fixtures import new_campaign, participant_connection, running_server
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessage
-
-from server_fixtures import new_campaign, participant_connection, running_server
 
 #: A tiny receive buffer so a client that stops reading fills it fast.
 SLOW_RCVBUF = 4096

@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 import orjson
 import trio
 
-from ..commands import PARTICIPANT_COMMAND_TYPES, Actor, Command, MAX_MSG_ID_CHARS
-from ..errors import CommandError
 from ..campaign import check_profile
+from ..commands import MAX_MSG_ID_CHARS, PARTICIPANT_COMMAND_TYPES, Actor, Command
+from ..errors import CommandError
 from .outbox import Outbox
 from .ratelimit import TokenBucket
 from .transports import abort_transport
