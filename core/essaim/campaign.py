@@ -107,24 +107,28 @@ class CampaignOwner:
     # -- running ---------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            nursery.start_soon(self._timer)
-            task_status.started()
-            async with self._receive:
-                async for work in self._receive:
-                    await self._handle(work)
-                    # Handle what is already queued without a scheduler trip
-                    # per command; yield after a bounded run so other
-                    # campaigns and the writer keep their turn.
-                    for _ in range(OWNER_BURST - 1):
-                        try:
-                            work = self._receive.receive_nowait()
-                        except (trio.WouldBlock, trio.EndOfChannel):
-                            break
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._timer)
+                task_status.started()
+                async with self._receive:
+                    async for work in self._receive:
                         await self._handle(work)
+                        # Handle what is already queued without a scheduler
+                        # trip per command; yield after a bounded run so other
+                        # campaigns and the writer keep their turn.
+                        for _ in range(OWNER_BURST - 1):
+                            try:
+                                work = self._receive.receive_nowait()
+                            except (trio.WouldBlock, trio.EndOfChannel):
+                                break
+                            await self._handle(work)
+                nursery.cancel_scope.cancel()
+        finally:
+            # Also when cancelled or failed, so the engine's shutdown never
+            # waits forever on an owner that is gone.
             self.finished.set()
-            nursery.cancel_scope.cancel()
 
     async def aclose(self) -> None:
         await self._send.aclose()

@@ -90,21 +90,25 @@ class GroupCommitWriter:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
-        async with self._receive:
-            async for first in self._receive:
-                batch = [first]
-                n = len(first.item.events)
-                while n < MAX_BATCH_EVENTS:
-                    try:
-                        nxt = self._receive.receive_nowait()
-                    except (trio.WouldBlock, trio.EndOfChannel):
-                        break
-                    batch.append(nxt)
-                    n += len(nxt.item.events)
-                await self._write([p.item for p in batch if p.item.events or p.item.snapshot], n)
-                for pending in batch:
-                    pending.on_durable()
-        self.finished.set()
+        try:
+            async with self._receive:
+                async for first in self._receive:
+                    batch = [first]
+                    n = len(first.item.events)
+                    while n < MAX_BATCH_EVENTS:
+                        try:
+                            nxt = self._receive.receive_nowait()
+                        except (trio.WouldBlock, trio.EndOfChannel):
+                            break
+                        batch.append(nxt)
+                        n += len(nxt.item.events)
+                    await self._write([p.item for p in batch if p.item.events or p.item.snapshot], n)
+                    for pending in batch:
+                        pending.on_durable()
+        finally:
+            # Also when cancelled or failed: whoever waits for the writer to
+            # finish must not wait forever. Unwritten items were never acked.
+            self.finished.set()
 
     async def _write(self, items: list[WriteItem], n: int) -> None:
         if not items:

@@ -15,6 +15,7 @@ import orjson
 import pytest
 import trio
 
+import essaim
 import essaim.campaign
 import essaim.testing
 from engine_session import Session, open_session, reopen, template_toml
@@ -221,3 +222,15 @@ async def test_snapshots_wait_for_a_phase_change_until_forced(monkeypatch: pytes
         await engine.execute(cid, essaim.FACILITATOR, essaim.Command("start"))
         taken = store.load(cid)
         assert taken.snapshot is not None and taken.snapshot_seq == engine.state(cid).seq
+
+
+async def test_cancelling_the_scope_around_an_engine_closes_it(tmp_path: Path) -> None:
+    """A caller's cancel scope around open_engine must end it, not hang it."""
+    with trio.move_on_after(5) as outer:
+        with trio.move_on_after(0.2) as inner:
+            async with essaim.open_engine(tmp_path / "e.sqlite3") as engine:
+                await engine.create_campaign(essaim.testing.make_template(phases=["collect"]))
+                await trio.sleep_forever()
+    assert inner.cancelled_caught and not outer.cancelled_caught
+    async with essaim.open_engine(tmp_path / "e.sqlite3") as engine:
+        assert len(engine.campaign_ids()) == 1
