@@ -34,6 +34,7 @@ import trio
 from .commands import FACILITATOR, Ack, Actor, Command
 from .engine import Engine
 from .errors import CommandError
+from .hand_items import group_members
 from .simulation_crowd import (
     OFFTOPIC,
     PERSONAL,
@@ -436,7 +437,7 @@ class _Run:
 
     def _sort_hand(self, items: list[str], rng: random.Random) -> tuple[list[list[list[str]]], list[str]]:
         """Group a hand as a person who knows the truth, with some mistakes."""
-        labels = {item: self.card_truth.get(item, f"unknown:{item}") for item in items}
+        labels = {item: self._truth_of(item) for item in items}
         choices = sorted(set(labels.values()))
         for item in items:
             if rng.random() < self.habits.sort_error:
@@ -451,6 +452,12 @@ class _Run:
             theme = self._theme_of(label)
             themes.setdefault(theme, {}).setdefault(label, []).append(item)
         return [list(ideas.values()) for ideas in themes.values()], offtopic
+
+    def _truth_of(self, item: str) -> str:
+        """What a hand item is about: a card's truth, or for a group (later
+        boards) the truth most of its cards share, as a reader would see it."""
+        votes = Counter(self.card_truth[c] for c in group_members(item) if c in self.card_truth)
+        return votes.most_common(1)[0][0] if votes else f"unknown:{item}"
 
     def _theme_of(self, label: str) -> str:
         for theme in self.truth.themes:

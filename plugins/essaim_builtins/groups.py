@@ -1,38 +1,14 @@
 """Group item ids: how later sorting boards name the groups of earlier ones.
 
 A stage-2 hand deals *groups* (ideas formed by stage-1 sorters) instead of
-cards. A group's id lists its cards, ``"g:c3+c17+c42"``, so an aggregator
-(or a client showing the hand) knows exactly what the sorter saw without any
-extra state: the id is the provenance.
+cards. The naming convention is part of the plugin contract
+(:mod:`essaim.hand_items`), so the server and the simulator can show and
+judge a group without importing this package; it is re-exported here for
+the built-in strategies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from essaim.hand_items import GROUP_PREFIX, card_key, group_id, group_members, is_group
 
 __all__ = ["GROUP_PREFIX", "group_id", "group_members", "is_group", "card_key"]
-
-GROUP_PREFIX = "g:"
-_SEPARATOR = "+"
-
-
-def card_key(cid: str) -> tuple[int, str]:
-    """Sort key for card ids: numeric order ("c2" before "c10"), then text."""
-    digits = "".join(ch for ch in cid if ch.isdigit())
-    return (int(digits) if digits else 0, cid)
-
-
-def group_id(cards: Iterable[str]) -> str:
-    """The id of a group of cards (order-independent)."""
-    return GROUP_PREFIX + _SEPARATOR.join(sorted(set(cards), key=card_key))
-
-
-def is_group(item: str) -> bool:
-    return item.startswith(GROUP_PREFIX)
-
-
-def group_members(item: str) -> tuple[str, ...]:
-    """The cards an item stands for: its members for a group, itself for a card."""
-    if item.startswith(GROUP_PREFIX):
-        return tuple(c for c in item[len(GROUP_PREFIX):].split(_SEPARATOR) if c)
-    return (item,)

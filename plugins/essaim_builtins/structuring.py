@@ -31,8 +31,9 @@ DEFAULT_HAND_SIZE = 8
 #: crowd beating text similarity from 3).
 DEFAULT_PLACEMENTS_PER_CARD = 3
 #: Boards in series: 1 = cards only, 2 = then the groups stage 1 formed.
-#: Default 1 until clients render group items (``g:c1+c2``) by their cards;
-#: templates opt in with ``stages = 2`` (the quality benchmark runs with 2).
+#: Default 1: from 5 placements per card one board sorts better for the same
+#: effort (docs/strategies.md, quality benchmark); templates opt in with
+#: ``stages = 2`` (clients show a group item, ``g:c1+c2``, by its cards).
 DEFAULT_STAGES = 1
 #: Sorters who place each group in stage 2.
 DEFAULT_GROUP_PLACEMENTS = 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..hand_items import group_members, is_group
 from ..registry import MODERATION_COMMANDS
 from ..state import CampaignState
 
@@ -72,6 +73,21 @@ def _phase_family(engine: "Engine", state: CampaignState) -> str | None:
     return ptype.family if ptype else None
 
 
+#: Between the card texts of a group in a later board's hand (one line of text).
+GROUP_TEXT_SEPARATOR = " / "
+
+
+def _hand_item(state: CampaignState, item: str) -> dict[str, Any]:
+    """A hand item as the sorter sees it: a card's text, or for a group
+    (later boards) its visible cards' texts, also listed in ``members``."""
+    if not is_group(item):
+        card = state.cards.get(item)
+        return {"cid": item, "text": card.text if card else ""}
+    members = [{"cid": c, "text": state.cards[c].text} for c in group_members(item)
+               if c in state.cards and not state.cards[c].hidden]
+    return {"cid": item, "text": GROUP_TEXT_SEPARATOR.join(m["text"] for m in members), "members": members}
+
+
 def you_view(engine: "Engine", state: CampaignState, pid: str, prompts: list[dict[str, str]],
              own_cards: Iterable[str]) -> dict[str, Any]:
     p = state.participants[pid]
@@ -85,7 +101,7 @@ def you_view(engine: "Engine", state: CampaignState, pid: str, prompts: list[dic
     if hid is not None:
         h = state.hands[hid]
         hand = {"hid": h.hid, "items": list(h.items), "stage": h.stage,
-                "cards": [{"cid": i, "text": state.cards[i].text if i in state.cards else ""} for i in h.items]}
+                "cards": [_hand_item(state, i) for i in h.items]}
     jury = []
     for case_id in state.jury_duty.get(pid, ()):
         case = state.cases.get(case_id)
