@@ -145,9 +145,20 @@ class Campaign:
         return self.api.call(f"/api/campaigns/{self.campaign_id}")
 
 
-def create_campaign(server: ServerProcess) -> Campaign:
+#: Profile questions, added only where a test is about them: a page asks
+#: them before joining, which every other test would have to click through.
+PROFILE_TOML = """
+[[profile]]
+key = "role"
+label = "Your role"
+choices = ["Field", "Office", "Management"]
+"""
+
+
+def create_campaign(server: ServerProcess, *, profile: bool = False) -> Campaign:
     admin = Api(server.base, ADMIN_TOKEN)
-    created = admin.call("/api/campaigns", {"toml": TEMPLATE.read_text(encoding="utf-8")})
+    toml = TEMPLATE.read_text(encoding="utf-8") + (PROFILE_TOML if profile else "")
+    created = admin.call("/api/campaigns", {"toml": toml})
     return Campaign(api=Api(server.base, created["facilitator_token"]), **created)
 
 

@@ -103,16 +103,12 @@ def test_keyboard_only(server: ServerProcess, browser: Any) -> None:
 
 
 def test_profile_questions(server: ServerProcess, browser: Any) -> None:
-    """The template's profile questions are asked before joining, all optional.
-
-    The server has no public route for them yet (docs/protocol.md gives them
-    only in `welcome`, after joining): the page asks GET /api/join/<code>,
-    answered here with the real template's questions from the facilitator API."""
-    campaign = create_campaign(server)
-    questions = campaign.show()["campaign"]["profile"]
-    assert questions, "the test template has profile questions"
+    """The template's profile questions are asked before joining (the page
+    reads them from the public GET /api/join/<code>), and the answers reach
+    the participant's profile."""
+    campaign = create_campaign(server, profile=True)
+    assert campaign.show()["campaign"]["profile"], "the test template has profile questions"
     context = browser.new_context(viewport=PHONE, locale="en-GB")
-    context.route(f"**/api/join/{campaign.code}", lambda route: route.fulfill(json={"profile": questions}))
     page = context.new_page()
     page.goto(campaign.join_url)
     page.wait_for_selector("#view-title:has-text('A few questions about you')")

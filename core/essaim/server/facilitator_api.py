@@ -170,6 +170,17 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
                          "participants": s.counters["participants"]})
         return _json({"campaigns": out})
 
+    # -- public: what a participant sees before joining ------------------------------------------
+
+    @app.get("/api/join/<code>")
+    async def join_info(code: str) -> Response:
+        """The campaign's title, language, profile questions and phases, by
+        join code: what ``welcome`` tells after joining, so the page can ask
+        the profile questions first. The code is public (it is on the join
+        link and the QR code); nothing here is secret."""
+        campaign_id = engine.by_code(code)
+        return _json({"campaign": campaign_view(engine.state(campaign_id))})
+
     # -- one campaign (facilitator) --------------------------------------------------------------
 
     @app.get("/api/campaigns/<campaign_id>")

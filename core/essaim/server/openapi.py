@@ -62,6 +62,12 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
                              "required": ["toml"], "additionalProperties": False}]}),
             "get": _op("List campaigns", {"200": _json_response("Campaigns")}, security=adm),
         },
+        "/api/join/{code}": {"get": _op(
+            "Public: a campaign's title, language, profile questions and phases, by join code",
+            {"200": _json_response("The campaign as participants see it", {
+                "type": "object", "properties": {"campaign": _OBJECT}, "required": ["campaign"]})},
+            parameters=[{"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
+                         "description": "The join code (case-insensitive)."}])},
         "/api/campaigns/{campaign_id}": {"get": _op(
             "Campaign, phase and counters", {"200": _json_response("The campaign")}, security=fac,
             parameters=[_CAMPAIGN_ID])},
