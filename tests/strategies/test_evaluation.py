@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from essaim import CommandError
-from essaim_builtins.pairwise import bradley_terry
+from essaim.state import Judgment
+from essaim_builtins.pairwise import bradley_terry, voter_weights
 
 from .strategy_campaign import harness
 
@@ -95,6 +96,33 @@ def test_pairwise_discounts_one_sided_clickers() -> None:
     order = [s.iid for s in sorted(h.scores(), key=lambda s: -s.score)]
     assert order[0] == "ic1" and order[-1] == "ic6"
     del rng
+
+
+def _pair(pid: str, a: str, b: str, choice: str) -> Judgment:
+    return Judgment(pid=pid, kind="pair", data={"a": a, "b": b, "choice": choice}, phase=2, at=0.0)
+
+
+def test_voter_weights_discount_careless_clickers_with_few_answers() -> None:
+    items = [f"i{n}" for n in range(8)]  # i0 is best, i7 worst
+    rng = random.Random(7)
+    judgments = []
+    for v in range(12):
+        for _ in range(6):
+            a, b = rng.sample(items, 2)
+            judgments.append(_pair(f"honest{v}", a, b, "a" if a < b else "b"))
+    for v in range(3):  # four answers each: too few for the side check alone
+        for _ in range(4):
+            a, b = rng.sample(items, 2)
+            judgments.append(_pair(f"left{v}", a, b, "a"))
+            judgments.append(_pair(f"random{v}", a, b, rng.choice(("a", "b", "cant_decide"))))
+    weights = voter_weights(items, judgments)
+    honest = [w for pid, w in weights.items() if pid.startswith("honest")]
+    careless = [w for pid, w in weights.items() if not pid.startswith("honest")]
+    # Soft weights: a few answers can look careless by chance (or careful).
+    assert sum(honest) / len(honest) > 0.9 and sum(careless) / len(careless) < 0.4, weights
+    # A crowd of honest people alone keeps (nearly) full weight.
+    alone = voter_weights(items, [j for j in judgments if j.pid.startswith("honest")])
+    assert sum(alone.values()) / len(alone) > 0.9, alone
 
 
 def test_ratings_on_criteria() -> None:

@@ -252,14 +252,28 @@ def _rating(kind: str, q: float, bias: float, rng: random.Random) -> int:
     return max(1, min(5, round(3 + 1.1 * q + bias + rng.gauss(0, 0.8))))
 
 
-def simulate_ranking(seed: int, per_item: int, *, n_items: int = 40, n_voters: int = 60) -> dict[str, float]:
+def simulate_ranking(
+    seed: int, per_item: int, *, n_items: int = 40, n_voters: int = 60, careless: float = 0.3,
+) -> dict[str, float]:
+    """Rank correlations with the latent quality after ``per_item`` judgments
+    per item, for each method, on the same simulated people.
+
+    A pair judgment counts for both of its items, a rating for its one item:
+    ``per_item`` is how many judgments each item took part in, so pairwise
+    needs ``n_items * per_item / 2`` answers where ratings need twice as
+    many. ``careless`` is the share of voters who do not read (two thirds
+    always take the left item, one third answer at random)."""
     rng = random.Random(seed)
     quality = [rng.gauss(0, 1) for _ in range(n_items)]
-    kinds = [rng.choices(["diligent", "lazy", "random"], [0.7, 0.2, 0.1])[0] for _ in range(n_voters)]
+    kinds = [rng.choices(["diligent", "lazy", "random"], [1 - careless, careless * 2 / 3, careless / 3])[0]
+             for _ in range(n_voters)]
     biases = [rng.gauss(0, 0.5) for _ in range(n_voters)]
     out: dict[str, float] = {}
 
-    def campaign(strategy: str, name: str) -> tuple[Harness, list[str], dict[str, float]]:
+    def campaign(strategy: str, name: str) -> tuple[Harness, list[str], dict[str, float], random.Random]:
+        # One random stream per method, so that changing one method leaves
+        # the others' figures as they were (the people stay the same).
+        rng = random.Random(f"{seed}:{name}")
         h = Harness(_template({}, strategy, "max_tasks = 1000"), f"{name}{seed}j{per_item}")
         voters = [h.join({"role": rng.choice("ab")}) for _ in range(n_voters)]
         h.start_phase(0)
@@ -268,7 +282,7 @@ def simulate_ranking(seed: int, per_item: int, *, n_items: int = 40, n_voters: i
         h.publish()
         h.start_phase(2)
         q = {f"ic{n + 1}": quality[n] for n in range(n_items)}
-        return h, voters, q
+        return h, voters, q, rng
 
     def measure(label: str, q: dict[str, float], found: dict[str, float]) -> None:
         iids = sorted(q)
@@ -277,7 +291,7 @@ def simulate_ranking(seed: int, per_item: int, *, n_items: int = 40, n_voters: i
 
     pairs = per_item * n_items // 2
     # Random pairs: raw win counts (the baseline) and Bradley-Terry on the same judgments.
-    h, voters, q = campaign("pairwise", "random")
+    h, voters, q, rng = campaign("pairwise", "random")
     wins: Counter[str] = Counter()
     seen: Counter[str] = Counter()
     done = 0
@@ -298,7 +312,7 @@ def simulate_ranking(seed: int, per_item: int, *, n_items: int = 40, n_voters: i
     measure("wins", q, {i: wins[i] / seen[i] if seen[i] else 0.5 for i in iids})
     measure("bt_random", q, {s.iid: s.score for s in h.scores()})
     # Adaptive pairs through the strategy.
-    h, voters, q = campaign("pairwise", "adaptive")
+    h, voters, q, rng = campaign("pairwise", "adaptive")
     for _ in range(pairs):
         v = rng.randrange(n_voters)
         task = h.next_task(voters[v])
@@ -308,7 +322,7 @@ def simulate_ranking(seed: int, per_item: int, *, n_items: int = 40, n_voters: i
         h.judge(voters[v], "pair", {"a": a, "b": b, "choice": _choice(kinds[v], q[a], q[b], rng)})
     measure("bt_adaptive", q, {s.iid: s.score for s in h.scores()})
     # Ratings: per_item ratings of each item.
-    h, voters, q = campaign("ratings", "ratings")
+    h, voters, q, rng = campaign("ratings", "ratings")
     for _ in range(per_item * n_items):
         v = rng.randrange(n_voters)
         task = h.next_task(voters[v])
