@@ -17,6 +17,7 @@ Seeded and reproducible; prints Markdown tables (means over seeds).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -87,7 +88,7 @@ def ranking_table(
         rows.append(row)
         if j == 10:
             values = [r["bt_adaptive_spearman"] for r in runs]
-            spread = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
+            spread = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else math.nan
             at_10 = (statistics.mean(values), spread)
         log(f"ranking j={j} done")
     header = ["judgments/item", "pair answers", "win count ρ", "win count τ", "BT random pairs ρ", "BT random pairs τ",
@@ -139,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"- crowd sorting (1 and 2 boards) beats text-only from 3 placements per card: {'yes' if crowd_wins else 'NO'}")
     if 10 in j_grid:
         print(f"- Bradley-Terry (adaptive) Spearman at 10 judgments per item: {rho_10:.3f} "
-              f"(standard error over seeds {rho_10_se:.3f}) "
+              f"(standard error over seeds {'n/a, one seed' if math.isnan(rho_10_se) else f'{rho_10_se:.3f}'}) "
               f"({'meets' if rho_10 >= 0.85 else 'below'} the 0.85 target)")
     print(f"- juries strictly more precise than 'hide after 3 flags' in every seed: {'yes' if jury_better else 'NO'}")
     print(f"\ntotal {time.perf_counter() - start:.1f}s")
