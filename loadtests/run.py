@@ -39,7 +39,7 @@ def run_locust(args: argparse.Namespace, host: str, env: dict[str, str], report_
     profile = PROFILES[args.profile]
     users = args.users or profile.users
     spawn_rate = args.spawn_rate or profile.spawn_rate
-    run_seconds = int(users / spawn_rate + profile.campaign_seconds + 15)
+    run_seconds = args.run_seconds or int(users / spawn_rate + profile.campaign_seconds + 15)
     workers = args.workers or profile.workers
     pin = taskset_prefix(args.locust_cpu)
     # +1: the facilitator user (fixed_count=1) is one of Locust's users.
@@ -75,6 +75,7 @@ def main() -> None:
     parser.add_argument("--spawn-rate", type=float, default=0, help="override the profile's spawn rate")
     parser.add_argument("--workers", type=int, default=0,
                         help="Locust worker processes on this machine (default: the profile's)")
+    parser.add_argument("--run-seconds", type=int, default=0, help="override the run time (a shorter look)")
     parser.add_argument("--reports", default="reports")
     args = parser.parse_args()
 

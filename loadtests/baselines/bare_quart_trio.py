@@ -99,13 +99,11 @@ async def ws() -> None:
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(writer, receive)
-            hello = orjson.loads(await websocket.receive())
-            await send.send(orjson.dumps(mini.welcome(campaign, hello)))
-            outboxes.add(send)
             while True:
-                reply = mini.answer(campaign, orjson.loads(await websocket.receive()))
+                reply = mini.reply_to(campaign, await websocket.receive(), send in outboxes)
+                outboxes.add(send)
                 if reply is not None:
-                    await send.send(orjson.dumps(reply))
+                    await send.send(reply)
     finally:
         outboxes.discard(send)
         campaign.connections -= 1
@@ -127,21 +125,12 @@ async def asgi_ws(receive: Any, send: Any) -> None:
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(write)
-            joined = False
-            while True:
-                message = await receive()
-                if message["type"] != "websocket.receive":
-                    nursery.cancel_scope.cancel()
-                    return
-                frame = orjson.loads(message.get("text") or message.get("bytes") or b"null")
-                if not joined:
-                    joined = True
-                    await box.send(orjson.dumps(mini.welcome(campaign, frame)))
-                    outboxes.add(box)
-                    continue
-                reply = mini.answer(campaign, frame)
+            while (message := await receive())["type"] == "websocket.receive":
+                reply = mini.reply_to(campaign, message.get("text") or message.get("bytes"), box in outboxes)
+                outboxes.add(box)
                 if reply is not None:
-                    await box.send(orjson.dumps(reply))
+                    await box.send(reply)
+            nursery.cancel_scope.cancel()
     finally:
         outboxes.discard(box)
         campaign.connections -= 1

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 __all__ = ["Campaign", "answer", "counters_frame", "phase_frame", "COUNTERS_INTERVAL_SECONDS",
-           "COUNTERS_FRAME_BUDGET", "OUTBOX_FRAMES", "welcome", "counters_interval", "metrics_text", "parse_args", "tune_process"]
+           "COUNTERS_FRAME_BUDGET", "OUTBOX_FRAMES", "welcome", "reply_to", "counters_interval", "metrics_text", "parse_args", "tune_process"]
 
 #: Same defaults as essaim serve's ``counters_interval`` and
 #: ``counters_frame_budget``: a refresh to everyone every 5 s, stretched so it
@@ -100,6 +100,14 @@ def answer(c: Campaign, frame: Any) -> dict[str, Any] | None:
     elif kind == "deal":
         result = {"hand": {"hid": f"h{c.seq}", "items": HAND, "stage": 0}}
     return {"type": "update", "seq": c.seq, "acks": [{"id": msg_id, "seq": c.seq, "result": result}]}
+
+
+def reply_to(c: Campaign, raw: str | bytes | None, joined: bool) -> bytes | None:
+    """The encoded reply to one received frame: a welcome to the first
+    (join/resume), then :func:`answer`. None: nothing to send."""
+    frame = orjson.loads(raw or b"null")
+    reply = answer(c, frame) if joined else welcome(c, frame)
+    return None if reply is None else orjson.dumps(reply)
 
 
 def counters_frame(c: Campaign) -> bytes:

@@ -68,20 +68,11 @@ async def websocket(receive: Any, send: Any) -> None:
 
     task = asyncio.create_task(writer())
     try:
-        joined = False
-        while True:
-            message = await receive()
-            if message["type"] != "websocket.receive":
-                return
-            frame = orjson.loads(message.get("text") or message.get("bytes") or b"null")
-            if not joined:
-                joined = True
-                await box.put(orjson.dumps(mini.welcome(campaign, frame)))
-                outboxes.add(box)
-                continue
-            reply = mini.answer(campaign, frame)
+        while (message := await receive())["type"] == "websocket.receive":
+            reply = mini.reply_to(campaign, message.get("text") or message.get("bytes"), box in outboxes)
+            outboxes.add(box)
             if reply is not None:
-                await box.put(orjson.dumps(reply))
+                await box.put(reply)
     finally:
         outboxes.discard(box)
         campaign.connections -= 1
