@@ -1,6 +1,7 @@
 """Export formats of a campaign's results.
 
-* ``json``: results, structure with provenance, moderation log;
+* ``json``: results, structure with provenance, moderation log (juror votes
+  as counts only);
 * ``csv``: one row per opportunity sheet;
 * ``polis``: the Pol.is CSV set (summary, comments, votes, participant-votes,
   comment-groups), the de-facto standard of opinion-mapping tools;
@@ -29,6 +30,7 @@ from essaim.state import CampaignState
 from essaim.types import ExportFile, Results
 
 from . import export_html, export_polis
+from .moderation_log import public_log
 from .results import segment_judges, visible_segments
 
 
@@ -74,7 +76,7 @@ def _json(state: CampaignState, results: Results) -> list[ExportFile]:
     doc = results.to_dict()
     doc["anonymity"] = state.template.anonymity if state.template else "anonymous"
     doc["provenance"] = provenance(state)
-    doc["moderation_log"] = list(state.moderation_log)
+    doc["moderation_log"] = public_log(state.moderation_log)
     return [ExportFile("results.json", "application/json", orjson.dumps(doc, option=orjson.OPT_INDENT_2))]
 
 
@@ -102,7 +104,7 @@ async def essaim_results_export(format: str, state: CampaignState, results: Resu
         return await trio.to_thread.run_sync(export_polis.render, snapshot)
     if format == "html":
         doc = {"results": results.to_dict(), "sheets": [asdict(s) for s in results.sheets],
-               "log": list(state.moderation_log), "min_segment_size": state.template.min_segment_size
+               "log": public_log(state.moderation_log), "min_segment_size": state.template.min_segment_size
                if state.template else 1}
         return await trio.to_thread.run_sync(export_html.render, doc)
     return []

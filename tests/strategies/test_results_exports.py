@@ -88,6 +88,11 @@ async def test_exports_json_csv_polis_html() -> None:
         assert {c["cid"] for item in doc["provenance"] for c in item["cards"]} == {"c1", "c2", "c3"}
         assert all("role=Office" not in s["segments"] for s in doc["scores"])
         assert not any(secret in doc_file.content.decode() for secret in secrets)
+        # Juror votes appear as counts only, as in the facilitator API: who voted what stays private.
+        jury_entry = next(e for e in doc["moderation_log"] if e["by"] == "jury")
+        assert jury_entry["votes"] == {"hide": 0, "keep": 3}
+        jurors = set(state.cases[jury_entry["case_id"]].jury)
+        assert not any(f'"{pid}"' in doc_file.content.decode() for pid in jurors - _named_in_provenance(doc))
 
         (csv_file,) = await engine.export(cid, "csv")
         rows = list(csv.DictReader(io.StringIO(csv_file.content.decode())))
@@ -107,6 +112,11 @@ async def test_exports_json_csv_polis_html() -> None:
         assert page.startswith("<!doctype html>") and "<svg" in page
         assert "<script" not in page and 'src="' not in page and 'href="' not in page
         assert "Shorter meetings" in page
+
+
+def _named_in_provenance(doc: dict) -> set[str]:
+    """Participant ids the provenance section names on purpose (authors, supporters)."""
+    return {pid for item in doc["provenance"] for c in item["cards"] for pid in [c["author"], *c["supporters"]]}
 
 
 async def test_exports_render_concurrently_with_queries() -> None:
