@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,7 +36,7 @@ if TYPE_CHECKING:
     from .writer import GroupCommitWriter
 
 __all__ = [
-    "CampaignOwner", "Reply", "COMMAND_QUEUE", "SNAPSHOT_EVERY", "SNAPSHOT_FORCE_AFTER", "RECENT_EVENTS", "check_profile", "hash_token",
+    "CampaignOwner", "Reply", "COMMAND_QUEUE", "SNAPSHOT_EVERY", "SNAPSHOT_FORCE_AFTER", "check_profile", "hash_token",
 ]
 
 log = logging.getLogger("essaim.campaign")
@@ -53,8 +52,6 @@ COMMAND_QUEUE = 8192
 SNAPSHOT_EVERY = 20_000
 #: ...and at once past this many, which bounds a restart's replay to ~1 s.
 SNAPSHOT_FORCE_AFTER = 200_000
-#: Durable events kept in memory for live updates and resumes.
-RECENT_EVENTS = 4096
 #: Queued commands the owner handles in a row before yielding to other
 #: tasks: ~64 x 30 us keeps one owner's turn near 2 ms, while saving a
 #: scheduler trip per command under load.
@@ -90,8 +87,6 @@ class CampaignOwner:
         self._send, self._receive = trio.open_memory_channel[_Work](COMMAND_QUEUE)
         self._deadline_changed = trio.Event()
         self.durable_seq = state.seq
-        #: The last durable events, for live updates and resume.
-        self.recent: deque[Event] = deque(maxlen=RECENT_EVENTS)
         self._listeners: list[Listener] = []
         self._since_snapshot = 0
         self._nursery: trio.Nursery | None = None
@@ -221,7 +216,10 @@ class CampaignOwner:
         previous_phase = state.phase_index
         for i, (etype, data) in enumerate(decided):
             if msg_id is not None and actor.role == "participant" and i == len(decided) - 1:
-                data = dict(data, msg=msg_id)
+                # The command's last event carries who sent it and its id, so
+                # a retry finds the result even when that event is about
+                # someone else (a jury's decision after the deciding vote).
+                data = dict(data, msg=msg_id, pid=actor.pid)
             event = Event(state.seq + 1, etype, now, data)
             state.apply(event)
             events.append(event)
@@ -237,9 +235,13 @@ class CampaignOwner:
 
         def on_durable() -> None:
             self.durable_seq = events[-1].seq
-            self.recent.extend(events)
+            # These run inside the writer: one failing subscriber or reply
+            # must not stop the writer and with it every campaign.
             for listener in list(self._listeners):
-                listener(events)
+                try:
+                    listener(events)
+                except Exception:
+                    log.exception("campaign %s: an event listener failed", self.campaign_id)
             if on_ack is not None:
                 on_ack(ack)
 

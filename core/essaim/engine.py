@@ -143,7 +143,6 @@ class Engine:
         await durable.wait()
         owner = await self._adopt(state)
         owner.durable_seq = 1
-        owner.recent.append(event)
         await self.host.broadcast("essaim_campaign_created", state=state)
         return CampaignCreated(campaign_id, code, token)
 
@@ -300,16 +299,6 @@ class Engine:
             "export", fmt, "essaim_results_export", format=fmt, state=self.state(campaign_id), results=results
         ))
 
-    def events_since(self, campaign_id: str, after: int) -> list[Event] | None:
-        """Durable events after ``after`` still held in memory, or None if
-        some are no longer there (the caller then sends a fresh snapshot)."""
-        owner = self.owner(campaign_id)
-        recent = owner.recent
-        if after >= owner.durable_seq:
-            return []
-        if not recent or recent[0].seq > after + 1:
-            return None
-        return [e for e in recent if e.seq > after]
 
 
 def random_for(*parts: object) -> random.Random:

@@ -11,6 +11,7 @@ size instead of lowering throughput.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from .metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Histogram
 from .store import Store, WriteItem
 
 __all__ = ["GroupCommitWriter", "WRITE_QUEUE_ITEMS", "MAX_BATCH_EVENTS"]
+
+log = logging.getLogger("essaim.writer")
 
 #: Items waiting for the writer. When full, owners wait (backpressure to
 #: their own bounded command channels, then to clients as "busy").
@@ -104,7 +107,12 @@ class GroupCommitWriter:
                         n += len(nxt.item.events)
                     await self._write([p.item for p in batch if p.item.events or p.item.snapshot], n)
                     for pending in batch:
-                        pending.on_durable()
+                        try:
+                            pending.on_durable()
+                        except Exception:
+                            # One failing callback (a client's reply) must not
+                            # stop the writer, and with it every campaign.
+                            log.exception("a durability callback failed")
         finally:
             # Also when cancelled or failed: whoever waits for the writer to
             # finish must not wait forever. Unwritten items were never acked.

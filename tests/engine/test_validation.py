@@ -303,3 +303,33 @@ async def test_a_retry_after_a_restart_is_still_a_duplicate(store_kind: str, db_
         again = await s2.act(supporter, "support_card", "m-2", cid=first.result["cid"])
         assert (again.seq, again.duplicate) == (supported.seq, True)
         assert frozen(s2) == before
+
+
+async def test_a_retried_deciding_vote_is_acknowledged_again_not_refused() -> None:
+    """The deciding vote's last event is the jury's decision: a retry with the
+    same message id must still find it and get the same ack."""
+    async with open_session(template_toml(PHASES), people=8) as s:
+        await collecting(s)
+        case = s.state.cases["m1"]
+        jurors = [Actor.participant(pid) for pid in case.jury]
+        acks = []
+        for n, juror in enumerate(jurors):
+            acks.append(await s.act(juror, "judge", msg_id=f"v{n}", case_id="m1", verdict="hide"))
+            if s.state.cases["m1"].status != "open":
+                break
+        assert acks[-1].result["decided"] == "hide"
+        before = (s.state.seq, s.state.to_dict())
+        again = await s.act(jurors[len(acks) - 1], "judge", msg_id=f"v{len(acks) - 1}", case_id="m1", verdict="hide")
+        assert again.duplicate and again.seq == acks[-1].seq and again.result == acks[-1].result
+        assert (s.state.seq, s.state.to_dict()) == before
+
+
+async def test_a_failing_subscriber_does_not_stop_the_engine() -> None:
+    async with open_session(template_toml(PHASES), people=3) as s:
+        def broken(events: list[Any]) -> None:
+            raise RuntimeError("a subscriber with a bug")
+
+        s.engine.owner(s.cid).subscribe(broken)
+        await collecting(s)
+        ack = await s.act(s.people[0], "write_card", text="still accepted after a subscriber failed")
+        assert s.state.cards[ack.result["cid"]].text.startswith("still accepted")
