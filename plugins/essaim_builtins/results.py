@@ -9,18 +9,16 @@ back to a handful of people.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from essaim import hookimpl
 from essaim.registry import Registry
-from essaim.state import CampaignState, Judgment
+from essaim.segments import SegmentFilter, judged_items, segment_judge_counts
+from essaim.state import CampaignState
 from essaim.types import ItemScore, OpportunitySheet
 
-from .segments import segment_keys
-
-__all__ = ["judged_items", "segment_judges"]
+__all__ = ["judged_items", "segment_judges", "visible_segments"]
 
 
 @hookimpl
@@ -34,29 +32,14 @@ def essaim_register_strategies(registry: Registry) -> None:
     )
 
 
-def judged_items(j: Judgment) -> Iterable[str]:
-    """The items a judgment is about, for every built-in evaluation kind."""
-    d = j.data
-    if j.kind == "pair":
-        return (d.get("a"), d.get("b"))
-    if "iid" in d:
-        return (d["iid"],)
-    return d.get("shown", ())
-
-
-def segment_judges(state: CampaignState) -> dict[tuple[str, str], int]:
-    """Distinct judges per (item, "attribute=value")."""
-    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for j in state.judgments:
-        keys = segment_keys(state.participants[j.pid].profile) if j.pid in state.participants else []
-        for iid in judged_items(j):
-            for key in keys:
-                seen[(iid, key)].add(j.pid)
-    return {k: len(v) for k, v in seen.items()}
+# The one implementation lives in essaim.segments; these names stay for
+# the plugins that import them from here (exports).
+segment_judges = segment_judge_counts
 
 
 def visible_segments(score: ItemScore, judges: Mapping[tuple[str, str], int], min_size: int) -> dict[str, float]:
-    return {k: v for k, v in score.segments.items() if judges.get((score.iid, k), 0) >= min_size}
+    """The segments of ``score`` with at least ``min_size`` distinct judges (see essaim.segments)."""
+    return SegmentFilter(judges, min_size).visible(score.iid, score.segments)
 
 
 @hookimpl
@@ -67,7 +50,7 @@ def essaim_results_sheets(
     top = settings.get("top")
     if top:
         ranked = ranked[: int(top)]
-    judges = segment_judges(state)
+    segment_filter = SegmentFilter.for_state(state, min_segment_size)
     sheets = []
     for rank, score in enumerate(ranked, start=1):
         item = state.items[score.iid]
@@ -88,6 +71,6 @@ def essaim_results_sheets(
             high=score.high,
             consensus=score.consensus,
             controversy=score.controversy,
-            segments=visible_segments(score, judges, min_segment_size),
+            segments=segment_filter.visible(score.iid, score.segments),
         ))
     return sheets

@@ -11,7 +11,6 @@ an anonymous campaign; profile segments below the campaign's
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import zipfile
 from importlib.resources import files
@@ -24,12 +23,11 @@ from werkzeug.exceptions import HTTPException
 from ..commands import FACILITATOR, Command
 from ..errors import CommandError, TemplateError
 from ..template import CampaignTemplate
-from .views import campaign_view, counters_view, phase_view, safe_results, visible_segments
+from .views import campaign_view, counters_view, phase_view, visible_results
 
 if TYPE_CHECKING:
     from quart_trio import QuartTrio
 
-    from ..types import Results
     from .app import EssaimServer
 
 __all__ = ["register_facilitator_api", "ApiError", "STATUS_BY_CODE", "PHASE_ACTIONS", "MAX_BODY_BYTES",
@@ -237,7 +235,7 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
     @app.get("/api/campaigns/<campaign_id>/results")
     async def results(campaign_id: str) -> Response:
         require_facilitator(campaign_id)
-        return _json(safe_results(engine.state(campaign_id), await engine.results(campaign_id)))
+        return _json((await visible_results(engine, campaign_id)).to_dict())
 
     @app.get("/api/campaigns/<campaign_id>/export/<format>")
     async def export(campaign_id: str, format: str) -> Response:  # noqa: A002 (the documented name)
@@ -246,7 +244,7 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
         if fmt not in engine.host.registry.export_formats:
             raise ApiError("not_found", f"no export format {fmt!r}; available: {sorted(engine.host.registry.export_formats)}")
         state = engine.state(campaign_id)
-        filtered = _without_small_segments(state, await engine.results(campaign_id))
+        filtered = await visible_results(engine, campaign_id)
         exported = await engine.host.acall_strategy(
             "export", fmt, "essaim_results_export", format=fmt, state=state, results=filtered)
         exported = list(exported)
@@ -263,11 +261,3 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
         response.headers["Content-Disposition"] = f'attachment; filename="{campaign_id}-{fmt}.zip"'
         return response
 
-
-def _without_small_segments(state: Any, results: "Results") -> "Results":
-    """Results with segments below min_segment_size removed, for exports."""
-    return dataclasses.replace(
-        results,
-        sheets=tuple(dataclasses.replace(s, segments=visible_segments(state, s.segments)) for s in results.sheets),
-        scores=tuple(dataclasses.replace(s, segments=visible_segments(state, s.segments)) for s in results.scores),
-    )

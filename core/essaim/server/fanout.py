@@ -31,7 +31,7 @@ import trio
 
 from ..events import Event
 from .ratelimit import TokenBucket
-from .views import counters_view, phase_view, prompts_wanted, results_view, results_wanted
+from .views import counters_view, phase_view, prompts_wanted, results_view, results_wanted, visible_results
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -257,13 +257,12 @@ class CampaignHub:
         while True:
             await self._results_wanted.wait()
             self._results_wanted = trio.Event()
-            state = self.engine.state(self.campaign_id)
             try:
-                results = await self.engine.results(self.campaign_id)
+                results = await visible_results(self.engine, self.campaign_id)
             except Exception:
                 log.exception("campaign %s: results could not be computed", self.campaign_id)
                 continue
-            self.results_data = orjson.dumps(results_view(state, results))
+            self.results_data = orjson.dumps(results_view(results))
             self.results.version += 1
             for conn in list(self.connections):
                 self._mark(conn, results=True)

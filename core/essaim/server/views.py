@@ -8,11 +8,14 @@ its id and text, never its author.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+import trio
 
 from ..hand_items import group_members, is_group
 from ..registry import MODERATION_COMMANDS
+from ..segments import filter_results
 from ..state import CampaignState
 
 if TYPE_CHECKING:
@@ -20,8 +23,8 @@ if TYPE_CHECKING:
     from ..types import Results
 
 __all__ = [
-    "campaign_view", "phase_view", "counters_view", "you_view", "results_view", "safe_results",
-    "visible_segments", "PROTOCOL_VERSION",
+    "campaign_view", "phase_view", "counters_view", "you_view", "results_view", "visible_results",
+    "PROTOCOL_VERSION",
 ]
 
 PROTOCOL_VERSION = 1
@@ -126,33 +129,21 @@ def results_wanted(engine: "Engine", state: CampaignState) -> bool:
     return spec is not None and _phase_family(engine, state) is None and spec.type == "results"
 
 
-def visible_segments(state: CampaignState, segments: Mapping[str, float]) -> dict[str, float]:
-    """Drop "attribute=value" segments with fewer than min_segment_size
-    participants: a small segment's score could point at the people in it."""
-    assert state.template is not None
-    minimum = state.template.min_segment_size
-    sizes: dict[str, int] = {}
-    for p in state.participants.values():
-        for key, value in p.profile.items():
-            sizes[f"{key}={value}"] = sizes.get(f"{key}={value}", 0) + 1
-    return {k: v for k, v in segments.items() if sizes.get(k, 0) >= minimum}
+async def visible_results(engine: "Engine", campaign_id: str) -> "Results":
+    """The campaign's results with small segments removed everywhere
+    (:mod:`essaim.segments`): what the facilitator, the exports and the
+    participants may see. The segment count is one pass over the judgments,
+    run in a worker thread like the scoring (the trio thread stays free)."""
+    results = await engine.results(campaign_id)
+    return await trio.to_thread.run_sync(filter_results, engine.state(campaign_id), results)
 
 
-def safe_results(state: CampaignState, results: "Results") -> dict[str, Any]:
-    """``Results.to_dict()`` with small segments removed everywhere."""
-    doc = results.to_dict()
-    for sheet in doc["sheets"]:
-        sheet["segments"] = visible_segments(state, sheet.get("segments") or {})
-    for score in doc["scores"]:
-        score["segments"] = visible_segments(state, score.get("segments") or {})
-    return doc
-
-
-def results_view(state: CampaignState, results: "Results") -> list[dict[str, Any]]:
-    """The ranked sheets as participants see them."""
+def results_view(results: "Results") -> list[dict[str, Any]]:
+    """The ranked sheets as participants see them (``results`` already filtered
+    by :func:`visible_results`)."""
     return [
         {"rank": s.rank, "iid": s.iid, "title": s.title, "score": s.score, "low": s.low, "high": s.high,
          "supporters": s.supporters, "consensus": s.consensus, "controversy": s.controversy,
-         "cards": list(s.card_texts), "segments": visible_segments(state, s.segments)}
+         "cards": list(s.card_texts), "segments": dict(s.segments)}
         for s in results.sheets
     ]
