@@ -211,11 +211,11 @@ async def amain(args: argparse.Namespace) -> None:
     for f in rows:
         print(f"| {KINDS[f.kind]} | {f.echo_per_second:,.0f} | {f.held:,} ({f.broadcast_cpu:.0%}) | "
               f"{f.kib_idle:.1f} / {f.kib_active:.1f} |")
-    base = next((f for f in rows if f.kind == "bare"), None)
     ours = next((f for f in rows if f.kind == "essaim"), None)
-    if base and ours and base.echo_per_second and base.held:
-        print(f"essaim/bare: echo {ours.echo_per_second / base.echo_per_second:.2f}, "
-              f"held with 1 Hz broadcast {ours.held / base.held:.2f}")
+    for base in rows:
+        if ours and base is not ours and base.kind.startswith("bare") and base.echo_per_second and base.held:
+            print(f"essaim/{base.kind}: echo {ours.echo_per_second / base.echo_per_second:.2f}, "
+                  f"held with 1 Hz broadcast {ours.held / base.held:.2f}")
 
 
 def main() -> None:

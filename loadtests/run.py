@@ -70,7 +70,8 @@ def main() -> None:
     parser.add_argument("--server", choices=sorted(KINDS), default="essaim",
                         help="local server to start when --host is not given")
     parser.add_argument("--server-cpu", default="0", help="core for the local server ('' for none)")
-    parser.add_argument("--locust-cpu", default="1", help="core(s) for Locust ('' for none)")
+    parser.add_argument("--locust-cpu", default=None,
+                        help="core(s) for Locust (default: 1 with a local server, none with --host)")
     parser.add_argument("--users", type=int, default=0, help="override the profile's users")
     parser.add_argument("--spawn-rate", type=float, default=0, help="override the profile's spawn rate")
     parser.add_argument("--workers", type=int, default=0,
@@ -79,6 +80,8 @@ def main() -> None:
     parser.add_argument("--reports", default="reports")
     args = parser.parse_args()
 
+    if args.locust_cpu is None:
+        args.locust_cpu = "" if args.host else "1"
     report_dir = Path(args.reports) / f"{args.profile}-{time.strftime('%Y%m%d-%H%M%S')}"
     report_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
