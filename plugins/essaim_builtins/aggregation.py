@@ -209,7 +209,10 @@ def evidence_for(snapshot: SortingInput) -> Evidence:
             done = 0
         if done < len(placements):
             ev.add(placements[done:])
-        return Evidence(ev.index, ev.keys, ev.n, ev.idea, ev.theme, dict(ev.placed), dict(ev.offtopic),
+        # A copy of everything ``add`` mutates in place, taken under the lock:
+        # another thread may count newer placements into the cache while the
+        # caller reads this (the arrays are replaced, never changed in place).
+        return Evidence(dict(ev.index), ev.keys, ev.n, ev.idea, ev.theme, dict(ev.placed), dict(ev.offtopic),
                         list(ev.counted), dict(ev.sorters), ev.obs_key, ev.obs_sorter, ev.obs_idea, ev.obs_theme)
 
 

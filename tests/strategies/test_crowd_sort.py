@@ -7,6 +7,8 @@ runs a deeper search (about 15 s).
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from collections import Counter
 
 from hypothesis import given, settings
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 
 from essaim.state import Placement
 from essaim.types import CardInfo, SortingInput
-from essaim_builtins.aggregation import aggregate_placements
+from essaim_builtins.aggregation import aggregate_placements, evidence_for
 from essaim_builtins.dealing import BucketQueue
 from essaim_builtins.groups import group_id, group_members
 
@@ -254,3 +256,54 @@ def test_unanimous_merges_are_kept_together(n_cards, sorters) -> None:
     s = aggregate_placements(_snapshot(n_cards, placements, campaign="unanimous"), idea_threshold=0.5,
                              theme_threshold=0.5)
     assert _ideas(s) == [set(cards)]
+
+
+def test_concurrent_aggregations_on_growing_snapshots_equal_sequential_ones() -> None:
+    """The facilitator's GET /structure, the results hub and the phase
+    transition may aggregate the same campaign at once, in worker threads:
+    one extending the cached evidence must not disturb the other reading it."""
+    n_cards, per_hand, n_hands = 1600, 8, 200
+    cards = [f"c{i}" for i in range(1, n_cards + 1)]
+    # Every hand brings new cards, so each extension adds nodes to the index.
+    placements = [_p(f"h{h}", f"s{h % 7}", [[cards[h * per_hand:h * per_hand + 4],
+                                            cards[h * per_hand + 4:(h + 1) * per_hand]]])
+                  for h in range(n_hands)]
+    prefixes = list(range(20, n_hands + 1, 20))
+    expected = {k: aggregate_placements(_snapshot(n_cards, placements[:k], campaign=f"alone-{k}"),
+                                        idea_threshold=0.5, theme_threshold=0.5).to_dict() for k in prefixes}
+    got: dict[tuple[int, int], dict] = {}
+    errors: list[BaseException] = []
+
+    def aggregate(worker: int) -> None:
+        try:
+            # One reads ever longer snapshots while the other keeps extending
+            # the same cache to the newest one.
+            for k in (prefixes if worker else [n_hands] * len(prefixes)):
+                got[worker, k] = aggregate_placements(_snapshot(n_cards, placements[:k], campaign="shared"),
+                                                      idea_threshold=0.5, theme_threshold=0.5).to_dict()
+        except BaseException as exc:  # reported to the test thread below
+            errors.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so the threads really interleave
+    try:
+        threads = [threading.Thread(target=aggregate, args=(w,)) for w in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors
+    assert got and all(result == expected[k] for (_, k), result in got.items())
+
+
+def test_evidence_handed_out_does_not_change_when_the_cache_grows() -> None:
+    """What a reader got from the cache stays as it was while another thread
+    counts newer placements into the cache (the race above, made certain)."""
+    cards = [f"c{i}" for i in range(1, 33)]
+    placements = [_p(f"h{h}", "s1", [[cards[h * 8:h * 8 + 4], cards[h * 8 + 4:(h + 1) * 8]]]) for h in range(4)]
+    first = evidence_for(_snapshot(32, placements[:2], campaign="handed-out"))
+    index, placed = dict(first.index), dict(first.placed)
+    evidence_for(_snapshot(32, placements, campaign="handed-out"))
+    assert first.index == index and first.placed == placed
