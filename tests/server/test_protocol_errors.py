@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from essaim import PluginError
 from server_fixtures import new_campaign, participant_connection, running_server, ws_url
 from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_url
 
@@ -113,3 +114,52 @@ async def test_allowed_origins_setting(tmp_path):
         async with open_websocket_url(ws_url(server), extra_headers=[(b"Origin", b"https://app.example")]) as ws:
             await ws.send_message("{}")
             assert "unknown_type" in await ws.get_message()
+
+
+async def test_a_non_string_type_is_a_bad_request_before_and_after_join(server):
+    _, code, _ = await new_campaign(server)
+    async with participant_connection(server) as p:
+        await p.send({"type": []})
+        assert (await p.recv())["code"] == "bad_request"
+        await p.send({"type": {"join": 1}, "campaign": code})
+        assert (await p.recv())["code"] == "bad_request"
+        await p.join(code)  # the same connection still works
+        await p.send({"type": [], "id": "t1"})
+        await p.until(lambda p: any(e["code"] == "bad_request" and e["id"] == "t1" for e in p.errors))
+        await p.send({"type": ["write_card"], "id": ["not", "an", "id"]})
+        await p.until(lambda p: any(e["code"] == "bad_request" and e["id"] is None for e in p.errors))
+        qid = await p.act("suggest", text="still here")
+        await p.until(lambda p: qid in p.replies)
+
+
+def _broken(*args, **kwargs):
+    raise PluginError("plugin 'broken' raised in essaim_collection_similar: RuntimeError()")
+
+
+async def test_a_failing_plugin_answers_plugin_error_and_logs_once(server, monkeypatch, caplog):
+    campaign_id, code, fac = await new_campaign(server)
+    await fac.phase(campaign_id, "start")
+    monkeypatch.setattr(server.engine, "suggest", _broken_async)
+    monkeypatch.setattr(server.engine, "next_task", _broken_async)
+    async with participant_connection(server) as p:
+        await p.join(code)
+        for _ in range(3):
+            assert (await p.act_and_wait("suggest", text="meetings"))["code"] == "plugin_error"
+            assert (await p.act_and_wait("next"))["code"] == "plugin_error"
+        assert "seq" in await p.act_and_wait("write_card", text="the connection still works")
+    failures = [r for r in caplog.records if "plugin failed" in r.getMessage()]
+    assert [r.getMessage().split(" at ")[1].split(" ")[0] for r in failures] == ["suggest", "next"]
+
+
+async def test_failing_prompts_give_no_prompts_not_a_dead_connection(server, monkeypatch):
+    campaign_id, code, fac = await new_campaign(server)
+    await fac.phase(campaign_id, "start")
+    monkeypatch.setattr(server.engine, "prompts", _broken_async)
+    async with participant_connection(server) as p:
+        welcome = await p.join(code)
+        assert welcome["you"]["prompts"] == []
+        assert "seq" in await p.act_and_wait("write_card", text="the connection still works")
+
+
+async def _broken_async(*args, **kwargs):
+    _broken()

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import trio
 
+from ..errors import EssaimError
 from ..events import Event
 from .ratelimit import TokenBucket
 from .views import counters_view, phase_view, prompts_wanted, results_view, results_wanted, visible_results
@@ -92,6 +93,8 @@ class CampaignHub:
         for card in state.cards.values():
             self.cards_by_author.setdefault(card.author, []).append(card.cid)
         self._prompts: dict[tuple[int, tuple[tuple[str, str], ...]], list[dict[str, str]]] = {}
+        #: What a plugin already failed at here: logged once each, not once per participant.
+        self._plugin_failures: set[str] = set()
         self.contributions: list[tuple[float, int]] = []
         #: Per participant, not per connection: opening more sockets buys no extra rate.
         self._buckets: dict[str, TokenBucket] = {}
@@ -199,9 +202,23 @@ class CampaignHub:
         key = (state.phase_index, tuple(sorted(p.profile.items())))
         cached = self._prompts.get(key)
         if cached is None:
-            prompts = await self.engine.prompts(self.campaign_id, pid)
+            try:
+                prompts = await self.engine.prompts(self.campaign_id, pid)
+            except EssaimError as error:
+                # No prompts rather than no connection; cached like any answer, so
+                # a broken plugin costs one call per phase and profile.
+                self.report_plugin_error("prompts", error)
+                prompts = []
             cached = self._prompts[key] = [{"id": pr.id, "text": pr.text} for pr in prompts]
         return cached
+
+    def report_plugin_error(self, what: str, error: EssaimError) -> None:
+        """Log a plugin's failure at ``what`` the first time only: thousands of
+        participants asking the same broken plugin must not flood the log."""
+        if what not in self._plugin_failures:
+            self._plugin_failures.add(what)
+            log.error("campaign %s: plugin failed at %s (logged once): %s", self.campaign_id, what, error,
+                      exc_info=error)
 
     def counters_interval(self) -> float:
         """Seconds between counter refreshes: never more frames per second than the budget."""

@@ -26,7 +26,7 @@ import trio
 
 from ..campaign import check_profile
 from ..commands import MAX_MSG_ID_CHARS, PARTICIPANT_COMMAND_TYPES, Actor, Command
-from ..errors import CommandError
+from ..errors import CommandError, EssaimError
 from .outbox import Outbox
 from .ratelimit import TokenBucket
 from .transports import abort_transport
@@ -207,6 +207,9 @@ class Connection:
                 await self._send_error_frame("bad_json", "frames must be JSON objects")
                 continue
             mtype = msg.get("type")
+            if not isinstance(mtype, (str, type(None))):  # a missing type is an unknown one, below
+                await self._send_error_frame("bad_request", "'type' must be a string, e.g. \"join\"")
+                continue
             try:
                 if mtype == "join":
                     await self._do_join(msg)
@@ -315,6 +318,10 @@ class Connection:
     async def _handle(self, msg: dict[str, Any]) -> None:
         mtype = msg.get("type")
         msg_id = msg.get("id")
+        if not isinstance(mtype, (str, type(None))):
+            self._answer_error(_error("bad_request", "'type' must be a string",
+                                      msg_id if isinstance(msg_id, (str, int)) else None))
+            return
         is_action = mtype in PARTICIPANT_COMMAND_TYPES
         if not is_action and mtype not in QUERY_TYPES:
             if mtype in ("join", "resume"):
@@ -374,6 +381,12 @@ class Connection:
                 entry = {"id": msg_id, "task": task.to_dict() if task is not None else None}
         except CommandError as error:
             self._answer_error(_error(error.code, error.message, msg_id))
+            return
+        except EssaimError as error:  # a plugin raised: the participant gets an error, the server a log line
+            assert self.hub is not None
+            self.hub.report_plugin_error(mtype, error)
+            self._answer_error(_error("plugin_error", f"'{mtype}' is not available right now; try again later",
+                                      msg_id))
             return
         if not self.outbox.reply(entry):
             self.cut_off_slow()
