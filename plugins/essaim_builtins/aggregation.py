@@ -32,7 +32,7 @@ from essaim.types import Idea, SortingInput, Structure, Theme
 
 from .groups import card_key, group_members
 
-__all__ = ["Evidence", "aggregate_placements", "agglomerate"]
+__all__ = ["Evidence", "aggregate_placements", "agglomerate", "forget_campaign"]
 
 #: Pseudo-votes "not the same" added to every pair and cluster pair before
 #: comparing with the threshold, in units of an average sorter: a single
@@ -191,6 +191,12 @@ class _Cache:
 
 _caches: dict[str, _Cache] = {}
 _caches_lock = threading.Lock()
+
+
+def forget_campaign(campaign_id: str) -> None:
+    """Drop a finished campaign's evidence; asked again, it is rebuilt."""
+    with _caches_lock:
+        _caches.pop(campaign_id, None)
 
 
 def evidence_for(snapshot: SortingInput) -> Evidence:

@@ -13,6 +13,7 @@ from essaim.registry import Registry
 from essaim.state import CampaignState, Participant
 from essaim.types import Prompt, Suggestion
 
+from .phases import finished
 from .segments import matches_segment
 from .similarity import SimilarityIndex
 
@@ -105,3 +106,10 @@ def essaim_collection_similar(
         for cid, score in index.search(text, limit)
         if not state.cards[cid].hidden
     ]
+
+
+@hookimpl
+def essaim_phase_changed(state: CampaignState, previous: int, current: int) -> None:
+    """A finished campaign's similarity index is dropped; asked again, it is rebuilt."""
+    if finished(state, current):
+        _indexes.pop(state.campaign_id, None)

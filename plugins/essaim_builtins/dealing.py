@@ -33,7 +33,7 @@ from essaim.state import CampaignState, Participant
 from .groups import group_id, group_members, is_group
 from .segments import matches_segment
 
-__all__ = ["BucketQueue", "Board", "DealSettings", "board_for"]
+__all__ = ["BucketQueue", "Board", "DealSettings", "board_for", "forget_campaign"]
 
 #: Lexical neighbours remembered per card. A hand takes at most a handful.
 NEIGHBOURS = 12
@@ -369,3 +369,8 @@ def board_for(state: CampaignState, prompts: list[Mapping[str, Any]]) -> Board:
         board = _boards[state.campaign_id] = Board(state, prompts)
     board.sync(state)
     return board
+
+
+def forget_campaign(campaign_id: str) -> None:
+    """Drop a finished campaign's board; asked again, it is rebuilt."""
+    _boards.pop(campaign_id, None)

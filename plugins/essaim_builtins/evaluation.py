@@ -22,7 +22,8 @@ from essaim.registry import Registry
 from essaim.state import CampaignState, Participant
 from essaim.types import EvaluationInput, EvaluationTask, ItemScore
 
-from . import ballots, opinions, pairwise, ratings
+from . import ballots, opinions, pairwise, ratings, tallies
+from .phases import finished
 
 _METHODS: dict[str, Any] = {
     "pairwise": SimpleNamespace(module=pairwise, description=pairwise.DESCRIPTION, settings=pairwise.SETTINGS),
@@ -59,3 +60,10 @@ def essaim_evaluation_check(
 @hookimpl
 def essaim_evaluation_scores(strategy: str, settings: Mapping[str, Any], snapshot: EvaluationInput) -> Sequence[ItemScore]:
     return _METHODS[strategy].module.scores(strategy, settings, snapshot)
+
+
+@hookimpl
+def essaim_phase_changed(state: CampaignState, previous: int, current: int) -> None:
+    """A finished campaign's tallies are dropped; asked again, they are rebuilt."""
+    if finished(state, current):
+        tallies.forget_campaign(state.campaign_id)

@@ -21,8 +21,10 @@ from essaim.registry import Registry
 from essaim.state import CampaignState, Participant
 from essaim.types import Deal, SortingInput, Structure
 
+from . import aggregation, dealing
 from .aggregation import aggregate_placements
 from .collection import index_for
+from .phases import finished
 from .dealing import NEIGHBOURS, DealSettings, board_for
 
 #: A phone shows about 8 cards at once; Synapscore deals hands of 8.
@@ -116,3 +118,13 @@ def essaim_structuring_aggregate(settings: Mapping[str, Any], snapshot: SortingI
         theme_threshold=float(settings.get("theme_threshold", DEFAULT_THEME_THRESHOLD)),
         offtopic_share=float(settings.get("offtopic_share", DEFAULT_OFFTOPIC_SHARE)),
     )
+
+
+@hookimpl
+def essaim_phase_changed(state: CampaignState, previous: int, current: int) -> None:
+    """A finished campaign's board and placement evidence are dropped, so a
+    long-running server does not keep every past campaign; asked again (an
+    export, a replay), they are rebuilt from the state."""
+    if finished(state, current):
+        dealing.forget_campaign(state.campaign_id)
+        aggregation.forget_campaign(state.campaign_id)

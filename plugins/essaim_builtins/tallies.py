@@ -21,7 +21,7 @@ from essaim.state import CampaignState, Judgment
 from .dealing import BucketQueue
 from .segments import segment_keys
 
-__all__ = ["Tally", "tally_for", "item_tally_for", "segment_judgments", "MIN_SEGMENT_JUDGES", "SPREAD", "expect_kind"]
+__all__ = ["Tally", "tally_for", "item_tally_for", "segment_judgments", "MIN_SEGMENT_JUDGES", "SPREAD", "expect_kind", "forget_campaign"]
 
 #: Judges a profile segment needs before its score counts towards an item's
 #: controversy (results hide smaller segments with the campaign's own
@@ -110,6 +110,12 @@ def tally_for(
         tally = _tallies[key] = Tally(state, kinds, touches)
     tally.sync(state, absorb)
     return tally
+
+
+def forget_campaign(campaign_id: str) -> None:
+    """Drop a finished campaign's tallies (every strategy); asked again, they are rebuilt."""
+    for key in [key for key in _tallies if key[0] == campaign_id]:
+        del _tallies[key]
 
 
 def segment_judgments(
