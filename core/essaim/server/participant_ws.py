@@ -28,7 +28,7 @@ from ..campaign import check_profile
 from ..commands import MAX_MSG_ID_CHARS, PARTICIPANT_COMMAND_TYPES, Actor, Command
 from ..errors import CommandError, EssaimError
 from .outbox import Outbox
-from .ratelimit import TokenBucket
+from .ratelimit import AddressBuckets, TokenBucket
 from .transports import abort_transport
 from .views import PROTOCOL_VERSION, campaign_view, counters_view, phase_view, results_wanted, you_view
 
@@ -62,6 +62,8 @@ class ParticipantSocket:
 
     def __init__(self, server: "EssaimServer") -> None:
         self.server = server
+        #: Join and resume attempts per client address (the join code is public).
+        self.join_attempts = AddressBuckets(server.settings.join_rate_per_second, server.settings.join_burst)
 
     def origin_allowed(self, scope: dict[str, Any]) -> bool:
         """Same origin, or one of ``allowed_origins``. No Origin header
@@ -210,6 +212,9 @@ class Connection:
             if not isinstance(mtype, (str, type(None))):  # a missing type is an unknown one, below
                 await self._send_error_frame("bad_request", "'type' must be a string, e.g. \"join\"")
                 continue
+            if mtype in ("join", "resume") and not self._may_attempt_join():
+                await self._send_error_frame("rate_limited", "too many join attempts from your address; wait a moment")
+                continue
             try:
                 if mtype == "join":
                     await self._do_join(msg)
@@ -228,6 +233,11 @@ class Connection:
                 await self._send_error_frame("unknown_type", f"unknown type {mtype!r}; send 'join' or 'resume' first")
         await self._send_error_frame("not_joined", "too many frames before 'join' or 'resume'; reconnect")
         return CLOSE_POLICY
+
+    def _may_attempt_join(self) -> bool:
+        client = self.scope.get("client")
+        address = str(client[0]) if client else ""
+        return self.server.participant_socket.join_attempts.take(address, trio.current_time())
 
     async def _send_error_frame(self, code: str, message: str) -> None:
         self.server.metrics.errors[code] += 1
@@ -269,6 +279,10 @@ class Connection:
         # From here to the send, nothing awaits: the snapshot and the
         # registration see the same state, so no change falls between them.
         state = engine.state(campaign_id)
+        limit = self.server.settings.max_connections_per_participant
+        if len(hub.by_pid.get(pid, ())) >= limit:
+            raise CommandError(f"this participant already has {limit} open connections; close another tab "
+                               "or device, then reconnect", code="limit_exceeded")
         self.hub = hub
         hub.add(self)
         self.outbox.take_answers()

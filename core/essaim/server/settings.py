@@ -80,6 +80,21 @@ class Settings:
     max_frames_before_join: int = 5
     #: Seconds a socket may stay open without joining.
     join_timeout: float = 30.0
+    #: Sockets one participant may hold open at once (a phone, a laptop, a tab
+    #: or two whose dead sockets read_timeout has not reaped yet); more: limit_exceeded.
+    max_connections_per_participant: int = 4
+
+    # -- per client address ----------------------------------------------------------------------
+    #: Sustained join/resume attempts per second from one IP address. The join
+    #: code is public: without this, one script fills a campaign with fake
+    #: participants (each a durable event) and real people get campaign_full.
+    #: 10/s lets a whole office behind one NAT trickle in; a flood from one
+    #: address makes at most 18,000 joins in a 30-minute campaign.
+    join_rate_per_second: float = 10.0
+    #: Burst of join/resume attempts from one address: an office of ~300 behind
+    #: one NAT joining at the same moment, or reconnecting after a restart.
+    #: Behind a reverse proxy every client has the proxy's address: raise both.
+    join_burst: int = 300
 
     # -- shutdown --------------------------------------------------------------------------------
     #: Time the 1012 close frames get to reach clients before hypercorn takes over.
