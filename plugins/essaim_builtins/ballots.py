@@ -17,6 +17,7 @@ from essaim import CommandError
 from essaim.state import CampaignState, Judgment, Participant
 from essaim.types import EvaluationInput, EvaluationTask, ItemScore
 
+from .judgment_data import require_items, require_mapping, require_object
 from .mean_scores import mean_scores
 from .tallies import Tally, expect_kind, tally_for
 
@@ -86,23 +87,23 @@ def check(
 ) -> Mapping[str, Any]:
     expected = KINDS[strategy]
     expect_kind(kind, expected, f"uses {expected} ballots")
-    shown = data.get("shown")
-    if not isinstance(shown, list) or len(shown) < 2 or len(set(shown)) != len(shown) \
-            or any(i not in state.items for i in shown):
+    data = require_object(data)
+    shown = require_items(state, data, "shown")
+    if len(shown) < 2:
         raise CommandError("'shown' must list the (distinct) items of the ballot you were given", code="bad_request")
     if len(shown) > int(settings.get("ballot_size", DEFAULT_BALLOT_SIZE)):
         raise CommandError("this ballot shows more items than the campaign allows", code="bad_request")
     if strategy == "approval":
-        approved = data.get("approved", [])
+        approved = require_items(state, data, "approved", default=[])
         limit = int(settings.get("max_approvals", DEFAULT_MAX_APPROVALS))
-        if not isinstance(approved, list) or set(approved) - set(shown) or len(set(approved)) != len(approved):
+        if set(approved) - set(shown):
             raise CommandError("'approved' must list items of the ballot, each once", code="bad_request")
         if len(approved) > limit:
             raise CommandError(f"approve at most {limit} ideas", code="bad_request")
         return {"shown": list(shown), "approved": list(approved)}
-    allocation = data.get("allocation", {})
+    allocation = require_mapping(data, "allocation", "item ids to whole points", default={})
     budget = int(settings.get("budget", DEFAULT_BUDGET))
-    if not isinstance(allocation, Mapping) or set(allocation) - set(shown) or any(
+    if set(allocation) - set(shown) or any(
         isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in allocation.values()
     ):
         raise CommandError("'allocation' must give whole, non-negative points to items of the ballot",

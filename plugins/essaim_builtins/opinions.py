@@ -26,6 +26,7 @@ from essaim import CommandError
 from essaim.state import CampaignState, Judgment, Participant
 from essaim.types import EvaluationInput, EvaluationTask, ItemScore
 
+from .judgment_data import require_choice, require_item, require_object
 from .segments import segment_keys
 from .tallies import Tally, expect_kind, item_tally_for
 
@@ -67,11 +68,9 @@ def check(
     kind: str, data: Mapping[str, Any],
 ) -> Mapping[str, Any]:
     expect_kind(kind, KIND, "asks agree/disagree/pass")
-    iid, vote = data.get("iid"), data.get("vote")
-    if iid not in state.items:
-        raise CommandError("'iid' must be an item of this campaign", code="bad_request")
-    if vote not in VOTES:
-        raise CommandError("'vote' must be 'agree', 'disagree' or 'pass'", code="bad_request")
+    data = require_object(data)
+    iid = require_item(state, data, "iid")
+    vote = require_choice(data, "vote", tuple(VOTES))
     if iid in _tally(state, strategy).done.get(participant.pid, ()):
         raise CommandError("you already voted on this idea", code="already_done")
     return {"iid": iid, "vote": vote}

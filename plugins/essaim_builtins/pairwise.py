@@ -26,6 +26,7 @@ from essaim import CommandError
 from essaim.state import CampaignState, Judgment, Participant
 from essaim.types import EvaluationInput, EvaluationTask, ItemScore
 
+from .judgment_data import require_choice, require_item, require_object
 from .tallies import MIN_SEGMENT_JUDGES, Tally, expect_kind, segment_judgments, tally_for
 
 KIND = "pair"
@@ -143,11 +144,11 @@ def check(
     kind: str, data: Mapping[str, Any],
 ) -> Mapping[str, Any]:
     expect_kind(kind, KIND, "compares pairs")
-    a, b, choice = data.get("a"), data.get("b"), data.get("choice")
-    if a not in state.items or b not in state.items or a == b:
+    data = require_object(data)
+    a, b = require_item(state, data, "a"), require_item(state, data, "b")
+    if a == b:
         raise CommandError("'a' and 'b' must be two different items of this campaign", code="bad_request")
-    if choice not in ("a", "b", "cant_decide"):
-        raise CommandError("'choice' must be 'a', 'b' or 'cant_decide'", code="bad_request")
+    choice = require_choice(data, "choice", ("a", "b", "cant_decide"))
     key = (a, b) if a < b else (b, a)
     if key in _tally(state, strategy).done.get(participant.pid, ()):
         raise CommandError("you already compared these two", code="already_done")

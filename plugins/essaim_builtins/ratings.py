@@ -16,6 +16,7 @@ from essaim import CommandError
 from essaim.state import CampaignState, Judgment, Participant
 from essaim.types import EvaluationInput, EvaluationTask, ItemScore
 
+from .judgment_data import require_item, require_object
 from .mean_scores import mean_scores
 from .tallies import Tally, expect_kind, item_tally_for
 
@@ -59,9 +60,8 @@ def check(
     kind: str, data: Mapping[str, Any],
 ) -> Mapping[str, Any]:
     expect_kind(kind, KIND, "rates ideas")
-    iid = data.get("iid")
-    if iid not in state.items:
-        raise CommandError("'iid' must be an item of this campaign", code="bad_request")
+    data = require_object(data)
+    iid = require_item(state, data, "iid")
     if iid in _tally(state, strategy).done.get(participant.pid, ()):
         raise CommandError("you already rated this idea", code="already_done")
     given = data.get("ratings")

@@ -182,3 +182,45 @@ def test_agree_disagree_finds_opinion_groups_and_group_aware_consensus() -> None
     assert scores["ic1"].segments["role=Field"] > 0.8 > 0.2 > scores["ic1"].segments["role=Office"]
     with pytest.raises(CommandError):
         h.judge(pids[0], "vote", {"iid": "ic1", "vote": "maybe"})
+
+
+_MALFORMED = [
+    ("pairwise", "", "pair", {"a": {}, "b": "x", "choice": "a"}),
+    ("pairwise", "", "pair", {"a": "ic1", "b": ["ic2"], "choice": "a"}),
+    ("pairwise", "", "pair", {"a": "ic1", "b": "ic2", "choice": {"a": 1}}),
+    ("pairwise", "", "pair", {"a": 1, "b": 2.5, "choice": "b"}),
+    ("ratings", "", "rate", {"iid": ["ic1"], "ratings": {"value": 3}}),
+    ("ratings", "", "rate", {"iid": {"x": 1}, "ratings": {"value": 3}}),
+    ("ratings", "", "rate", {"iid": "ic1", "ratings": [["value", 3]]}),
+    ("ratings", "", "rate", {"iid": "ic1", "ratings": {"value": [3]}}),
+    ("approval", "", "approval", {"shown": [{"iid": "ic1"}, {"iid": "ic2"}], "approved": []}),
+    ("approval", "", "approval", {"shown": "ic1 ic2", "approved": []}),
+    ("approval", "", "approval", {"shown": ["ic1", "ic2"], "approved": [["ic1"]]}),
+    ("approval", "", "approval", {"shown": ["ic1", "ic2"], "approved": "ic1"}),
+    ("budget", "", "budget", {"shown": [["ic1"], ["ic2"]], "allocation": {}}),
+    ("budget", "", "budget", {"shown": ["ic1", "ic2"], "allocation": [["ic1", 3]]}),
+    ("budget", "", "budget", {"shown": ["ic1", "ic2"], "allocation": {"ic1": "3"}}),
+    ("agree_disagree", "", "vote", {"iid": {}, "vote": "agree"}),
+    ("agree_disagree", "", "vote", {"iid": "ic1", "vote": {"agree": 1}}),
+    ("agree_disagree", "", "vote", {"iid": "ic1", "vote": ["agree"]}),
+]
+
+
+@pytest.mark.parametrize(("strategy", "settings", "kind", "data"), _MALFORMED)
+def test_malformed_judgments_are_refused_as_bad_requests(strategy, settings, kind, data) -> None:
+    """Wrong types in ``data`` (a client bug, a hand-made request) are the
+    client's error, said plainly: not a plugin failure with a traceback."""
+    h, pids = _campaign(strategy, settings, items=3)
+    with pytest.raises(CommandError) as refused:
+        h.judge(pids[0], kind, data)
+    assert refused.value.code == "bad_request" and "'" in refused.value.message
+    assert not h.state.judgments
+
+
+@pytest.mark.parametrize("strategy,kind", [("pairwise", "pair"), ("ratings", "rate"), ("approval", "approval"),
+                                           ("budget", "budget"), ("agree_disagree", "vote")])
+def test_judgment_data_that_is_not_an_object_is_refused(strategy, kind) -> None:
+    h, pids = _campaign(strategy, items=3)
+    with pytest.raises(CommandError) as refused:
+        h.judge(pids[0], kind, ["ic1", "ic2"])  # type: ignore[arg-type]
+    assert refused.value.code == "bad_request"
