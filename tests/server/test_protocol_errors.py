@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import trio
 from essaim import PluginError
 from server_fixtures import new_campaign, participant_connection, running_server, ws_url
 from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_url
@@ -163,3 +164,48 @@ async def test_failing_prompts_give_no_prompts_not_a_dead_connection(server, mon
 
 async def _broken_async(*args, **kwargs):
     _broken()
+
+
+async def test_a_join_outlasting_join_timeout_still_delivers_its_token(tmp_path):
+    async with running_server(tmp_path, join_timeout=0.3) as server:
+        campaign_id, code, _ = await new_campaign(server)
+        real_join = server.engine.join
+
+        async def slow_join(*args, **kwargs):
+            joined = await real_join(*args, **kwargs)  # durable: the participant exists
+            await trio.sleep(0.6)  # ... and the reply comes after join_timeout
+            return joined
+
+        server.engine.join = slow_join
+        async with participant_connection(server) as p:
+            await p.send({"type": "join", "campaign": code})
+            welcome = await p.recv()
+            assert welcome["type"] == "welcome", welcome
+            qid = await p.act("suggest", text="the connection is usable")
+            await p.until(lambda p: qid in p.replies)
+        assert server.engine.state(campaign_id).counters["participants"] == 1
+        assert server.engine.authenticate(campaign_id, welcome["token"]).pid == welcome["pid"]
+
+
+async def test_a_join_caught_by_the_drain_gets_its_welcome_then_1012(tmp_path):
+    async with running_server(tmp_path) as server:
+        campaign_id, code, _ = await new_campaign(server)
+        real_join = server.engine.join
+        started = trio.Event()
+
+        async def slow_join(*args, **kwargs):
+            joined = await real_join(*args, **kwargs)
+            started.set()
+            await trio.sleep(0.5)
+            return joined
+
+        server.engine.join = slow_join
+        async with participant_connection(server) as p:
+            await p.send({"type": "join", "campaign": code})
+            await started.wait()
+            server.stop_requested.set()
+            assert (await p.recv())["type"] == "welcome"
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await p.recv()
+            assert closed.value.reason.code == 1012

@@ -51,6 +51,10 @@ CLOSE_UNAUTHORIZED = 4003
 QUERY_TYPES = frozenset({"suggest", "next"})
 #: Longest text a ``suggest`` query is matched on; a card is shorter.
 MAX_SUGGEST_CHARS = 2000
+#: Seconds a join may take once started, shielded from join_timeout and the
+#: drain: a durable join takes milliseconds, and a participant created without
+#: its token reaching the client is a ghost. Past this the store is stuck.
+JOIN_SHIELD_SECONDS = 10.0
 
 
 def _error(code: str, message: str, msg_id: Any = None) -> dict[str, Any]:
@@ -255,8 +259,12 @@ class Connection:
         profile = msg.get("profile") or {}
         state = engine.state(campaign_id)
         check_profile(state.template, profile)  # refuse before writing anything
-        joined = await engine.join(campaign_id, profile)
-        await self._welcome(campaign_id, joined.pid, joined.token, resumed=False)
+        # Once the join is on its way, join_timeout or the drain must not cut it
+        # short: the participant would exist without the client ever getting its
+        # token. A drain asked meanwhile closes (1012) right after the welcome.
+        with trio.CancelScope(shield=True), trio.move_on_after(JOIN_SHIELD_SECONDS):
+            joined = await engine.join(campaign_id, profile)
+            await self._welcome(campaign_id, joined.pid, joined.token, resumed=False)
 
     async def _do_resume(self, msg: dict[str, Any]) -> None:
         engine = self.server.engine
