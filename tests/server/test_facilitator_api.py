@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 
 import orjson
 from server_fixtures import Facilitator, new_campaign, participant_connection
@@ -127,3 +128,17 @@ async def test_results_and_exports_hide_small_segments(server):
     assert (await fac.call("GET", f"/api/campaigns/{campaign_id}/export/nope")).status_code == 404
     structure = await fac.call("GET", f"/api/campaigns/{campaign_id}/structure")
     assert structure.status_code == 200
+
+
+async def test_a_multi_file_export_comes_as_one_zip(server):
+    campaign_id, code, fac = await new_campaign(server)
+    await fac.phase(campaign_id, "start")
+    async with participant_connection(server) as p:
+        await p.join(code, {"role": "Office"})
+        await p.act_and_wait("write_card", text="an idea about tools for everyone")
+    r = await fac.call("GET", f"/api/campaigns/{campaign_id}/export/polis")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        names = zf.namelist()
+        assert len(names) > 1 and all(zf.read(n) for n in names)
+    assert f'filename="{campaign_id}-polis.zip"' in r.headers["Content-Disposition"]

@@ -11,12 +11,16 @@ an anonymous campaign; profile segments below the campaign's
 
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
+from collections.abc import Mapping, Sequence
 from importlib.resources import files
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import orjson
+import trio
 from quart import Response, request
 from werkzeug.exceptions import HTTPException
 
@@ -28,10 +32,12 @@ from .views import campaign_view, counters_view, phase_view, visible_results
 if TYPE_CHECKING:
     from quart_trio import QuartTrio
 
+    from ..types import ExportFile
+
     from .app import EssaimServer
 
 __all__ = ["register_facilitator_api", "ApiError", "STATUS_BY_CODE", "PHASE_ACTIONS", "MAX_BODY_BYTES",
-           "builtin_templates"]
+           "builtin_templates", "zip_files"]
 
 #: A template is a few KiB; 256 KiB leaves room for long prompt lists and stops abuse.
 MAX_BODY_BYTES = 256 * 1024
@@ -59,10 +65,23 @@ def _error(code: str, message: str) -> Response:
     return _json({"error": {"code": code, "message": message}}, STATUS_BY_CODE.get(code, 400))
 
 
-def builtin_templates() -> dict[str, str]:
-    """Template name -> TOML text, shipped in essaim/templates."""
+@functools.cache
+def builtin_templates() -> Mapping[str, str]:
+    """Template name -> TOML text, shipped in essaim/templates. Read once (at
+    start-up, see :func:`register_facilitator_api`): package files do not
+    change while the server runs, and reading them is blocking I/O."""
     folder = files("essaim").joinpath("templates")
-    return {f.name[:-5]: f.read_text(encoding="utf-8") for f in folder.iterdir() if f.name.endswith(".toml")}
+    return MappingProxyType(
+        {f.name[:-5]: f.read_text(encoding="utf-8") for f in folder.iterdir() if f.name.endswith(".toml")})
+
+
+def zip_files(exported: Sequence["ExportFile"]) -> bytes:
+    """The files of a multi-file export in one zip (CPU-bound: run it in a worker thread)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in exported:
+            zf.writestr(f.name, f.content)
+    return buffer.getvalue()
 
 
 def _bearer() -> str | None:
@@ -93,6 +112,7 @@ def _vote_counts(votes: dict[str, str]) -> dict[str, int]:
 def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
     engine = server.engine
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    builtin_templates()  # read now, not on the first admin request
 
     def require_admin() -> None:
         if not server.is_admin(_bearer()):
@@ -253,11 +273,7 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
             response = Response(f.content, mimetype=f.media_type)
             response.headers["Content-Disposition"] = f'attachment; filename="{f.name}"'
             return response
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-            for f in exported:
-                zf.writestr(f.name, f.content)
-        response = Response(buffer.getvalue(), mimetype="application/zip")
+        response = Response(await trio.to_thread.run_sync(zip_files, exported), mimetype="application/zip")
         response.headers["Content-Disposition"] = f'attachment; filename="{campaign_id}-{fmt}.zip"'
         return response
 
