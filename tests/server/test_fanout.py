@@ -92,3 +92,25 @@ async def test_counter_refresh_is_spread_in_slices_within_the_budget(tmp_path):
     # One connection per slice: the marks of one refresh are at least a tick apart.
     assert len(seen) >= 2
     assert all(b - a >= SPREAD_TICK * 0.9 for a, b in zip(seen, seen[1:]))
+
+
+async def test_a_finished_campaigns_hub_closes_with_its_last_connection(server):
+    campaign_id, code, fac = await new_campaign(server)
+    await fac.phase(campaign_id, "start")
+    owner = server.engine.owner(campaign_id)
+    async with participant_connection(server) as p:
+        token = (await p.join(code))["token"]
+        hub = server.hubs.get(campaign_id)
+        assert hub.on_events in owner._listeners
+        while server.engine.state(campaign_id).status != "finished":
+            await fac.phase(campaign_id, "advance")
+        await p.until(lambda p: p.state["phase"]["status"] == "finished")
+    with trio.fail_after(10):
+        while hub.on_events in owner._listeners:  # the server sees the close
+            await trio.sleep(0.01)
+    assert server.hubs.connection_count(campaign_id) == 0
+    async with participant_connection(server) as again:  # a later resume gets a new hub, and the results
+        await again.send({"type": "resume", "campaign": code, "token": token, "seq": 0})
+        welcome = await again.recv()
+        assert welcome["type"] == "welcome" and welcome["phase"]["status"] == "finished"
+    assert server.hubs.get(campaign_id) is not hub

@@ -23,7 +23,6 @@ every frame (:meth:`CampaignHub.shared`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -99,6 +98,8 @@ class CampaignHub:
         #: Per participant, not per connection: opening more sockets buys no extra rate.
         self._buckets: dict[str, TokenBucket] = {}
         self._unsubscribe = engine.owner(campaign_id).subscribe(self.on_events)
+        #: Around the background tasks, cancelled by :meth:`close`.
+        self._scope = trio.CancelScope()
         if results_wanted(engine, state):
             self._results_wanted.set()
 
@@ -242,9 +243,10 @@ class CampaignHub:
     # -- background work -----------------------------------------------------------------------
 
     async def run(self) -> None:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._refresh_counters)
-            nursery.start_soon(self._publish_results)
+        with self._scope:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._refresh_counters)
+                nursery.start_soon(self._publish_results)
 
     async def _refresh_counters(self) -> None:
         """Counters to everyone, no more often than the (adaptive) interval,
@@ -285,7 +287,9 @@ class CampaignHub:
                 self._mark(conn, results=True)
 
     def close(self) -> None:
+        """Stop listening and stop the background tasks (see :meth:`Hubs.leave`)."""
         self._unsubscribe()
+        self._scope.cancel()
 
 
 class Hubs:
@@ -310,12 +314,17 @@ class Hubs:
         hub = self._hubs.get(campaign_id)
         return len(hub.connections) if hub else 0
 
-    def all_connections(self) -> Iterable["Connection"]:
-        for hub in list(self._hubs.values()):
-            yield from list(hub.connections)
-
-    def total(self) -> int:
-        return sum(len(h.connections) for h in self._hubs.values())
+    def leave(self, conn: "Connection") -> None:
+        """``conn`` closed. The hub of a finished campaign goes with its last
+        connection: nothing will change there any more (a later resume makes a new one)."""
+        hub = conn.hub
+        if hub is None:
+            return
+        hub.remove(conn)
+        if not hub.connections and self.engine.state(hub.campaign_id).status == "finished":
+            if self._hubs.get(hub.campaign_id) is hub:
+                del self._hubs[hub.campaign_id]
+            hub.close()
 
     def stats(self, campaign_id: str) -> dict[str, Any]:
         hub = self.get(campaign_id)

@@ -107,8 +107,7 @@ class ParticipantSocket:
             conn.finished = True
             self.server.forget(conn)
             metrics.connections_open -= 1
-            if conn.hub is not None:
-                conn.hub.remove(conn)
+            self.server.hubs.leave(conn)
 
 
 class Connection:
