@@ -33,7 +33,7 @@ def judged_items(j: "Judgment") -> Iterable[str]:
     (``pair``: a and b; ``rating``/single: iid; ``vote``-like: the items shown)."""
     d = j.data
     if j.kind == "pair":
-        return (d.get("a"), d.get("b"))
+        return tuple(i for i in (d.get("a"), d.get("b")) if isinstance(i, str))
     if "iid" in d:
         return (d["iid"],)
     return d.get("shown", ())
@@ -79,7 +79,7 @@ class SegmentFilter:
     def visible(self, iid: str, segments: Mapping[str, float]) -> dict[str, float]:
         """The segments of item ``iid`` judged by at least ``min_size`` distinct people in them."""
         judges = self._judges
-        return {k: v for k, v in segments.items() if judges.get((iid, k), 0) >= self.min_size}
+        return {k: v for k, v in (segments or {}).items() if judges.get((iid, k), 0) >= self.min_size}
 
     def results(self, results: "Results") -> "Results":
         """A copy of ``results`` with small segments removed from sheets and scores."""

@@ -5,6 +5,9 @@ results, the participants' live results frame or the exports."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+from essaim.segments import SegmentFilter
 from server_fixtures import new_campaign, participant_connection
 
 
@@ -44,3 +47,20 @@ async def test_one_judge_from_a_large_segment_is_shown_nowhere(server):
         exported = await fac.call("GET", f"/api/campaigns/{campaign_id}/export/{fmt}")
         assert exported.status_code == 200
         assert "role=Field" not in exported.text and "site=North" not in exported.text
+
+
+def test_segment_filter_counts_distinct_judges_of_each_item():
+    field = {"role": "Field"}
+    participants = {f"p{i}": SimpleNamespace(profile=field) for i in range(6)}
+    judgments = (
+        [SimpleNamespace(pid=f"p{i}", kind="pair", data={"a": "i1", "b": "i2"}) for i in range(5)]
+        + [SimpleNamespace(pid="p0", kind="pair", data={"a": "i1", "b": "i3"})] * 9  # one judge, many times
+        + [SimpleNamespace(pid=f"p{i}", kind="rating", data={"iid": "i4"}) for i in range(4)]
+        + [SimpleNamespace(pid="gone", kind="rating", data={"iid": "i4"})]  # not a participant: no segment
+    )
+    state = SimpleNamespace(participants=participants, judgments=judgments,
+                            template=SimpleNamespace(min_segment_size=5))
+    f = SegmentFilter.for_state(state)
+    shown = {iid: f.visible(iid, {"role=Field": 0.5}) for iid in ("i1", "i2", "i3", "i4")}
+    assert shown == {"i1": {"role=Field": 0.5}, "i2": {"role=Field": 0.5}, "i3": {}, "i4": {}}
+    assert f.visible("i1", None) == {}
