@@ -25,6 +25,8 @@ __all__ = ["ServerProcess", "KINDS", "free_port", "taskset_prefix"]
 START_TIMEOUT_SECONDS = 30.0
 #: Seconds a server gets to stop after SIGINT before it is killed.
 STOP_TIMEOUT_SECONDS = 15.0
+#: Joins per second (and burst) the local server accepts from 127.0.0.1 in a load test.
+LOAD_JOIN_RATE_PER_SECOND = 100_000
 #: Clock ticks per second for /proc/<pid>/stat.
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -101,6 +103,11 @@ class ServerProcess:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ, ESSAIM_ADMIN_TOKEN=self.admin_token, ESSAIM_LOG_LEVEL="warning", **self.extra_env)
+        if self.kind == "essaim":
+            # Every simulated participant comes from 127.0.0.1: the per-address
+            # join limit (an office behind one NAT) would refuse all but ~300.
+            env.setdefault("ESSAIM_JOIN_RATE_PER_SECOND", str(LOAD_JOIN_RATE_PER_SECOND))
+            env.setdefault("ESSAIM_JOIN_BURST", str(LOAD_JOIN_RATE_PER_SECOND))
         if self.kind == "essaim" and self.broadcast is not None:
             env["ESSAIM_COUNTERS_INTERVAL"] = str(self.broadcast)
         if self.kind == "essaim" and self.frame_budget is not None and self.frame_budget > 0:
