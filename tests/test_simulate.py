@@ -10,7 +10,6 @@ import essaim
 from essaim.simulate import SimulationReport, simulate, simulation_template
 from essaim.simulation_crowd import CrowdHabits, make_crowd, make_truth
 from essaim.simulation_progress import Progress, ProgressBar, render
-from essaim.simulation_quality import adjusted_rand_index, kendall_tau
 
 
 async def test_a_crowd_goes_through_all_four_phases(autojump_clock: object) -> None:
@@ -77,23 +76,6 @@ async def test_simulate_refuses_an_empty_crowd() -> None:
     async with essaim.open_engine() as engine:
         with pytest.raises(ValueError, match="at least one participant"):
             await simulate(engine, participants=0)
-
-
-def test_adjusted_rand_index() -> None:
-    truth = {"a": 1, "b": 1, "c": 2, "d": 2}
-    assert adjusted_rand_index(truth, {"a": "x", "b": "x", "c": "y", "d": "y"}) == 1.0
-    assert adjusted_rand_index(truth, {"a": "x", "b": "y", "c": "x", "d": "y"}) < 0
-    assert 0 < adjusted_rand_index(
-        {**truth, "e": 3, "f": 3}, {"a": 1, "b": 1, "c": 2, "d": 2, "e": 2, "f": 3}
-    ) < 1
-
-
-def test_kendall_tau() -> None:
-    assert kendall_tau([1, 2, 3, 4], [10, 20, 30, 40]) == 1.0
-    assert kendall_tau([1, 2, 3, 4], [4, 3, 2, 1]) == -1.0
-    assert kendall_tau([1, 2, 3], [5, 5, 5]) == 0.0
-    with pytest.raises(ValueError):
-        kendall_tau([1], [1, 2])
 
 
 class _Terminal(io.StringIO):

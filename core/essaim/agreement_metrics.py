@@ -1,6 +1,8 @@
-"""Agreement measures for the quality benchmark, computed here (no scipy or
-scikit-learn dependency for three formulas): adjusted Rand index between two
-clusterings, Spearman's rho and Kendall's tau-b between two rankings."""
+"""How well a crowd recovered a known truth, for the quality benchmark and
+the campaign simulator alike: adjusted Rand index between two clusterings
+(1 = the same partition, ~0 = chance), Spearman's rho and Kendall's tau-b
+between two rankings (1 = same order, -1 = reversed). Computed here: no
+scipy or scikit-learn dependency for three formulas."""
 
 from __future__ import annotations
 
@@ -58,7 +60,9 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
 
 
 def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
-    """Kendall's tau-b (O(n^2): the benchmark ranks tens of items)."""
+    """Kendall's tau-b, 0 if undefined (O(n^2): callers rank tens of items)."""
+    if len(x) != len(y):
+        raise ValueError("kendall_tau needs two sequences of the same length")
     concordant = discordant = ties_x = ties_y = 0
     n = len(x)
     for i in range(n):

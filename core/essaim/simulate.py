@@ -47,7 +47,7 @@ from .simulation_crowd import (
 )
 from .simulation_judge import answer
 from .simulation_progress import Progress
-from .simulation_quality import adjusted_rand_index, kendall_tau
+from .agreement_metrics import adjusted_rand_index, kendall_tau
 from .simulation_watch import CampaignWatcher, phase_over, watch_campaign
 from .template import CampaignTemplate
 from .types import Results
@@ -510,8 +510,8 @@ class _Run:
                 found[cid] = item.iid
         if not found:
             return None
-        labels = {cid: found.get(cid, f"missing:{cid}") for cid in truth}
-        return round(adjusted_rand_index(truth, labels), 3)
+        cids = list(truth)
+        return round(adjusted_rand_index([truth[c] for c in cids], [found.get(c, f"missing:{c}") for c in cids]), 3)
 
     def ranking_quality(self, results: Results) -> float | None:
         pairs = []

@@ -1,10 +1,10 @@
-"""The quality benchmark's measures against known values."""
+"""The agreement measures of the quality benchmark and the simulator against known values."""
 
 from __future__ import annotations
 
 import pytest
 
-from essaim.bench.quality_metrics import adjusted_rand_index, kendall_tau, spearman
+from essaim.agreement_metrics import adjusted_rand_index, kendall_tau, spearman
 
 
 def test_ari_is_one_for_the_same_partition_under_other_names() -> None:
@@ -25,3 +25,15 @@ def test_rank_correlations() -> None:
     # One swapped neighbour pair out of 10 pairs: tau = (9 - 1) / 10.
     assert kendall_tau(x, [1, 2, 4, 3, 5]) == pytest.approx(0.8)
     assert spearman(x, [1, 2, 4, 3, 5]) == pytest.approx(0.9)
+
+
+def test_ari_below_chance_and_partial() -> None:
+    truth = [1, 1, 2, 2]
+    assert adjusted_rand_index(truth, ["x", "y", "x", "y"]) < 0
+    assert 0 < adjusted_rand_index(truth + [3, 3], [1, 1, 2, 2, 2, 3]) < 1
+
+
+def test_kendall_tau_ties_and_lengths() -> None:
+    assert kendall_tau([1, 2, 3], [5, 5, 5]) == 0.0  # undefined: no order on one side
+    with pytest.raises(ValueError):
+        kendall_tau([1], [1, 2])

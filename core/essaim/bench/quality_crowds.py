@@ -34,7 +34,7 @@ from essaim_builtins.similarity import SimilarityIndex
 from ..errors import CommandError
 from ..template import CampaignTemplate
 from .quality_harness import Harness
-from .quality_metrics import adjusted_rand_index, kendall_tau, spearman
+from ..agreement_metrics import adjusted_rand_index, kendall_tau, spearman
 
 import numpy as np
 
