@@ -28,7 +28,7 @@ from essaim.types import EvaluationInput, EvaluationTask, ItemScore
 
 from .judgment_data import require_choice, require_item, require_object
 from .segments import segment_keys
-from .tallies import Tally, expect_kind, item_tally_for
+from .tallies import already_judged, expect_kind, next_item_task
 
 KIND = "vote"
 VOTES = {"agree": 1, "disagree": -1, "pass": 0}
@@ -50,17 +50,11 @@ SETTINGS = {
 DESCRIPTION = "Agree / disagree / pass on ideas; opinion groups (PCA + k-means) and group-aware consensus."
 
 
-def _tally(state: CampaignState, strategy: str) -> Tally:
-    return item_tally_for(state, strategy, KIND)
-
-
 def next_task(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, participant: Participant, rng: random.Random
 ) -> EvaluationTask | None:
-    iid = _tally(state, strategy).next_item(participant.pid, int(settings.get("max_tasks", DEFAULT_MAX_TASKS)), rng)
-    if iid is None:
-        return None
-    return EvaluationTask(KIND, {"iid": iid, "title": state.items[iid].title})
+    max_tasks = int(settings.get("max_tasks", DEFAULT_MAX_TASKS))
+    return next_item_task(state, strategy, KIND, participant, max_tasks, rng)
 
 
 def check(
@@ -71,7 +65,7 @@ def check(
     data = require_object(data)
     iid = require_item(state, data, "iid")
     vote = require_choice(data, "vote", tuple(VOTES))
-    if iid in _tally(state, strategy).done.get(participant.pid, ()):
+    if already_judged(state, strategy, KIND, participant, iid):
         raise CommandError("you already voted on this idea", code="already_done")
     return {"iid": iid, "vote": vote}
 

@@ -18,7 +18,7 @@ from essaim.types import EvaluationInput, EvaluationTask, ItemScore
 
 from .judgment_data import require_item, require_object
 from .mean_scores import mean_scores
-from .tallies import Tally, expect_kind, item_tally_for
+from .tallies import already_judged, expect_kind, next_item_task
 
 KIND = "rate"
 DEFAULT_MAX_TASKS = 20
@@ -42,17 +42,11 @@ def criteria(settings: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out or [dict(c) for c in DEFAULT_CRITERIA]
 
 
-def _tally(state: CampaignState, strategy: str) -> Tally:
-    return item_tally_for(state, strategy, KIND)
-
-
 def next_task(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, participant: Participant, rng: random.Random
 ) -> EvaluationTask | None:
-    iid = _tally(state, strategy).next_item(participant.pid, int(settings.get("max_tasks", DEFAULT_MAX_TASKS)), rng)
-    if iid is None:
-        return None
-    return EvaluationTask(KIND, {"iid": iid, "title": state.items[iid].title, "criteria": criteria(settings)})
+    max_tasks = int(settings.get("max_tasks", DEFAULT_MAX_TASKS))
+    return next_item_task(state, strategy, KIND, participant, max_tasks, rng, criteria=criteria(settings))
 
 
 def check(
@@ -62,7 +56,7 @@ def check(
     expect_kind(kind, KIND, "rates ideas")
     data = require_object(data)
     iid = require_item(state, data, "iid")
-    if iid in _tally(state, strategy).done.get(participant.pid, ()):
+    if already_judged(state, strategy, KIND, participant, iid):
         raise CommandError("you already rated this idea", code="already_done")
     given = data.get("ratings")
     if not isinstance(given, Mapping) or not given:

@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from essaim import CommandError
-from essaim.state import CampaignState, Judgment
+from essaim.state import CampaignState, Judgment, Participant
+from essaim.types import EvaluationTask
 
 from .dealing import BucketQueue
 from .segments import segment_keys
 
-__all__ = ["Tally", "tally_for", "item_tally_for", "segment_judgments", "MIN_SEGMENT_JUDGES", "SPREAD", "expect_kind", "forget_campaign"]
+__all__ = ["Tally", "tally_for", "item_tally_for", "segment_judgments", "MIN_SEGMENT_JUDGES", "SPREAD", "expect_kind", "forget_campaign",
+           "next_item_task", "already_judged"]
 
 #: Judges a profile segment needs before its score counts towards an item's
 #: controversy (results hide smaller segments with the campaign's own
@@ -136,6 +138,23 @@ def _absorb_item(tally: Tally, j: Judgment) -> None:
 def item_tally_for(state: CampaignState, strategy: str, kind: str) -> Tally:
     """The tally of a method whose judgments are each about one item (``data["iid"]``)."""
     return tally_for(state, strategy, frozenset({kind}), lambda j: (j.data["iid"],), _absorb_item)
+
+
+def next_item_task(
+    state: CampaignState, strategy: str, kind: str, participant: Participant, max_tasks: int, rng: random.Random,
+    **extra: Any,
+) -> EvaluationTask | None:
+    """The next one-item task of a method (a rating, a vote): the least-judged
+    item this participant has not judged yet, with ``extra`` payload fields."""
+    iid = item_tally_for(state, strategy, kind).next_item(participant.pid, max_tasks, rng)
+    if iid is None:
+        return None
+    return EvaluationTask(kind, {"iid": iid, "title": state.items[iid].title, **extra})
+
+
+def already_judged(state: CampaignState, strategy: str, kind: str, participant: Participant, iid: str) -> bool:
+    """Whether this participant already judged this item with this method."""
+    return iid in item_tally_for(state, strategy, kind).done.get(participant.pid, ())
 
 
 def expect_kind(kind: str, expected: str, asks: str) -> None:
