@@ -3,47 +3,28 @@ built-in strategies called through their hooks (see essaim.bench.quality_harness
 
 from __future__ import annotations
 
-from essaim.bench.quality_harness import Harness
-from essaim.template import CampaignTemplate
+import tomllib
 
-TEMPLATE = """
-[campaign]
-title = "strategies"
-min_segment_size = {min_segment}
-[[profile]]
-key = "role"
-label = "Role"
-choices = ["Field", "Office"]
-[[phase]]
-type = "collect"
-duration = 60
-[phase.settings]
-prompts = [{{ id = "all", text = "Any idea?" }}, {{ id = "field", text = "Field only?", segment = {{ role = "Field" }} }}]
-[[phase]]
-type = "sort"
-duration = 60
-[phase.settings]
-{sort}
-[[phase]]
-type = "evaluate"
-duration = 60
-strategy = "{evaluation}"
-[phase.settings]
-{evaluate}
-[moderation]
-strategy = "jury"
-[moderation.settings]
-{moderation}
-"""
+from essaim.bench.quality_harness import Harness
+from essaim.testing import make_template
+
+PROMPTS = [{"id": "all", "text": "Any idea?"}, {"id": "field", "text": "Field only?", "segment": {"role": "Field"}}]
 
 _count = 0
 
 
 def harness(*, sort: str = "", evaluation: str = "pairwise", evaluate: str = "", moderation: str = "",
             min_segment: int = 1) -> Harness:
-    """A fresh campaign (unique id, so no strategy cache is shared)."""
+    """A fresh campaign (unique id, so no strategy cache is shared): collect,
+    sort, evaluate; ``sort``, ``evaluate`` and ``moderation`` are the TOML
+    lines of those phases' settings."""
     global _count
     _count += 1
-    text = TEMPLATE.format(sort=sort, evaluation=evaluation, evaluate=evaluate, moderation=moderation,
-                           min_segment=min_segment)
-    return Harness(CampaignTemplate.parse(text), f"test{_count}")
+    template = make_template(
+        ({"type": "collect", "settings": {"prompts": PROMPTS}},
+         {"type": "sort", "settings": tomllib.loads(sort)},
+         {"type": "evaluate", "strategy": evaluation, "settings": tomllib.loads(evaluate)}),
+        title="strategies", moderation={"strategy": "jury", "settings": tomllib.loads(moderation)},
+        min_segment_size=min_segment,
+    )
+    return Harness(template, f"test{_count}")

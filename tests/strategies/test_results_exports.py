@@ -10,33 +10,17 @@ import trio
 
 import essaim
 from essaim import FACILITATOR, Command
+from essaim.testing import make_template
 
-TEMPLATE = """
-[campaign]
-title = "Exports"
-min_segment_size = 4
-[[profile]]
-key = "role"
-label = "Role"
-choices = ["Field", "Office"]
-[[phase]]
-type = "collect"
-duration = 600
-[[phase]]
-type = "evaluate"
-duration = 600
-strategy = "agree_disagree"
-[phase.settings]
-min_votes = 2
-[[phase]]
-type = "results"
-duration = 600
-auto_advance = false
-"""
+TEMPLATE = make_template(
+    ("collect", {"type": "evaluate", "strategy": "agree_disagree", "settings": {"min_votes": 2}},
+     {"type": "results", "auto_advance": False}),
+    title="Exports", min_segment_size=4,
+)
 
 
 async def _campaign(engine):
-    created = await engine.create_campaign(essaim.CampaignTemplate.parse(TEMPLATE))
+    created = await engine.create_campaign(TEMPLATE)
     cid = created.campaign_id
     # 6 Field people, 2 Office people: the Office segment is below min_segment_size.
     joined = [await engine.join(cid, {"role": "Field" if i < 6 else "Office"}) for i in range(8)]

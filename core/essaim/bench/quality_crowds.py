@@ -33,6 +33,7 @@ from essaim_builtins.similarity import SimilarityIndex
 
 from ..errors import CommandError
 from ..template import CampaignTemplate
+from ..testing import make_template
 from .quality_harness import Harness
 from ..agreement_metrics import adjusted_rand_index, kendall_tau, spearman
 
@@ -54,32 +55,17 @@ def _words(rng: random.Random, n: int, taken: set[str]) -> list[str]:
     return out
 
 
-def _template(sort_settings: dict[str, Any], evaluation: str = "pairwise", eval_settings: str = "") -> CampaignTemplate:
-    sort = "\n".join(f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"' for k, v in sort_settings.items())
-    return CampaignTemplate.parse(f"""
-[campaign]
-title = "bench"
-[[profile]]
-key = "role"
-label = "Role"
-choices = ["a", "b"]
-[[phase]]
-type = "collect"
-duration = 60
-[[phase]]
-type = "sort"
-duration = 60
-[phase.settings]
-{sort}
-[[phase]]
-type = "evaluate"
-duration = 60
-strategy = "{evaluation}"
-[phase.settings]
-{eval_settings}
-[moderation]
-strategy = "jury"
-""")
+#: The benchmark crowd's one profile attribute (half the people each way).
+_PROFILE = ({"key": "role", "label": "Role", "choices": ["a", "b"]},)
+
+
+def _template(sort_settings: dict[str, Any], evaluation: str = "pairwise",
+              eval_settings: dict[str, Any] | None = None) -> CampaignTemplate:
+    return make_template(
+        ("collect", {"type": "sort", "settings": sort_settings},
+         {"type": "evaluate", "strategy": evaluation, "settings": eval_settings or {}}),
+        title="bench", profile=_PROFILE, moderation="jury",
+    )
 
 
 # -- structure ---------------------------------------------------------------------------
@@ -274,7 +260,7 @@ def simulate_ranking(
         # One random stream per method, so that changing one method leaves
         # the others' figures as they were (the people stay the same).
         rng = random.Random(f"{seed}:{name}")
-        h = Harness(_template({}, strategy, "max_tasks = 1000"), f"{name}{seed}j{per_item}")
+        h = Harness(_template({}, strategy, {"max_tasks": 1000}), f"{name}{seed}j{per_item}")
         voters = [h.join({"role": rng.choice("ab")}) for _ in range(n_voters)]
         h.start_phase(0)
         for n in range(n_items):
