@@ -26,6 +26,7 @@ from typing import Any
 
 import gevent
 import gevent.event
+import gevent.lock
 import websocket
 from locust import HttpUser, User, constant, events, task
 from locust.runners import WorkerRunner
@@ -93,7 +94,12 @@ class ParticipantUser(User):
         self.ws: websocket.WebSocket | None = None
         self.reader: gevent.Greenlet | None = None
         self.closing = False
-        self._connect("connect+welcome")
+        self.connecting = gevent.lock.Semaphore()
+        with self.connecting:
+            self._connect("connect+welcome")
+        if self.storm_after:
+            # A timer per user, not a check between think times: every client drops at the same moment.
+            gevent.spawn_later(max(_Campaign.started_at + self.storm_after - time.time(), 0.0), self._storm)
 
     def on_stop(self) -> None:
         self.closing = True
@@ -146,33 +152,37 @@ class ParticipantUser(User):
 
     def _storm(self) -> None:
         """Drop the connection and come back at once with the token."""
-        self.stormed = True
-        old, self.ws = self.ws, None
-        if old is not None:
-            old.abort()
-            old.close()
-        self._connect("resume after drop")
+        if self.closing:
+            return
+        with self.connecting:
+            self.stormed = True
+            old, self.ws = self.ws, None
+            if old is not None:
+                old.abort()
+                old.close()
+            self._connect("resume after drop")
 
     @task
     def act(self) -> None:
-        if self.storm_after and not self.stormed and time.time() - _Campaign.started_at >= self.storm_after:
-            self._storm()
         if self.ws is None:
             for _ in range(MAX_RECONNECTS):
                 gevent.sleep(RECONNECT_BACKOFF_SECONDS * random.random())
-                if self._connect("reconnect"):
-                    break
+                with self.connecting:
+                    if self.ws is not None or self._connect("reconnect"):
+                        break
             else:
                 gevent.sleep(CONNECT_TIMEOUT_SECONDS)
                 return
         now = time.time()
         self._fire(self.p.expire(now))
         frames, think = self.p.act(now)
+        ws = self.ws
         try:
             for f in frames:
-                self.ws.send(json.dumps(f))
+                ws.send(json.dumps(f))
         except Exception:  # the reader reports the loss; resume next time
-            self.ws = None
+            if self.ws is ws:
+                self.ws = None
         gevent.sleep(think)
 
 
