@@ -6,6 +6,7 @@ from contextlib import AsyncExitStack
 
 import trio
 from essaim.server.fanout import SPREAD_TICK
+from essaim.server.outbox import Outbox
 from server_fixtures import new_campaign, participant_connection, running_server
 
 
@@ -114,3 +115,28 @@ async def test_a_finished_campaigns_hub_closes_with_its_last_connection(server):
         welcome = await again.recv()
         assert welcome["type"] == "welcome" and welcome["phase"]["status"] == "finished"
     assert server.hubs.get(campaign_id) is not hub
+
+
+async def test_a_phase_change_wakes_writers_in_paced_slices(tmp_path, monkeypatch):
+    # Budget 20 writers/s and a 0.05 s tick: one writer woken per slice.
+    woken: list[float] = []
+    original = Outbox.wake
+
+    def spy(self):
+        woken.append(trio.current_time())
+        original(self)
+
+    monkeypatch.setattr(Outbox, "wake", spy)
+    async with running_server(tmp_path, phase_frame_budget=20.0) as server:
+        campaign_id, code, fac = await new_campaign(server)
+        async with AsyncExitStack() as stack:
+            ps = [await stack.enter_async_context(participant_connection(server)) for _ in range(3)]
+            for p in ps:
+                await p.join(code)
+            woken.clear()
+            await fac.phase(campaign_id, "start")
+            for p in ps:
+                await p.until(lambda p: p.state["phase"]["status"] == "running")
+    assert len(woken) >= 3
+    first = woken[:3]
+    assert all(b - a >= SPREAD_TICK * 0.9 for a, b in zip(first, first[1:]))

@@ -5,7 +5,8 @@ durable events (``engine.owner(cid).subscribe``) and flags the outboxes of
 the connections concerned:
 
 - a phase change (``phase_*``, ``items_published``, ``campaign_finished``)
-  flags ``phase`` and ``you`` for everyone, at once;
+  flags ``phase`` and ``you`` for everyone at once, and wakes their writers
+  in paced slices (``phase_frame_budget``), so actions slip in between;
 - personal events flag ``you`` for the participants concerned only
   (``hand_dealt`` → the sorter, ``card_flagged`` with a jury → the jurors,
   ``case_decided`` → the jurors and the author...); a new supporter of a
@@ -86,6 +87,7 @@ class CampaignHub:
         self.results = _Shared()
         self.results_data: bytes = b"null"
         self._counters_changed = trio.Event()
+        self._phase_changed = trio.Event()
         self._results_wanted = trio.Event()
         self.cards_by_author: dict[str, list[str]] = {}
         state = engine.state(campaign_id)
@@ -163,8 +165,12 @@ class CampaignHub:
             self._prompts.clear()
             if results_wanted(self.engine, state):
                 self._results_wanted.set()
+            # Stale for everyone now (any frame sent carries it); writers
+            # are woken in paced slices by _wake_for_phase.
             for conn in self.connections:
-                self._mark(conn, phase=True, you=True)
+                if conn.outbox.mark(phase=True, you=True, wake=False):
+                    self.metrics.updates_coalesced += 1
+            self._phase_changed.set()
         else:
             for pid in personal:
                 for conn in self.by_pid.get(pid, ()):
@@ -246,6 +252,7 @@ class CampaignHub:
         with self._scope:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._refresh_counters)
+                nursery.start_soon(self._wake_for_phase)
                 nursery.start_soon(self._publish_results)
 
     async def _refresh_counters(self) -> None:
@@ -269,6 +276,21 @@ class CampaignHub:
                     if conn.counters_sent < version and not conn.finished:
                         self._mark(conn, counters=True)
             await trio.sleep_until(started + interval)
+
+    async def _wake_for_phase(self) -> None:
+        """Wake every writer after a phase change, ``phase_frame_budget`` per
+        second in 50 ms slices: one batch of 10,000 writers would make each
+        action arriving meanwhile wait for all of them."""
+        while True:
+            await self._phase_changed.wait()
+            self._phase_changed = trio.Event()
+            conns = list(self.connections)
+            chunk = max(1, int(self.settings.phase_frame_budget * SPREAD_TICK))
+            for start in range(0, len(conns), chunk):
+                if start:
+                    await trio.sleep(SPREAD_TICK)
+                for conn in conns[start:start + chunk]:
+                    conn.outbox.wake()
 
     async def _publish_results(self) -> None:
         """Compute results when the campaign reaches its results; again on each

@@ -69,6 +69,10 @@ class Outbox:
             self._wake.set()
         return coalesced
 
+    def wake(self) -> None:
+        """Let the writer send what is marked (see ``mark(wake=False)``)."""
+        self._wake.set()
+
     def close(self, code: int) -> int:
         """Ask the writer to close the connection; returns answers dropped."""
         dropped = 0

@@ -62,6 +62,12 @@ class Settings:
     #: Frames per second the counter refreshes may cost in total; with more
     #: connections the refresh interval grows (connections / budget).
     counters_frame_budget: float = 1000.0
+    #: Writers woken per second to deliver a phase change. Everyone's state is
+    #: marked stale at once (a frame sent anyway carries it), but waking 10,000
+    #: writers in one batch makes every action arriving meanwhile wait ~2 s
+    #: for a writer slot; at 8,000/s, 10,000 clients have it within ~1.3 s
+    #: (staleness SLO: 2 s) and acks slip in between the slices.
+    phase_frame_budget: float = 8000.0
     #: Acks, errors and replies waiting for one client; more means it does not read: close 4000.
     outbox_max_items: int = 256
     #: A frame that takes longer than this to hand to the kernel marks the client as not reading.
