@@ -241,9 +241,9 @@ def voter_weights(items: list[str], judgments: Sequence[Judgment]) -> dict[str, 
     theta: np.ndarray | None = None
     for _ in range(MIXTURE_ROUNDS):
         w = attentive[voter] * cap[voter]
-        theta, _se = bradley_terry(len(items), ia, ib, outcome, w, start=theta, max_iterations=MIXTURE_FIT_ITERATIONS)
+        theta, se = bradley_terry(len(items), ia, ib, outcome, w, start=theta, max_iterations=MIXTURE_FIT_ITERATIONS)
         cant = (w * (answer == 2)).sum() / max(w.sum(), 1e-9)
-        p_a = 1 / (1 + np.exp(theta[ib] - theta[ia]))
+        p_a = _without_own_answers(theta, se, voter, ia, ib, outcome, w)
         p_att = np.choose(answer, [(1 - cant) * p_a, (1 - cant) * (1 - p_a), np.full(p_a.size, cant)])
         log_like = np.empty((len(pids), 1 + len(careless)))
         log_like[:, 0] = np.bincount(voter, np.log(np.maximum(p_att, 1e-12)), len(pids))
@@ -262,6 +262,30 @@ def voter_weights(items: list[str], judgments: Sequence[Judgment]) -> dict[str, 
             counts = np.bincount(answer, post[voter, k + 1], len(ANSWERS)) + 1
             careless[k] = counts / counts.sum()
     return {pid: float(attentive[n] * cap[n]) for n, pid in enumerate(pids)}
+
+
+def _without_own_answers(
+    theta: np.ndarray, se: np.ndarray, voter: np.ndarray, ia: np.ndarray, ib: np.ndarray, outcome: np.ndarray,
+    weight: np.ndarray,
+) -> np.ndarray:
+    """P("a" wins) for each judgment, by strengths fitted without its
+    participant's own answers (one Newton step back per item).
+
+    At ten judgments per item one answer is a tenth of an item's evidence:
+    judged against strengths it helped to fit, a random clicker looks like
+    a reader. Removing each participant's pull took the quality benchmark's
+    Spearman at 10 judgments per item from 0.839 to 0.841 (300 seeds,
+    paired difference +0.002 +/- 0.001)."""
+    n_items = theta.size
+    pull = weight * (outcome - 1 / (1 + np.exp(theta[ib] - theta[ia])))
+    # (participant, item) keys made dense through np.unique: 10,000 people
+    # times 1,000 items would be 80 MB as a flat array.
+    _, slot = np.unique(np.concatenate([voter * n_items + ia, voter * n_items + ib]), return_inverse=True)
+    own = np.bincount(slot, np.concatenate([pull, -pull]))
+    info = 1 / se ** 2
+    theta_a = theta[ia] - own[slot[:ia.size]] / info[ia]
+    theta_b = theta[ib] - own[slot[ia.size:]] / info[ib]
+    return 1 / (1 + np.exp(theta_b - theta_a))
 
 
 def side_weights(judgments: Sequence[Judgment]) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 
 from essaim import CommandError
 from essaim.state import Judgment
-from essaim_builtins.pairwise import bradley_terry, voter_weights
+from essaim_builtins.pairwise import _without_own_answers, bradley_terry, voter_weights
 
 from .strategy_campaign import harness
 
@@ -123,6 +123,24 @@ def test_voter_weights_discount_careless_clickers_with_few_answers() -> None:
     # A crowd of honest people alone keeps (nearly) full weight.
     alone = voter_weights(items, [j for j in judgments if j.pid.startswith("honest")])
     assert sum(alone.values()) / len(alone) > 0.9, alone
+
+
+def test_a_participant_is_judged_against_strengths_fitted_without_them() -> None:
+    # x and y tie against z; one person alone says x beats y. The full fit
+    # agrees with them (it was fitted on their answer); without it, x and y
+    # are even again, so that answer is no evidence that they read.
+    ia = np.array([0, 1, 0, 1, 0], np.int64)  # 0 = x, 1 = y, 2 = z
+    ib = np.array([2, 2, 2, 2, 1], np.int64)
+    outcome = np.array([1.0, 1.0, 0.0, 0.0, 1.0])
+    voter = np.array([0, 1, 2, 3, 4], np.int64)
+    weight = np.ones(5)
+    theta, se = bradley_terry(3, ia, ib, outcome, weight)
+    fitted = 1 / (1 + np.exp(theta[1] - theta[0]))
+    without = _without_own_answers(theta, se, voter, ia, ib, outcome, weight)
+    assert fitted > 0.55
+    assert abs(without[4] - 0.5) < abs(fitted - 0.5) / 2
+    # The other answers are corrected too, each by its own pull only.
+    assert without[0] < 1 / (1 + np.exp(theta[2] - theta[0]))
 
 
 def test_ratings_on_criteria() -> None:
