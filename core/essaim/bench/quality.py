@@ -39,6 +39,12 @@ STRUCTURE_SEEDS = (1, 2, 3)
 #: measured; twenty bring it to about 0.013 (printed with the target).
 RANKING_SEEDS = tuple(range(1, 21))
 MODERATION_SEEDS = (1, 2, 3, 4, 5)
+#: The 0.85 target is checked on more seeds than the table: at 20 seeds the
+#: standard error (~0.011) is as large as the gap to the target, and the 20
+#: first seeds happen to sit 0.006 above the mean of 300.
+TARGET_SEEDS = tuple(range(1, 201))
+#: Shares of careless voters at which the target effort is also measured.
+CARELESS_SHARES = (0.0, 0.1, 0.2, 0.3)
 
 
 def _mean(runs: Sequence[dict[str, float]], key: str) -> float:
@@ -73,11 +79,8 @@ def structure_table(seeds: Sequence[int], efforts: Sequence[int], log: Callable[
     return _table(header, rows), wins_from_3
 
 
-def ranking_table(
-    seeds: Sequence[int], efforts: Sequence[int], log: Callable[[str], None]
-) -> tuple[str, tuple[float, float]]:
+def ranking_table(seeds: Sequence[int], efforts: Sequence[int], log: Callable[[str], None]) -> str:
     rows = []
-    at_10 = (0.0, 0.0)
     for j in efforts:
         runs = [simulate_ranking(s, j) for s in seeds]
         careful = [simulate_ranking(s, j, careless=0.0) for s in seeds]
@@ -86,15 +89,36 @@ def ranking_table(
             row += [_mean(runs, f"{method}_spearman"), _mean(runs, f"{method}_kendall")]
         row += [_mean(careful, "bt_adaptive_spearman"), _mean(careful, "ratings_spearman")]
         rows.append(row)
-        if j == 10:
-            values = [r["bt_adaptive_spearman"] for r in runs]
-            spread = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else math.nan
-            at_10 = (statistics.mean(values), spread)
         log(f"ranking j={j} done")
     header = ["judgments/item", "pair answers", "win count ρ", "win count τ", "BT random pairs ρ", "BT random pairs τ",
               "BT adaptive ρ", "BT adaptive τ", "ratings ρ", "ratings τ",
               "BT adaptive ρ, careful voters only", "ratings ρ, careful voters only"]
-    return _table(header, rows), at_10
+    return _table(header, rows)
+
+
+def _mean_and_error(values: Sequence[float]) -> tuple[float, float]:
+    spread = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else math.nan
+    return statistics.mean(values), spread
+
+
+def careless_table(
+    seeds: Sequence[int], shares: Sequence[float], log: Callable[[str], None]
+) -> tuple[str, tuple[float, float]]:
+    """Spearman at 10 judgments per item against the share of careless
+    voters, on many seeds; returns the table and (mean, standard error) of
+    adaptive Bradley-Terry at the benchmark's share (the last one)."""
+    rows = []
+    at_target = (math.nan, math.nan)
+    for share in shares:
+        runs = [simulate_ranking(s, 10, careless=share) for s in seeds]
+        bt = _mean_and_error([r["bt_adaptive_spearman"] for r in runs])
+        ratings = _mean_and_error([r["ratings_spearman"] for r in runs])
+        wins = _mean_and_error([r["wins_spearman"] for r in runs])
+        rows.append([f"{share:.0%}", f"{bt[0]:.3f} ± {bt[1]:.3f}", f"{wins[0]:.3f}", f"{ratings[0]:.3f} ± {ratings[1]:.3f}"])
+        at_target = bt
+        log(f"careless share {share:.0%} done")
+    header = ["careless voters", "BT adaptive ρ (± s.e.)", "win count ρ", "ratings ρ (2× the answers)"]
+    return _table(header, rows), at_target
 
 
 def moderation_table(seeds: Sequence[int], log: Callable[[str], None]) -> tuple[str, bool]:
@@ -125,7 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(f"# Essaim crowd quality — python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}")
     structure, crowd_wins = structure_table(s_seeds, k_grid, log)
-    ranking, (rho_10, rho_10_se) = ranking_table(r_seeds, j_grid, log)
+    ranking = ranking_table(r_seeds, j_grid, log)
+    t_seeds = TARGET_SEEDS[:2] if args.quick else TARGET_SEEDS
+    shares = CARELESS_SHARES[-1:] if args.quick else CARELESS_SHARES
+    careless, (rho_10, rho_10_se) = careless_table(t_seeds, shares, log)
     moderation, jury_better = moderation_table(m_seeds, log)
     print(f"\n## Structure (ARI, mean of {len(s_seeds)} seeds; ~320 cards, 40 ideas in 8 themes, 4% spam)\n")
     print(structure)
@@ -134,14 +161,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("A pair judgment counts for both of its items, a rating for its one item: at j judgments per item,")
     print(f"pairwise takes {RANKED_ITEMS} × j / 2 answers (column 2) and ratings {RANKED_ITEMS} × j.\n")
     print(ranking)
+    print(f"\nAt 10 judgments per item, against the share of careless voters (two thirds one-sided, one third "
+          f"random; mean of {len(t_seeds)} seeds):\n")
+    print(careless)
     print(f"\n## Moderation (mean of {len(m_seeds)} seeds; 300 participants, 400 cards, 8% abusive)\n")
     print(moderation)
     print("\n## Targets\n")
     print(f"- crowd sorting (1 and 2 boards) beats text-only from 3 placements per card: {'yes' if crowd_wins else 'NO'}")
-    if 10 in j_grid:
-        print(f"- Bradley-Terry (adaptive) Spearman at 10 judgments per item: {rho_10:.3f} "
-              f"(standard error over seeds {'n/a, one seed' if math.isnan(rho_10_se) else f'{rho_10_se:.3f}'}) "
-              f"({'meets' if rho_10 >= 0.85 else 'below'} the 0.85 target)")
+    print(f"- Bradley-Terry (adaptive) Spearman at 10 judgments per item, 30% careless voters: {rho_10:.3f} "
+          f"(standard error over {len(t_seeds)} seeds {rho_10_se:.3f}) "
+          f"({'meets' if rho_10 >= 0.85 else 'below'} the 0.85 target)")
     print(f"- juries strictly more precise than 'hide after 3 flags' in every seed: {'yes' if jury_better else 'NO'}")
     print(f"\ntotal {time.perf_counter() - start:.1f}s")
     return 0

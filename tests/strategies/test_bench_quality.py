@@ -1,0 +1,16 @@
+"""``make bench-quality`` runs end to end and prints every table and target."""
+
+from __future__ import annotations
+
+import pytest
+
+from essaim.bench.quality import main
+
+
+def test_quick_quality_benchmark_prints_its_tables_and_targets(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for heading in ("## Structure", "## Ranking", "against the share of careless voters", "## Moderation", "## Targets"):
+        assert heading in out
+    assert "Spearman at 10 judgments per item, 30% careless voters" in out
+    assert "standard error over 2 seeds" in out
