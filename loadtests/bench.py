@@ -162,6 +162,18 @@ async def ramp(kind: str, levels: list[int], args: argparse.Namespace, objective
     return out
 
 
+async def ramp_down(kind: str, levels: list[int], args: argparse.Namespace, objectives: slo.Objectives) -> list[LevelResult]:
+    """Levels from the highest down until one holds."""
+    out = []
+    for n in sorted(levels, reverse=True):
+        r = await run_level(kind, n, args.window, args.server_cpu, objectives)
+        print(r.row(), flush=True)
+        out.append(r)
+        if r.held:
+            break
+    return out
+
+
 def most_held(results: list[LevelResult]) -> int:
     return max((r.sessions for r in results if r.held), default=0)
 
@@ -176,10 +188,14 @@ async def amain(args: argparse.Namespace) -> int:
     engine = await ramp("essaim", levels, args, objectives)
     held_engine = most_held(engine)
     best = next((r for r in engine if r.sessions == held_engine), engine[-1])
-    # A baseline starts at the engine's best level: below it, it holds anyway.
+    # A baseline starts at the engine's best level (below it, it usually
+    # holds) and goes up; if it breaks there, it goes down until it holds.
     baselines = {}
     for kind in filter(None, args.compare.split(",")):
-        tried = await ramp(kind, [n for n in levels if n >= max(held_engine, levels[0])], args, objectives)
+        start = max(held_engine, levels[0])
+        tried = await ramp(kind, [n for n in levels if n >= start], args, objectives)
+        if tried and not tried[0].held:
+            tried += await ramp_down(kind, [n for n in levels if n < start], args, objectives)
         baselines[kind] = (most_held(tried), bool(tried) and all(r.held for r in tried))
     print()
     print(f"most sessions held within SLO: essaim {held_engine}" + "".join(

@@ -35,7 +35,7 @@ KINDS = {
     "essaim": "essaim serve (hypercorn trio + quart-trio + engine, SQLite)",
     "bare": "hypercorn trio + quart-trio, no engine",
     "bare-asgi": "hypercorn trio + quart-trio, /ws as a bare ASGI route, no engine",
-    "bare-paced": "as bare-asgi, counters refresh paced over its interval",
+    "bare-paced": "as bare-asgi, counters refresh and phase frames paced as essaim serve paces them",
     "uvicorn": "uvicorn + websockets (asyncio), no engine",
 }
 

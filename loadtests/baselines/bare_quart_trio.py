@@ -7,7 +7,8 @@ every channel. Acks are answered at once: no durability, no strategy.
 ``--asgi-ws`` serves ``/ws`` as a bare ASGI route in front of the Quart app
 (what essaim serve does, ~30% cheaper per frame); without it ``/ws`` is a
 Quart websocket route. ``--paced`` spreads each counters refresh over its
-interval instead of waking every writer at once.
+interval instead of waking every writer at once, and each phase frame at
+``mini.PHASE_FRAME_BUDGET`` frames per second, as essaim serve does.
 """
 
 from __future__ import annotations
@@ -82,8 +83,25 @@ async def stats(cid: str) -> dict:
 async def phase(cid: str, action: str) -> tuple[dict, int]:
     if not campaign.control(action):
         return {"error": {"code": "bad_request", "message": f"unknown action {action}"}}, 400
-    fan_out(mini.phase_frame(campaign))
+    if settings["paced"]:
+        app.nursery.start_soon(paced_fan_out, mini.phase_frame(campaign))
+    else:
+        fan_out(mini.phase_frame(campaign))
     return {"phase": campaign.phase()}, 200
+
+
+async def paced_fan_out(frame: bytes) -> None:
+    """The phase frame to everyone, PHASE_FRAME_BUDGET per second in slices."""
+    boxes = list(outboxes)
+    chunk = max(1, int(mini.PHASE_FRAME_BUDGET * mini.PACING_SLICE_SECONDS))
+    for start in range(0, len(boxes), chunk):
+        if start:
+            await trio.sleep(mini.PACING_SLICE_SECONDS)
+        for box in boxes[start:start + chunk]:
+            try:
+                box.send_nowait(frame)
+            except (trio.WouldBlock, trio.ClosedResourceError):
+                pass
 
 
 async def writer(receive: trio.MemoryReceiveChannel) -> None:

@@ -28,6 +28,9 @@ COUNTERS_FRAME_BUDGET = 1000.0
 OUTBOX_FRAMES = 64
 #: Paced refreshes go out in slices this far apart (50 ms: a reader waits at most one slice).
 PACING_SLICE_SECONDS = 0.05
+#: Same default as essaim serve's ``phase_frame_budget``: phase frames per
+#: second when paced, in PACING_SLICE_SECONDS slices.
+PHASE_FRAME_BUDGET = 8000.0
 PHASES = ("collect", "sort", "evaluate", "results")
 HAND = [f"c{i}" for i in range(1, 9)]
 
