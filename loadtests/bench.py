@@ -198,14 +198,14 @@ async def amain(args: argparse.Namespace) -> int:
             tried += await ramp_down(kind, [n for n in levels if n < start], args, objectives)
         baselines[kind] = (most_held(tried), bool(tried) and all(r.held for r in tried))
     print()
-    print(f"most sessions held within SLO: essaim {held_engine}" + "".join(
+    print(f"most sessions held within SLO: essaim {held_engine or f'none of the levels tried (lowest {levels[0]})'}" + "".join(
         f", {kind} {held}" + (" (held every level tried: its ceiling is higher)" if ceiling else "")
         for kind, (held, ceiling) in baselines.items()))
     print(f"at {best.sessions}: ack p50 {best.ack_p50:.0f} ms, p99 {best.ack_p99:.0f} ms, staleness p95 "
           f"{best.staleness_p95:.0f} ms, {best.kib_idle:.1f} KiB/idle session, {best.kib_active:.1f} KiB/active "
           f"session, {best.cpu_ms_per_frame:.3f} ms CPU/frame")
     for kind, (held, _) in baselines.items():
-        if held:
+        if held and held_engine:
             ratio = held_engine / held
             print(f"engine/{kind} ratio: {ratio:.2f} (target >= 0.7){'' if ratio >= 0.7 else '  BELOW TARGET'}")
     return 0 if held_engine >= args.target else 1
