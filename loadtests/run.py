@@ -10,10 +10,12 @@ running deployment and starts no server. Reports (CSV, HTML) go to
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from .profiles import PROFILES
@@ -35,12 +37,29 @@ def locust_command(profile_name: str, host: str, report_dir: Path, *, users: int
             "--loglevel", "WARNING", *role]
 
 
+def create_campaign(host: str, admin_token: str) -> dict[str, str]:
+    """A demo campaign on ``host``: its join code, id and facilitator token."""
+    request = urllib.request.Request(
+        host.rstrip("/") + "/api/campaigns", data=json.dumps({"template": "demo"}).encode(), method="POST",
+        headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        created = json.load(response)
+    return {"ESSAIM_LOAD_CAMPAIGN": created["code"], "ESSAIM_LOAD_CAMPAIGN_ID": created["campaign_id"],
+            "ESSAIM_LOAD_FACILITATOR_TOKEN": created["facilitator_token"]}
+
+
 def run_locust(args: argparse.Namespace, host: str, env: dict[str, str], report_dir: Path) -> int:
     profile = PROFILES[args.profile]
     users = args.users or profile.users
     spawn_rate = args.spawn_rate or profile.spawn_rate
     run_seconds = args.run_seconds or int(users / spawn_rate + profile.campaign_seconds + 15)
     workers = args.workers or profile.workers
+    if workers > 1 and not env.get("ESSAIM_LOAD_CAMPAIGN"):
+        # Each worker is its own process: a campaign created by the facilitator
+        # user in one of them would be unknown to the others' participants.
+        env = {**env, **create_campaign(host, env["ESSAIM_ADMIN_TOKEN"])}
+        print(f"campaign {env['ESSAIM_LOAD_CAMPAIGN']} created for the {workers} Locust workers", flush=True)
     pin = taskset_prefix(args.locust_cpu)
     # +1: the facilitator user (fixed_count=1) is one of Locust's users.
     common = dict(users=users + 1, spawn_rate=spawn_rate, run_seconds=run_seconds)
