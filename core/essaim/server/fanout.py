@@ -87,7 +87,10 @@ class CampaignHub:
         self.results = _Shared()
         self.results_data: bytes = b"null"
         self._counters_changed = trio.Event()
-        self._phase_changed = trio.Event()
+        self._everyone_stale = trio.Event()
+        #: Set when no paced wake-up is under way (see _wake_everyone_paced).
+        self._paced_done = trio.Event()
+        self._paced_done.set()
         self._results_wanted = trio.Event()
         self.cards_by_author: dict[str, list[str]] = {}
         state = engine.state(campaign_id)
@@ -166,11 +169,11 @@ class CampaignHub:
             if results_wanted(self.engine, state):
                 self._results_wanted.set()
             # Stale for everyone now (any frame sent carries it); writers
-            # are woken in paced slices by _wake_for_phase.
+            # are woken in paced slices by _wake_everyone_paced.
             for conn in self.connections:
                 if conn.outbox.mark(phase=True, you=True, wake=False):
                     self.metrics.updates_coalesced += 1
-            self._phase_changed.set()
+            self._wake_everyone()
         else:
             for pid in personal:
                 for conn in self.by_pid.get(pid, ()):
@@ -252,7 +255,7 @@ class CampaignHub:
         with self._scope:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._refresh_counters)
-                nursery.start_soon(self._wake_for_phase)
+                nursery.start_soon(self._wake_everyone_paced)
                 nursery.start_soon(self._publish_results)
 
     async def _refresh_counters(self) -> None:
@@ -277,13 +280,20 @@ class CampaignHub:
                         self._mark(conn, counters=True)
             await trio.sleep_until(started + interval)
 
-    async def _wake_for_phase(self) -> None:
-        """Wake every writer after a phase change, ``phase_frame_budget`` per
-        second in 50 ms slices: one batch of 10,000 writers would make each
-        action arriving meanwhile wait for all of them."""
+    def _wake_everyone(self) -> None:
+        """Have _wake_everyone_paced wake every writer (after marking them)."""
+        if self._paced_done.is_set():
+            self._paced_done = trio.Event()
+        self._everyone_stale.set()
+
+    async def _wake_everyone_paced(self) -> None:
+        """Wake every writer after a phase change or new results,
+        ``phase_frame_budget`` per second in 50 ms slices: one batch of 10,000
+        writers would make each action arriving meanwhile wait for all of
+        them, and hold 10,000 copies of the frame in memory at once."""
         while True:
-            await self._phase_changed.wait()
-            self._phase_changed = trio.Event()
+            await self._everyone_stale.wait()
+            self._everyone_stale = trio.Event()
             conns = list(self.connections)
             chunk = max(1, int(self.settings.phase_frame_budget * SPREAD_TICK))
             for start in range(0, len(conns), chunk):
@@ -291,6 +301,8 @@ class CampaignHub:
                     await trio.sleep(SPREAD_TICK)
                 for conn in conns[start:start + chunk]:
                     conn.outbox.wake()
+            if not self._everyone_stale.is_set():
+                self._paced_done.set()
 
     async def _publish_results(self) -> None:
         """Compute results when the campaign reaches its results; again on each
@@ -298,15 +310,23 @@ class CampaignHub:
         while True:
             await self._results_wanted.wait()
             self._results_wanted = trio.Event()
+            # The phase change that brought the results goes out first, at
+            # full speed: scoring in a worker thread still takes the GIL
+            # from the trio thread, and marked now, the results would ride
+            # in every frame still to send.
+            await self._paced_done.wait()
             try:
                 results = await visible_results(self.engine, self.campaign_id)
             except Exception:
                 log.exception("campaign %s: results could not be computed", self.campaign_id)
                 continue
             self.results_data = orjson.dumps(results_view(results))
+            await self._paced_done.wait()  # another phase change came meanwhile
             self.results.version += 1
-            for conn in list(self.connections):
-                self._mark(conn, results=True)
+            for conn in self.connections:
+                if conn.outbox.mark(results=True, wake=False):
+                    self.metrics.updates_coalesced += 1
+            self._wake_everyone()
 
     def close(self) -> None:
         """Stop listening and stop the background tasks (see :meth:`Hubs.leave`)."""

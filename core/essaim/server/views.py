@@ -138,12 +138,22 @@ async def visible_results(engine: "Engine", campaign_id: str) -> "Results":
     return await trio.to_thread.run_sync(filter_results, engine.state(campaign_id), results)
 
 
+#: Sheets and representative cards per sheet that participants receive: the
+#: payload goes to every phone, so it stays a few tens of KiB whatever the
+#: campaign's size (a 10,000-person run with every sheet and card sent ~1 MB
+#: to each of them, and the server ran out of memory). The facilitator API
+#: and the exports have everything.
+PARTICIPANT_RESULT_SHEETS = 20
+PARTICIPANT_RESULT_CARDS = 1
+
+
 def results_view(results: "Results") -> list[dict[str, Any]]:
-    """The ranked sheets as participants see them (``results`` already filtered
-    by :func:`visible_results`)."""
+    """The top ranked sheets as participants see them (``results`` already
+    filtered by :func:`visible_results`), at most PARTICIPANT_RESULT_SHEETS
+    with PARTICIPANT_RESULT_CARDS cards each."""
     return [
         {"rank": s.rank, "iid": s.iid, "title": s.title, "score": s.score, "low": s.low, "high": s.high,
          "supporters": s.supporters, "consensus": s.consensus, "controversy": s.controversy,
-         "cards": list(s.card_texts), "segments": dict(s.segments)}
-        for s in results.sheets
+         "cards": list(s.card_texts[:PARTICIPANT_RESULT_CARDS]), "segments": dict(s.segments)}
+        for s in results.sheets[:PARTICIPANT_RESULT_SHEETS]
     ]
