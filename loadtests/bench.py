@@ -39,8 +39,13 @@ DEFAULT_LEVELS = (1000, 2500, 5000, 7500, 10000, 12500, 15000)
 #: Joins per second the generator opens: fast enough to fill 10,000 in ~30 s,
 #: slow enough not to be a reconnect storm (that is its own scenario).
 JOIN_RATE = 400.0
-#: Phases the facilitator runs at each level.
-PHASES = ("collect", "sort", "evaluate")
+#: Phases the facilitator runs at each level. The results phase sends every
+#: session the ranked sheets at once: a full-length Locust campaign found the
+#: server running out of memory there, which a bench stopping at "evaluate"
+#: could not see.
+PHASES = ("collect", "sort", "evaluate", "results")
+#: Seconds between two samples of the server's RSS (the peak column).
+RSS_SAMPLE_SECONDS = 0.5
 
 
 @dataclass
@@ -65,6 +70,8 @@ class LevelResult:
     #: → durable ack queued, and one SQLite group commit. essaim only.
     server_ack_p99: float = 0.0
     commit_p99: float = 0.0
+    #: Highest server RSS sampled during the phases (MiB).
+    peak_mib: float = 0.0
     actions: int = 0
     breaches: list[str] = field(default_factory=list)
 
@@ -73,12 +80,21 @@ class LevelResult:
         return (f"{self.kind:8} {self.sessions:6d} {self.welcomed:6d}  {self.ack_p50:6.0f} {self.ack_p99:6.0f}"
                 f"  {self.staleness_p95:6.0f}  {self.kib_idle:5.1f} {self.kib_active:5.1f}"
                 f"  {self.cpu_ms_per_frame:6.3f} {self.frames_per_second:7.0f} {self.cpu_share:5.0%} {self.generator_cpu:5.0%}"
-                f" {self.generator_lag_max:6.0f} {self.server_ack_p99:6.0f} {self.commit_p99:6.0f}"
+                f" {self.generator_lag_max:6.0f} {self.server_ack_p99:6.0f} {self.commit_p99:6.0f} {self.peak_mib:6.0f}"
                 f"  {verdict}")
 
 
-HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu   gen glagmax sack99 cmt99  verdict\n"
-          "                        (ms)   (ms)   (ms)   idle  activ                              (ms)   (ms)   (ms)")
+HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu   gen glagmax sack99 cmt99   peak  verdict\n"
+          "                        (ms)   (ms)   (ms)   idle  activ                              (ms)   (ms)   (ms)   (MiB)")
+
+
+async def _sample_peak_rss(server: ServerProcess, result: LevelResult) -> None:
+    while True:
+        try:
+            result.peak_mib = max(result.peak_mib, server.rss_kib() / 1024)
+        except OSError:  # the server is gone: the level reports it
+            return
+        await asyncio.sleep(RSS_SAMPLE_SECONDS)
 
 
 async def run_level(kind: str, sessions: int, window: float, server_cpu: str | None,
@@ -105,6 +121,7 @@ async def run_level(kind: str, sessions: int, window: float, server_cpu: str | N
         gen0 = time.process_time()
         lag = LoopLag()
         lag_task = asyncio.create_task(lag.run(fleet.stop))
+        peak_task = asyncio.create_task(_sample_peak_rss(server, result))
         spy = start_recording(server.pid, window * len(PHASES), profile_to) if profile_to else None
         await facilitator.phase("start")
         for i, _ in enumerate(PHASES):
@@ -119,6 +136,7 @@ async def run_level(kind: str, sessions: int, window: float, server_cpu: str | N
         result.generator_cpu = (time.process_time() - gen0) / (t1 - t0)
         result.generator_lag_max = lag.max_ms()
         lag_task.cancel()
+        peak_task.cancel()
         if spy is not None:
             spy.wait(30)
         result.kib_active = (server.rss_kib() - rss0) / max(fleet.welcomed, 1)
