@@ -60,6 +60,13 @@ async def test_phase_control(server):
     assert (await fac.phase(campaign_id, "resume"))["phase"]["status"] == "running"
     assert (await fac.phase(campaign_id, "advance"))["phase"]["type"] == "sort"
     assert (await fac.call("POST", f"{path}/explode")).status_code == 404
+    # A click meant for phase 0, arriving after it ended (its timer, another
+    # facilitator), ends nothing: the sort phase keeps running.
+    late = await fac.call("POST", f"{path}/advance", {"index": 0})
+    assert late.status_code == 409 and late.json()["error"]["code"] == "wrong_phase", late.json()
+    assert "phase 0 has already ended" in late.json()["error"]["message"]
+    assert (await fac.call("POST", f"{path}/advance", {"index": "1"})).status_code == 400
+    assert (await fac.phase(campaign_id, "advance", index=1))["phase"]["type"] == "evaluate"
     stats = (await fac.call("GET", f"/api/campaigns/{campaign_id}/stats")).json()
     assert {"connections", "contribution_rate_per_minute", "counters"} <= set(stats)
 

@@ -215,7 +215,13 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
         if action not in PHASE_ACTIONS:
             raise ApiError("not_found", f"no phase action {action!r}; use one of {list(PHASE_ACTIONS)}")
         body = await _body()
-        args = {"seconds": body.get("seconds")} if action == "extend" else {}
+        args: dict[str, object] = {}
+        if action == "extend":
+            args["seconds"] = body.get("seconds")
+        elif action == "advance" and "index" in body:
+            # The phase the facilitator means to end: a click racing the
+            # phase timer must not end the next phase too.
+            args["index"] = body["index"]
         ack = await engine.execute(campaign_id, FACILITATOR, Command(action, args))
         return _json({"seq": ack.seq, "phase": phase_view(engine, engine.state(campaign_id))})
 

@@ -72,14 +72,16 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
             "Campaign, phase and counters", {"200": _json_response("The campaign")}, security=fac,
             parameters=[_CAMPAIGN_ID])},
         "/api/campaigns/{campaign_id}/phase/{action}": {"post": _op(
-            "Phase control: start, pause, resume, advance; extend with {\"seconds\": n}",
+            "Phase control: start, pause, resume; extend with {\"seconds\": n}; advance with {\"index\": n}, "
+            "the phase to end (a late click after the phase timer then ends nothing: 409 wrong_phase)",
             {"200": _json_response("The new phase", {"type": "object", "properties": {
                 "seq": {"type": "integer"}, "phase": _OBJECT}, "required": ["seq", "phase"]})},
             security=fac, parameters=[_CAMPAIGN_ID, {
                 "name": "action", "in": "path", "required": True,
                 "schema": {"type": "string", "enum": ["start", "pause", "resume", "extend", "advance"]}}],
             body={"type": "object", "properties": {"seconds": {"type": "number", "exclusiveMinimum": 0,
-                                                               "maximum": 3600}}})},
+                                                               "maximum": 3600},
+                                                   "index": {"type": "integer", "minimum": 0}}})},
         "/api/campaigns/{campaign_id}/stats": {"get": _op(
             "Live counters, connections and contribution rate", {"200": _json_response("Stats")}, security=fac,
             parameters=[_CAMPAIGN_ID])},

@@ -175,7 +175,8 @@ function dashboard(campaignId, api) {
     if (phase.status === "paused") button("ctl-resume", "Resume", "resume", "primary");
     if (phase.status !== "finished" && phase.status !== "draft") {
       const last = phase.index >= campaign.phases.length - 1;
-      button("ctl-advance", last ? "Finish" : "Next phase", "advance", "primary");
+      // The phase shown is the one to end: if its timer ends it first, the click ends nothing.
+      button("ctl-advance", last ? "Finish" : "Next phase", "advance", "primary", { index: phase.index });
     }
     fill(panels.phase,
       h("h2", { id: "phase-h" }, "Phases"),
