@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from loadtests.behaviour import ACK_TIMEOUT_SECONDS, Participant
+from loadtests.behaviour import ACK_TIMEOUT_SECONDS, Participant, _Pending
 from loadtests.workload import CAMPAIGN, Workload
 
 
@@ -57,6 +57,15 @@ def test_refusals_a_person_meets_are_not_failures_but_others_are() -> None:
         {"id": frames[0]["id"], "code": "busy", "message": "..."}]}, now=0.2)
     assert {s.name: s.error for s in samples} == {"ack deal": None, "ack volunteer": "busy"}
     assert p.hands_left == 0
+    # not_found is expected of a support (the card was hidden meanwhile), of nothing else.
+    p.pending.clear()
+    p.receive(welcome(phase(0, "collect")), now=1.0)
+    for n, kind in enumerate(("support_card", "flag")):
+        p.pending[f"x{n}"] = _Pending(kind, {"type": kind, "id": f"x{n}"}, 1.0)
+    samples = p.receive({"type": "update", "errors": [
+        {"id": "x0", "code": "not_found", "message": "..."}, {"id": "x1", "code": "not_found", "message": "..."}]},
+        now=1.2)
+    assert {s.name: s.error for s in samples} == {"ack support_card": None, "ack flag": "not_found"}
 
 
 def test_a_phase_change_measures_staleness_from_the_server_time() -> None:
