@@ -24,6 +24,7 @@ every frame (:meth:`CampaignHub.shared`).
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -270,15 +271,21 @@ class CampaignHub:
             interval = self.counters_interval()
             self.counters.version += 1
             version = self.counters.version
-            conns = list(self.connections)
-            chunk = max(1, int(self.settings.counters_frame_budget * SPREAD_TICK))
-            for start in range(0, len(conns), chunk):
-                if start:
-                    await trio.sleep(SPREAD_TICK)
-                for conn in conns[start:start + chunk]:
-                    if conn.counters_sent < version and not conn.finished:
-                        self._mark(conn, counters=True)
+            async for conn in self._paced(self.settings.counters_frame_budget):
+                if conn.counters_sent < version and not conn.finished:
+                    self._mark(conn, counters=True)
             await trio.sleep_until(started + interval)
+
+    async def _paced(self, per_second: float) -> AsyncIterator["Connection"]:
+        """Every connection of now, ``per_second`` of them per second, in
+        SPREAD_TICK slices (the caller's work on each must not block)."""
+        conns = list(self.connections)
+        chunk = max(1, int(per_second * SPREAD_TICK))
+        for start in range(0, len(conns), chunk):
+            if start:
+                await trio.sleep(SPREAD_TICK)
+            for conn in conns[start:start + chunk]:
+                yield conn
 
     def _wake_everyone(self) -> None:
         """Have _wake_everyone_paced wake every writer (after marking them)."""
@@ -294,13 +301,8 @@ class CampaignHub:
         while True:
             await self._everyone_stale.wait()
             self._everyone_stale = trio.Event()
-            conns = list(self.connections)
-            chunk = max(1, int(self.settings.phase_frame_budget * SPREAD_TICK))
-            for start in range(0, len(conns), chunk):
-                if start:
-                    await trio.sleep(SPREAD_TICK)
-                for conn in conns[start:start + chunk]:
-                    conn.outbox.wake()
+            async for conn in self._paced(self.settings.phase_frame_budget):
+                conn.outbox.wake()
             if not self._everyone_stale.is_set():
                 self._paced_done.set()
 
