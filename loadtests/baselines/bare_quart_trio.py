@@ -13,6 +13,7 @@ interval instead of waking every writer at once, and each phase frame at
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -30,12 +31,23 @@ outboxes: set[trio.MemorySendChannel] = set()
 settings = {"broadcast": mini.COUNTERS_INTERVAL_SECONDS, "budget": mini.COUNTERS_FRAME_BUDGET, "paced": False}
 
 
-def fan_out(frame: bytes) -> None:
-    for box in list(outboxes):
+def fan_out(frame: bytes, boxes: Iterable[trio.MemorySendChannel] | None = None) -> None:
+    for box in list(outboxes) if boxes is None else boxes:
         try:
             box.send_nowait(frame)
-        except trio.WouldBlock:
-            pass  # a slow reader misses a refresh; the next one replaces it
+        except (trio.WouldBlock, trio.ClosedResourceError):
+            pass  # a slow reader misses a refresh (the next one replaces it), or it left
+
+
+async def fan_out_in_slices(frame: bytes, per_slice: int) -> None:
+    """``frame`` to everyone connected now, ``per_slice`` outboxes every
+    PACING_SLICE_SECONDS, so a reader's action never waits behind thousands
+    of queued writers."""
+    boxes = list(outboxes)
+    for start in range(0, len(boxes), per_slice):
+        if start:
+            await trio.sleep(mini.PACING_SLICE_SECONDS)
+        fan_out(frame, boxes[start:start + per_slice])
 
 
 async def broadcaster() -> None:
@@ -45,18 +57,10 @@ async def broadcaster() -> None:
             await trio.sleep(interval)
             fan_out(mini.counters_frame(campaign))
             continue
-        # Paced: the same frames, spread over the interval in small slices, so
-        # a reader's action never waits behind thousands of queued writers.
-        boxes, frame = list(outboxes), mini.counters_frame(campaign)
+        # Paced: the same frames, spread over the interval.
         slices = max(1, int(interval / mini.PACING_SLICE_SECONDS))
-        per_slice = -(-len(boxes) // slices)
-        for start in range(0, max(len(boxes), 1), max(per_slice, 1)):
-            for box in boxes[start:start + per_slice]:
-                try:
-                    box.send_nowait(frame)
-                except (trio.WouldBlock, trio.ClosedResourceError):
-                    pass
-            await trio.sleep(mini.PACING_SLICE_SECONDS)
+        await fan_out_in_slices(mini.counters_frame(campaign), max(1, -(-len(outboxes) // slices)))
+        await trio.sleep(mini.PACING_SLICE_SECONDS)
 
 
 @app.before_serving
@@ -84,24 +88,11 @@ async def phase(cid: str, action: str) -> tuple[dict, int]:
     if not campaign.control(action):
         return {"error": {"code": "bad_request", "message": f"unknown action {action}"}}, 400
     if settings["paced"]:
-        app.nursery.start_soon(paced_fan_out, mini.phase_frame(campaign))
+        per_slice = max(1, int(mini.PHASE_FRAME_BUDGET * mini.PACING_SLICE_SECONDS))
+        app.nursery.start_soon(fan_out_in_slices, mini.phase_frame(campaign), per_slice)
     else:
         fan_out(mini.phase_frame(campaign))
     return {"phase": campaign.phase()}, 200
-
-
-async def paced_fan_out(frame: bytes) -> None:
-    """The phase frame to everyone, PHASE_FRAME_BUDGET per second in slices."""
-    boxes = list(outboxes)
-    chunk = max(1, int(mini.PHASE_FRAME_BUDGET * mini.PACING_SLICE_SECONDS))
-    for start in range(0, len(boxes), chunk):
-        if start:
-            await trio.sleep(mini.PACING_SLICE_SECONDS)
-        for box in boxes[start:start + chunk]:
-            try:
-                box.send_nowait(frame)
-            except (trio.WouldBlock, trio.ClosedResourceError):
-                pass
 
 
 async def writer(receive: trio.MemoryReceiveChannel) -> None:

@@ -89,7 +89,7 @@ class CampaignHub:
         self.results_data: bytes = b"null"
         self._counters_changed = trio.Event()
         self._everyone_stale = trio.Event()
-        #: Set when no paced wake-up is under way (see _wake_everyone_paced).
+        #: Set when no paced wake-up is under way (see _stale_for_everyone).
         self._paced_done = trio.Event()
         self._paced_done.set()
         self._results_wanted = trio.Event()
@@ -169,12 +169,7 @@ class CampaignHub:
             self._prompts.clear()
             if results_wanted(self.engine, state):
                 self._results_wanted.set()
-            # Stale for everyone now (any frame sent carries it); writers
-            # are woken in paced slices by _wake_everyone_paced.
-            for conn in self.connections:
-                if conn.outbox.mark(phase=True, you=True, wake=False):
-                    self.metrics.updates_coalesced += 1
-            self._wake_everyone()
+            self._stale_for_everyone(phase=True, you=True)
         else:
             for pid in personal:
                 for conn in self.by_pid.get(pid, ()):
@@ -287,8 +282,12 @@ class CampaignHub:
             for conn in conns[start:start + chunk]:
                 yield conn
 
-    def _wake_everyone(self) -> None:
-        """Have _wake_everyone_paced wake every writer (after marking them)."""
+    def _stale_for_everyone(self, **parts: bool) -> None:
+        """Mark ``parts`` stale on every connection now (any frame sent
+        carries them) and have _wake_everyone_paced wake the writers."""
+        for conn in self.connections:
+            if conn.outbox.mark(**parts, wake=False):
+                self.metrics.updates_coalesced += 1
         if self._paced_done.is_set():
             self._paced_done = trio.Event()
         self._everyone_stale.set()
@@ -325,10 +324,7 @@ class CampaignHub:
             self.results_data = orjson.dumps(results_view(results))
             await self._paced_done.wait()  # another phase change came meanwhile
             self.results.version += 1
-            for conn in self.connections:
-                if conn.outbox.mark(results=True, wake=False):
-                    self.metrics.updates_coalesced += 1
-            self._wake_everyone()
+            self._stale_for_everyone(results=True)
 
     def close(self) -> None:
         """Stop listening and stop the background tasks (see :meth:`Hubs.leave`)."""
