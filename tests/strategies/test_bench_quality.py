@@ -12,5 +12,6 @@ def test_quick_quality_benchmark_prints_its_tables_and_targets(capsys: pytest.Ca
     out = capsys.readouterr().out
     for heading in ("## Structure", "## Ranking", "against the share of careless voters", "## Moderation", "## Targets"):
         assert heading in out
-    assert "Spearman at 10 judgments per item, 30% careless voters" in out
+    assert "Spearman at 10 judgments per item, 30% careless voters, 10.0 answers per person (120 items)" in out
+    assert "3.3 answers per person (40 items)" in out
     assert "standard error over 2 seeds" in out
