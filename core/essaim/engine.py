@@ -34,6 +34,8 @@ from .commands import FACILITATOR, Ack, Actor, Command, check_shape
 from .errors import CommandError, NotFound, Unauthorized, WrongPhase
 from .events import Event
 from .pluginhost import PluginHost
+from .segments import SegmentFilter, count_segment_judges, pinned_segment_counts
+from .shared_reads import Computed, SharedRead
 from .state import CampaignState
 from .store import MemoryStore, SQLiteStore, Store
 from .template import CampaignTemplate
@@ -84,6 +86,8 @@ class Engine:
         self._nursery = nursery
         self._owners: dict[str, CampaignOwner] = {}
         self._codes: dict[str, str] = {}
+        self._result_reads: dict[str, SharedRead[_ResultsAndCounts]] = {}
+        self._structures: dict[str, SharedRead[Structure]] = {}
         # Wall-clock time derived from trio's clock, so a fake clock in tests
         # moves phase deadlines too.
         self._trio_offset = time.time() - trio.current_time()
@@ -242,21 +246,27 @@ class Engine:
         rng = random_for(campaign_id, pid, state.seq)
         return await owner.call("evaluation", "essaim_evaluation_next", state=state, participant=p, rng=rng)
 
-    async def structure(self, campaign_id: str) -> Structure:
-        """The crowd's structure now, aggregated off the trio thread."""
+    async def structure(self, campaign_id: str, *, max_age: float = 0.0) -> Structure:
+        """The crowd's structure now, aggregated off the trio thread, on a
+        snapshot. A structure of the current seq, or at most ``max_age``
+        seconds old, is reused; concurrent callers share one aggregation
+        (:mod:`essaim.shared_reads`)."""
         owner = self.owner(campaign_id)
-        return await owner.aggregate(owner.sorting_snapshot())
+
+        async def compute() -> Computed[Structure]:
+            started = trio.current_time()
+            snapshot = owner.sorting_snapshot()
+            return Computed(snapshot.seq, started, await owner.aggregate(snapshot))
+
+        read = self._structures.setdefault(campaign_id, SharedRead())
+        return (await read.get(lambda: owner.state.seq, max_age, compute)).value
 
     async def scores(self, campaign_id: str) -> list[ItemScore]:
+        """The evaluation strategy's scores now, computed in a worker thread on a snapshot."""
         owner = self.owner(campaign_id)
-        s = owner.state
-        snapshot = EvaluationInput(
-            campaign_id=campaign_id,
-            seq=s.seq,
-            items={iid: it.title for iid, it in s.items.items()},
-            judgments=tuple(s.judgments),
-            profiles={pid: dict(p.profile) for pid, p in s.participants.items()},
-        )
+        return await self._scores(owner, _evaluation_input(owner.state))
+
+    async def _scores(self, owner: CampaignOwner, snapshot: EvaluationInput) -> list[ItemScore]:
         name, settings = owner.strategy("evaluation")
         return list(await trio.to_thread.run_sync(
             lambda: self.host.call_strategy(
@@ -264,41 +274,85 @@ class Engine:
             )
         ))
 
-    async def results(self, campaign_id: str) -> Results:
-        """Scores, ranked opportunity sheets and structure of a campaign."""
+    async def results(self, campaign_id: str, *, max_age: float = 0.0) -> Results:
+        """Scores, ranked opportunity sheets and structure of a campaign, with
+        every profile segment judged by fewer than the template's
+        ``min_segment_size`` people removed: what a facilitator, an export
+        or a participant may see (:mod:`essaim.segments`).
+
+        Results of the current seq, or at most ``max_age`` seconds old, are
+        reused (a live dashboard passes a few seconds: any number of them
+        then cost one computation per interval); callers arriving during a
+        computation share it."""
+        return (await self._results(campaign_id, max_age)).value.results
+
+    async def _results(self, campaign_id: str, max_age: float) -> Computed[_ResultsAndCounts]:
         owner = self.owner(campaign_id)
+        read = self._result_reads.setdefault(campaign_id, SharedRead())
+        return await read.get(lambda: owner.state.seq, max_age, lambda: self._compute_results(owner))
+
+    async def _compute_results(self, owner: CampaignOwner) -> Computed[_ResultsAndCounts]:
+        """Everything from one snapshot: the scores and the segment counts in
+        worker threads, then the sheets hook on the trio thread, handed the
+        counts instead of counting every judgment again there."""
         s = owner.state
+        started = trio.current_time()
+        snapshot = _evaluation_input(s)
+        counters = dict(s.counters)
         try:
-            scores = await self.scores(campaign_id)
+            scores = await self._scores(owner, snapshot)
         except WrongPhase:
             scores = []
-        structure = await self.structure(campaign_id) if s.placements else None
-        sheets = await owner.call(
-            "results", "essaim_results_sheets", state=s, scores=scores,
-            min_segment_size=s.template.min_segment_size,  # type: ignore[union-attr]
-        )
-        return Results(
-            campaign_id=campaign_id,
+        counts = await trio.to_thread.run_sync(count_segment_judges, snapshot.judgments, snapshot.profiles)
+        structure = await self.structure(owner.campaign_id) if s.placements else None
+        min_size = s.template.min_segment_size  # type: ignore[union-attr]
+        with pinned_segment_counts(s, counts):
+            sheets = await owner.call("results", "essaim_results_sheets", state=s, scores=scores,
+                                      min_segment_size=min_size)
+        results = Results(
+            campaign_id=owner.campaign_id,
             title=s.template.title,  # type: ignore[union-attr]
-            seq=s.seq,
+            seq=snapshot.seq,
             sheets=tuple(sheets),
             scores=tuple(scores),
             structure=structure,
-            counters=dict(s.counters),
+            counters=counters,
         )
+        visible = SegmentFilter(counts, min_size).results(results)
+        return Computed(snapshot.seq, started, _ResultsAndCounts(visible, counts))
 
     async def export(self, campaign_id: str, fmt: str) -> list[Any]:
-        """Export files (:class:`~essaim.types.ExportFile`) in a registered format."""
+        """Export files (:class:`~essaim.types.ExportFile`) in a registered
+        format, of the results as :meth:`results` gives them now."""
         if fmt not in self.host.registry.export_formats:
             raise CommandError(
                 f"unknown export format {fmt!r}; available: {self.host.registry.available('export')}",
                 code="bad_request",
             )
-        results = await self.results(campaign_id)
-        return list(await self.host.acall_strategy(
-            "export", fmt, "essaim_results_export", format=fmt, state=self.state(campaign_id), results=results
-        ))
+        computed = (await self._results(campaign_id, 0.0)).value
+        state = self.state(campaign_id)
+        with pinned_segment_counts(state, computed.counts):
+            return list(await self.host.acall_strategy(
+                "export", fmt, "essaim_results_export", format=fmt, state=state, results=computed.results
+            ))
 
+
+@dataclass(frozen=True, slots=True)
+class _ResultsAndCounts:
+    results: Results
+    #: Distinct judges per (item, segment) in the snapshot the results came from.
+    counts: Mapping[tuple[str, str], int]
+
+
+def _evaluation_input(s: CampaignState) -> EvaluationInput:
+    """An immutable copy of what scoring reads (cheap: tuple and dict copies)."""
+    return EvaluationInput(
+        campaign_id=s.campaign_id,
+        seq=s.seq,
+        items={iid: it.title for iid, it in s.items.items()},
+        judgments=tuple(s.judgments),
+        profiles={pid: dict(p.profile) for pid, p in s.participants.items()},
+    )
 
 
 def random_for(*parts: object) -> random.Random:

@@ -336,7 +336,10 @@ def essaim_results_sheets(
     min_segment_size: int,
 ) -> Sequence[OpportunitySheet]:
     """Turn scores into ranked opportunity sheets. Segment breakdowns of
-    fewer than ``min_segment_size`` participants must be left out.
+    fewer than ``min_segment_size`` participants must be left out
+    (``essaim.segments.SegmentFilter.for_state``: in this hook it uses the
+    judge counts the engine made in a worker thread, on the scores'
+    snapshot).
 
     .. versionadded:: 0.1
     """

@@ -7,7 +7,7 @@ import io
 import zipfile
 
 import orjson
-from server_fixtures import Facilitator, new_campaign, participant_connection
+from server_fixtures import Facilitator, new_campaign, participant_connection, running_server
 
 
 async def test_admin_routes_need_the_admin_token(server):
@@ -98,17 +98,23 @@ async def test_moderation_queue_decision_and_log(server):
     assert bad.status_code == 400
 
 
-async def test_results_and_exports_hide_small_segments(server):
+async def _evaluating(server, topics: list[str]) -> tuple[str, str, Facilitator]:
+    """A demo campaign in its evaluate phase, one idea per topic written by an Office participant."""
     campaign_id, code, fac = await new_campaign(server)
-    # Six in the Field, two in Management: below min_segment_size (5).
-    profiles = [{"role": "Field", "site": "North"}] * 6 + [{"role": "Management", "site": "South"}] * 2
     await fac.phase(campaign_id, "start")
     async with participant_connection(server) as writer:
         await writer.join(code, {"role": "Office"})
-        for i in range(4):
-            await writer.act_and_wait("write_card", text=f"idea {i}: {['tools', 'meetings', 'travel', 'training'][i]}")
+        for i, topic in enumerate(topics):
+            await writer.act_and_wait("write_card", text=f"idea {i}: {topic}")
     await fac.phase(campaign_id, "advance")
     await fac.phase(campaign_id, "advance")
+    return campaign_id, code, fac
+
+
+async def test_results_and_exports_hide_small_segments(server):
+    campaign_id, code, fac = await _evaluating(server, ["tools", "meetings", "travel", "training"])
+    # Six in the Field, two in Management: below min_segment_size (5).
+    profiles = [{"role": "Field", "site": "North"}] * 6 + [{"role": "Management", "site": "South"}] * 2
     for profile in profiles:
         async with participant_connection(server) as p:
             await p.join(code, profile)
@@ -149,3 +155,25 @@ async def test_a_multi_file_export_comes_as_one_zip(server):
         names = zf.namelist()
         assert len(names) > 1 and all(zf.read(n) for n in names)
     assert f'filename="{campaign_id}-polis.zip"' in r.headers["Content-Disposition"]
+
+
+async def test_consoles_polling_within_results_max_age_share_one_computation(tmp_path):
+    async with running_server(tmp_path, results_max_age=600.0) as server:
+        campaign_id, code, fac = await _evaluating(server, ["tools", "meetings", "travel"])
+        path = f"/api/campaigns/{campaign_id}/results"
+        first = (await fac.call("GET", path)).json()
+        async with participant_connection(server) as p:
+            await p.join(code, {"role": "Field"})
+            qid = await p.act("next")
+            await p.until(lambda p: qid in p.replies)
+            task = p.replies[qid]["task"]
+            await p.act_and_wait("evaluate", kind="pair", data={"a": task["a"]["iid"], "b": task["b"]["iid"],
+                                                                 "choice": "a"})
+        consoles = [(await fac.call("GET", path)).json() for _ in range(3)]
+        assert [c["seq"] for c in consoles] == [first["seq"]] * 3
+        assert server.engine._result_reads[campaign_id].computations == 1
+        # An export is of the state as it is now: the new judgment (one pair,
+        # so one more comparison for each of its two items) is in it.
+        exported = orjson.loads((await fac.call("GET", f"/api/campaigns/{campaign_id}/export/json")).content)
+        assert exported["seq"] > first["seq"]
+        assert sum(s["n"] for s in exported["scores"]) == sum(s["n"] for s in first["scores"]) + 2

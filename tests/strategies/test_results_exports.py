@@ -111,3 +111,46 @@ async def test_exports_render_concurrently_with_queries() -> None:
             nursery.start_soon(engine.export, cid, "html")
             # A query still answers while exports render in worker threads.
             assert (await engine.results(cid)).sheets
+
+
+async def test_results_within_max_age_are_shared_and_without_it_are_of_the_current_seq() -> None:
+    async with essaim.open_engine(None) as engine:
+        created = await engine.create_campaign(TEMPLATE)
+        cid = created.campaign_id
+        actors = [engine.authenticate(cid, (await engine.join(cid, {"role": "Field"})).token) for _ in range(5)]
+        await engine.execute(cid, FACILITATOR, Command("start"))
+        for n, actor in enumerate(actors[:3]):
+            await engine.execute(cid, actor, Command("write_card", {"text": f"idea number {n}"}))
+        await engine.execute(cid, FACILITATOR, Command("advance"))
+        first = await engine.results(cid, max_age=60.0)
+
+        async def vote(actor: essaim.Actor) -> None:
+            task = await engine.next_task(cid, actor.pid)
+            assert task is not None
+            await engine.execute(cid, actor, Command("evaluate", {"kind": "vote", "data": {
+                "iid": task.payload["iid"], "vote": "agree"}}))
+
+        await vote(actors[4])
+        # A console polling within max_age gets the results already computed...
+        assert (await engine.results(cid, max_age=60.0)).seq == first.seq
+        # ...an export or a caller without max_age gets the state as it is now.
+        now = await engine.results(cid)
+        assert now.seq == engine.state(cid).seq > first.seq
+        assert sum(s.n for s in now.scores) == sum(s.n for s in first.scores) + 1
+
+
+async def test_results_and_exports_count_segment_judges_off_the_trio_thread(monkeypatch) -> None:
+    """The engine counts judges per segment once, in a worker thread, on the
+    snapshot the scores came from; the sheets and export hooks get those
+    counts instead of making a second pass over every judgment."""
+    async with essaim.open_engine(None) as engine:
+        cid = await _campaign(engine)
+
+        def counted_on_the_trio_thread(*args: object) -> None:
+            raise AssertionError("a hook counted every judgment again")
+
+        monkeypatch.setattr("essaim.segments.count_segment_judges", counted_on_the_trio_thread)
+        results = await engine.results(cid)
+        assert all("role=Office" not in s.segments for s in results.sheets + results.scores)
+        for fmt in ("json", "csv", "polis", "html"):
+            assert await engine.export(cid, fmt)

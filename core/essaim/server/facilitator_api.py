@@ -27,7 +27,7 @@ from werkzeug.exceptions import HTTPException
 from ..commands import FACILITATOR, Command
 from ..errors import CommandError, TemplateError
 from ..template import CampaignTemplate
-from .views import campaign_view, counters_view, phase_view, visible_results
+from .views import campaign_view, counters_view, phase_view
 
 if TYPE_CHECKING:
     from quart_trio import QuartTrio
@@ -256,12 +256,12 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
     @app.get("/api/campaigns/<campaign_id>/structure")
     async def structure(campaign_id: str) -> Response:
         require_facilitator(campaign_id)
-        return _json((await engine.structure(campaign_id)).to_dict())
+        return _json((await engine.structure(campaign_id, max_age=server.settings.results_max_age)).to_dict())
 
     @app.get("/api/campaigns/<campaign_id>/results")
     async def results(campaign_id: str) -> Response:
         require_facilitator(campaign_id)
-        return _json((await visible_results(engine, campaign_id)).to_dict())
+        return _json((await engine.results(campaign_id, max_age=server.settings.results_max_age)).to_dict())
 
     @app.get("/api/campaigns/<campaign_id>/export/<format>")
     async def export(campaign_id: str, format: str) -> Response:  # noqa: A002 (the documented name)
@@ -269,11 +269,7 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
         require_facilitator(campaign_id)
         if fmt not in engine.host.registry.export_formats:
             raise ApiError("not_found", f"no export format {fmt!r}; available: {sorted(engine.host.registry.export_formats)}")
-        state = engine.state(campaign_id)
-        filtered = await visible_results(engine, campaign_id)
-        exported = await engine.host.acall_strategy(
-            "export", fmt, "essaim_results_export", format=fmt, state=state, results=filtered)
-        exported = list(exported)
+        exported = await engine.export(campaign_id, fmt)
         if len(exported) == 1:
             f = exported[0]
             response = Response(f.content, mimetype=f.media_type)

@@ -33,7 +33,7 @@ import trio
 from ..errors import EssaimError
 from ..events import Event
 from .ratelimit import TokenBucket
-from .views import counters_view, phase_view, prompts_wanted, results_view, results_wanted, visible_results
+from .views import counters_view, phase_view, prompts_wanted, results_view, results_wanted
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -317,7 +317,7 @@ class CampaignHub:
             # in every frame still to send.
             await self._paced_done.wait()
             try:
-                results = await visible_results(self.engine, self.campaign_id)
+                results = await self.engine.results(self.campaign_id)
             except Exception:
                 log.exception("campaign %s: results could not be computed", self.campaign_id)
                 continue

@@ -77,6 +77,13 @@ class Settings:
     #: Kernel send buffer per socket in bytes (0: the OS default); bounds what a slow reader pins.
     socket_send_buffer: int = 0
 
+    # -- facilitator ---------------------------------------------------------------------------
+    #: Age in seconds of the results and structure a facilitator console may
+    #: get (it polls them every 6 s): every console asking within it shares
+    #: one computation, ~1.5 s of CPU at 300,000 judgments. Exports are
+    #: always computed from the current state.
+    results_max_age: float = 5.0
+
     # -- per participant -----------------------------------------------------------------------
     #: Sustained actions and queries per second one participant may send.
     rate_per_second: float = 5.0

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import trio
 
 from ..hand_items import group_members, is_group
 from ..registry import MODERATION_COMMANDS
-from ..segments import filter_results
 from ..state import CampaignState
 
 if TYPE_CHECKING:
@@ -23,7 +21,7 @@ if TYPE_CHECKING:
     from ..types import Results
 
 __all__ = [
-    "campaign_view", "phase_view", "counters_view", "you_view", "results_view", "visible_results",
+    "campaign_view", "phase_view", "counters_view", "you_view", "results_view",
     "PROTOCOL_VERSION",
 ]
 
@@ -129,15 +127,6 @@ def results_wanted(engine: "Engine", state: CampaignState) -> bool:
     return spec is not None and _phase_family(engine, state) is None and spec.type == "results"
 
 
-async def visible_results(engine: "Engine", campaign_id: str) -> "Results":
-    """The campaign's results with small segments removed everywhere
-    (:mod:`essaim.segments`): what the facilitator, the exports and the
-    participants may see. The segment count is one pass over the judgments,
-    run in a worker thread like the scoring (the trio thread stays free)."""
-    results = await engine.results(campaign_id)
-    return await trio.to_thread.run_sync(filter_results, engine.state(campaign_id), results)
-
-
 #: Sheets and representative cards per sheet that participants receive: the
 #: payload goes to every phone, so it stays a few tens of KiB whatever the
 #: campaign's size (a 10,000-person run with every sheet and card sent ~1 MB
@@ -149,7 +138,7 @@ PARTICIPANT_RESULT_CARDS = 1
 
 def results_view(results: "Results") -> list[dict[str, Any]]:
     """The top ranked sheets as participants see them (``results`` already
-    filtered by :func:`visible_results`), at most PARTICIPANT_RESULT_SHEETS
+    from :meth:`Engine.results <essaim.engine.Engine.results>`), at most PARTICIPANT_RESULT_SHEETS
     with PARTICIPANT_RESULT_CARDS cards each."""
     return [
         {"rank": s.rank, "iid": s.iid, "title": s.title, "score": s.score, "low": s.low, "high": s.high,

@@ -1,0 +1,59 @@
+"""One expensive read of a campaign, shared by everyone who asks meanwhile.
+
+Results (scores, sheets and segment counts over every judgment: about
+1.5 s of CPU at 300,000 judgments) and the sorting structure are the
+heaviest reads the engine serves. Facilitator consoles poll both every few
+seconds, and each open console asking on its own would multiply that work
+on a process that is also serving 10,000 phones. So callers say how old a
+read may be (``max_age``, seconds): a value computed from the current seq
+is always reused, one computed at most ``max_age`` seconds ago is reused
+too, and callers arriving while it is being computed wait for that one
+computation instead of starting their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import trio
+
+__all__ = ["SharedRead", "Computed"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Computed(Generic[T]):
+    """A value and the state it was computed from."""
+
+    seq: int
+    #: trio.current_time() when the snapshot was taken (the age of the data).
+    at: float
+    value: T
+
+
+class SharedRead(Generic[T]):
+    """The latest value of one read; at most one computation at a time."""
+
+    def __init__(self) -> None:
+        self._lock = trio.Lock()
+        self._last: Computed[T] | None = None
+        #: Computations run so far (the benchmark and tests read it).
+        self.computations = 0
+
+    async def get(
+        self, seq_now: Callable[[], int], max_age: float, compute: Callable[[], Awaitable[Computed[T]]]
+    ) -> Computed[T]:
+        """The last value if it is of ``seq_now()`` or at most ``max_age``
+        seconds old, else a fresh one from ``compute``."""
+        if max_age < 0:
+            raise ValueError("max_age is a number of seconds, 0 or more")
+        async with self._lock:
+            last = self._last
+            if last is not None and (last.seq == seq_now() or trio.current_time() - last.at <= max_age):
+                return last
+            self._last = await compute()
+            self.computations += 1
+            return self._last
