@@ -10,7 +10,7 @@ DATA ?= data
 PROFILE ?= smoke
 HOST ?=
 
-.PHONY: run test test-slow chromium screenshots loadtest bench bench-engine bench-quality bench-aggregation venv clean
+.PHONY: run test test-slow chromium screenshots loadtest bench bench-engine bench-quality bench-aggregation bench-results venv clean
 
 venv: $(STAMP)
 
@@ -70,6 +70,10 @@ bench-quality: $(STAMP)
 ## bench-aggregation: sorting consensus over 20,000 cards / 150,000 placements, and engine latency meanwhile
 bench-aggregation: $(STAMP)
 	$(PY) -m essaim.bench.quality_aggregation
+
+## bench-results: results of a 10,000-person campaign (300,000 judgments) while consoles poll them, and the trio thread meanwhile
+bench-results: $(STAMP)
+	$(PY) -m essaim.bench.results
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
