@@ -48,8 +48,9 @@ def card_text(rng: random.Random) -> str:
 
 @dataclass(slots=True)
 class Sample:
-    """One measurement: ``kind`` is ``ack``, ``push`` or ``connect``;
-    ``name`` e.g. ``ack write_card``; ``error`` is None on success."""
+    """One measurement: ``kind`` is ``ack``, ``push``, ``connect`` or
+    ``console`` (a facilitator console's HTTP GET); ``name`` e.g. ``ack
+    write_card``; ``error`` is None on success."""
 
     kind: str
     name: str

@@ -13,8 +13,9 @@ printed (target ≥ 0.7).
 
 Printed per level: sessions welcomed, ack p50/p99, staleness p95, server
 RSS per session (idle, after joining; /proc/<pid>/status), server CPU per
-delivered frame (/proc/<pid>/stat CPU time ÷ frames from /metrics), and
-which SLO broke.
+delivered frame (/proc/<pid>/stat CPU time ÷ frames from /metrics), the p99
+of the facilitator console's results poll (essaim polls as one open console
+does, ``lean.Facilitator.watch``), and which SLO broke.
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ class LevelResult:
     commit_p99: float = 0.0
     #: Highest server RSS sampled during the phases (MiB).
     peak_mib: float = 0.0
+    #: p99 of the facilitator console's results poll (ms); essaim only (the
+    #: bare servers have no results to compute).
+    console_results_p99: float = 0.0
     actions: int = 0
     breaches: list[str] = field(default_factory=list)
 
@@ -81,11 +85,11 @@ class LevelResult:
                 f"  {self.staleness_p95:6.0f}  {self.kib_idle:5.1f} {self.kib_active:5.1f}"
                 f"  {self.cpu_ms_per_frame:6.3f} {self.frames_per_second:7.0f} {self.cpu_share:5.0%} {self.generator_cpu:5.0%}"
                 f" {self.generator_lag_max:6.0f} {self.server_ack_p99:6.0f} {self.commit_p99:6.0f} {self.peak_mib:6.0f}"
-                f"  {verdict}")
+                f" {self.console_results_p99:6.0f}  {verdict}")
 
 
-HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu   gen glagmax sack99 cmt99   peak  verdict\n"
-          "                        (ms)   (ms)   (ms)   idle  activ                              (ms)   (ms)   (ms)   (MiB)")
+HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu   gen glagmax sack99 cmt99   peak  res99  verdict\n"
+          "                        (ms)   (ms)   (ms)   idle  activ                              (ms)   (ms)   (ms)   (MiB)   (ms)")
 
 
 async def _sample_peak_rss(server: ServerProcess, result: LevelResult) -> None:
@@ -124,10 +128,17 @@ async def run_level(kind: str, sessions: int, window: float, server_cpu: str | N
         peak_task = asyncio.create_task(_sample_peak_rss(server, result))
         spy = start_recording(server.pid, window * len(PHASES), profile_to) if profile_to else None
         await facilitator.phase("start")
+        # A facilitator watches every real campaign: their console polls the
+        # heaviest reads (results, structure) all along.
+        console_stop = asyncio.Event()
+        console = asyncio.create_task(facilitator.watch(fleet.tally, console_stop)) if kind == "essaim" else None
         for i, _ in enumerate(PHASES):
             await asyncio.sleep(window)
             if i < len(PHASES) - 1:
                 await facilitator.phase("advance")
+        console_stop.set()
+        if console is not None:
+            await console
         cpu1, frames1, t1 = server.cpu_seconds(), server.frames_out(), time.monotonic()
         hist1 = server.histogram()
         for attr, name in (("server_ack_p99", "essaim_ack_seconds"), ("commit_p99", "essaim_store_commit_seconds")):
@@ -150,6 +161,7 @@ async def run_level(kind: str, sessions: int, window: float, server_cpu: str | N
         result.ack_p50 = slo.percentile(m.acks, 0.50)
         result.ack_p99 = slo.percentile(m.acks, 0.99)
         result.staleness_p95 = slo.percentile(m.pushes, 0.95)
+        result.console_results_p99 = slo.percentile(fleet.tally.by_name.get("console results", {}), 0.99)
         breaches = slo.check(m, objectives)
         result.breaches = [str(b).removeprefix("SLO BREACHED: ") for b in breaches]
         result.breaches += [f"{n}x {e}" for e, n in fleet.tally.errors.most_common(3)]

@@ -29,7 +29,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from . import slo
 from .behaviour import Participant, Sample
-from .workload import CAMPAIGN, ROLES, SITES, Workload
+from .workload import (CAMPAIGN, CONSOLE_POLL_SECONDS, CONSOLE_SLOW_POLL_SECONDS, ROLES, SITES, Workload,
+                       console_paths)
 
 __all__ = ["Tally", "Facilitator", "Fleet", "LoopLag", "raise_open_files_limit"]
 
@@ -82,7 +83,8 @@ class Tally:
                 if s.kind == "connect":
                     m.connection_errors += 1
                 continue
-            slo.record(m.acks if s.kind == "ack" else m.pushes if s.kind == "push" else self.connect, s.seconds)
+            if s.kind != "console":  # the console's reads have no SLO of their own: by name only
+                slo.record(m.acks if s.kind == "ack" else m.pushes if s.kind == "push" else self.connect, s.seconds)
             slo.record(self.by_name.setdefault(s.name, {}), s.seconds)
 
     def reset(self) -> None:
@@ -138,6 +140,32 @@ class Facilitator:
     async def phase(self, action: str) -> dict[str, Any]:
         return await asyncio.to_thread(
             self._post, f"/api/campaigns/{self.campaign_id}/phase/{action}", {}, self.token)
+
+    def _get(self, name: str, path: str) -> Sample:
+        req = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {self.token}"})
+        t = time.monotonic()
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                resp.read()
+        except OSError as exc:  # HTTPError and URLError are OSErrors
+            return Sample("console", name, time.monotonic() - t, error=str(exc))
+        return Sample("console", name, time.monotonic() - t)
+
+    async def watch(self, tally: Tally, stop: asyncio.Event) -> None:
+        """Poll as one open facilitator console does (workload.console_paths),
+        until ``stop``; each GET is a ``console`` sample in ``tally``."""
+        next_slow = 0.0
+        while not stop.is_set():
+            started = time.monotonic()
+            slow = started >= next_slow
+            if slow:
+                next_slow = started + CONSOLE_SLOW_POLL_SECONDS
+            reads = console_paths(self.campaign_id, slow)
+            tally.add(list(await asyncio.gather(*(asyncio.to_thread(self._get, *read) for read in reads))))
+            try:
+                await asyncio.wait_for(stop.wait(), max(0.0, started + CONSOLE_POLL_SECONDS - time.monotonic()))
+            except TimeoutError:
+                pass
 
 
 class Fleet:

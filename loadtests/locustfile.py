@@ -38,7 +38,8 @@ from loadtests import slo  # noqa: E402
 from loadtests.behaviour import Participant, Sample  # noqa: E402
 from loadtests.profiles import PROFILES  # noqa: E402
 from loadtests.summary import summarize  # noqa: E402
-from loadtests.workload import CAMPAIGN, ROLES, SITES  # noqa: E402
+from loadtests.workload import (CAMPAIGN, CONSOLE_POLL_SECONDS, CONSOLE_SLOW_POLL_SECONDS, ROLES, SITES,  # noqa: E402
+                                console_paths)
 
 #: Seconds a WebSocket connect + welcome may take before it counts as failed.
 CONNECT_TIMEOUT_SECONDS = 30.0
@@ -196,6 +197,7 @@ class FacilitatorUser(HttpUser):
     def on_start(self) -> None:
         opts = self.environment.parsed_options
         self.profile = PROFILES[opts.essaim_profile]
+        self._next_slow_poll = 0.0
         self.campaign_id, self.token = opts.campaign_id, opts.facilitator_token
         if not opts.campaign_code:
             r = self.client.post("/api/campaigns", json={"template": "demo"},
@@ -219,12 +221,17 @@ class FacilitatorUser(HttpUser):
                 response.success()
 
     def _hold(self, seconds: float) -> None:
-        """Wait ``seconds``, glancing at the live stats as a facilitator does."""
+        """Wait ``seconds`` with the facilitator console open: it polls as
+        facilitator.js does (workload.console_paths), results included."""
         deadline = time.time() + seconds
         while time.time() < deadline:
-            gevent.sleep(min(5.0, max(deadline - time.time(), 0)))
-            self.client.get(f"/api/campaigns/{self.campaign_id}/stats",
-                            headers={"Authorization": f"Bearer {self.token}"}, name="stats")
+            started = time.time()
+            slow = started >= self._next_slow_poll
+            if slow:
+                self._next_slow_poll = started + CONSOLE_SLOW_POLL_SECONDS
+            for name, path in console_paths(self.campaign_id, slow):
+                self.client.get(path, headers={"Authorization": f"Bearer {self.token}"}, name=name)
+            gevent.sleep(max(0.0, min(deadline, started + CONSOLE_POLL_SECONDS) - time.time()))
 
     @task
     def run_campaign(self) -> None:

@@ -13,7 +13,25 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-__all__ = ["Workload", "CAMPAIGN", "think_time", "ROLES", "SITES"]
+__all__ = ["Workload", "CAMPAIGN", "think_time", "ROLES", "SITES", "CONSOLE_POLL_SECONDS",
+           "CONSOLE_SLOW_POLL_SECONDS", "console_paths"]
+
+#: The facilitator console's polling (core/essaim/web/static/facilitator.js,
+#: POLL_MS and SLOW_POLL_MS; a test keeps them equal). Load runs poll as one
+#: open console does: a facilitator watches every real campaign, and the
+#: results poll is the heaviest read the server serves.
+CONSOLE_POLL_SECONDS = 2.0
+CONSOLE_SLOW_POLL_SECONDS = 6.0
+
+
+def console_paths(campaign_id: str, slow: bool) -> tuple[tuple[str, str], ...]:
+    """What one console poll GETs (facilitator.js ``poll()``), as (name,
+    path): campaign, stats and moderation queue; with ``slow``, structure
+    and results too."""
+    base = f"/api/campaigns/{campaign_id}"
+    reads = ("stats", "moderation") + (("structure", "results") if slow else ())
+    return (("console campaign", base),) + tuple((f"console {r}", f"{base}/{r}") for r in reads)
+
 
 #: Profiles drawn for participants, from the demo template's attributes.
 ROLES = ("Field", "Office", "Management")

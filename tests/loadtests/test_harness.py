@@ -5,11 +5,13 @@ server on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 from loadtests import bench, slo
 from loadtests.profiling import summarize_collapsed
 from loadtests.servers import bucket_quantile
+from loadtests.workload import CONSOLE_POLL_SECONDS, CONSOLE_SLOW_POLL_SECONDS, console_paths
 
 
 def test_bucket_quantile_of_the_observations_between_two_scrapes() -> None:
@@ -38,3 +40,26 @@ def test_the_lean_generator_runs_a_campaign_level_against_a_bare_server() -> Non
     assert result.welcomed == 30
     assert result.held, result.breaches
     assert result.actions > 0 and result.frames_per_second > 0
+
+
+def test_the_lean_generator_watches_essaim_with_a_facilitator_console() -> None:
+    """Against essaim, the level polls as an open console does; its results
+    poll shows in its own column and counts as requests (no failure)."""
+    result = asyncio.run(bench.run_level("essaim", 30, window=1.0, server_cpu=None,
+                                         objectives=slo.Objectives(ack_p95_ms=1e6, ack_p99_ms=1e6,
+                                                                   staleness_p95_ms=1e6)))
+    assert result.held, result.breaches
+    assert result.console_results_p99 > 0
+
+
+def test_the_load_console_polls_what_the_facilitator_console_polls() -> None:
+    """workload's console constants and reads follow facilitator.js."""
+    js = (Path(__file__).parents[2] / "core/essaim/web/static/facilitator.js").read_text(encoding="utf-8")
+    assert re.search(rf"const POLL_MS = {CONSOLE_POLL_SECONDS * 1000:.0f};", js)
+    assert re.search(rf"const SLOW_POLL_MS = {CONSOLE_SLOW_POLL_SECONDS * 1000:.0f};", js)
+    fast = {name for name, _ in console_paths("c1", slow=False)}
+    slow = {name for name, _ in console_paths("c1", slow=True)}
+    assert fast == {"console campaign", "console stats", "console moderation"}
+    assert slow - fast == {"console structure", "console results"}
+    for read in ("stats", "moderation", "structure", "results"):
+        assert f"`${{base}}/{read}`" in js, read
