@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import trio
 
+from ..campaign import COMMAND_QUEUE
 from ..commands import FACILITATOR, Actor, Command
 from ..engine import Engine, open_engine
 from ..server.settings import Settings
@@ -131,12 +132,18 @@ async def _build(engine: Engine, participants: int, cards: int) -> tuple[str, It
     actors = [engine.authenticate(cid, t) for t in tokens]
     await engine.execute(cid, FACILITATOR, Command("start"))
     writers = actors[:cards]
-    await drive_nowait(engine, cid, writers, [collect_commands(i, a.pid or "", engine.state(cid), 1, 0)
-                                              for i, a in enumerate(writers)])
+    refused = (await drive_nowait(engine, cid, writers, [collect_commands(i, a.pid or "", engine.state(cid), 1, 0)
+                                                         for i, a in enumerate(writers)])).errors
     await engine.execute(cid, FACILITATOR, Command("advance"))
     items = sorted(engine.state(cid).items)
-    voters = actors[:participants]
-    await drive_nowait(engine, cid, voters, [evaluate_commands(i, items, PAIRS_EACH) for i in range(participants)])
+    # In slices: 10,000 commands in flight at once would overflow the
+    # campaign's command queue (COMMAND_QUEUE) and be refused as "busy".
+    for first in range(0, participants, COMMAND_QUEUE // 2):
+        last = min(participants, first + COMMAND_QUEUE // 2)
+        refused += (await drive_nowait(engine, cid, actors[first:last],
+                                       [evaluate_commands(i, items, PAIRS_EACH) for i in range(first, last)])).errors
+    if refused:
+        raise RuntimeError(f"{refused} commands of the build were refused: the figures would not be of this campaign")
     return cid, iter([(actors[n], c) for n in range(participants, len(actors))
                       for c in evaluate_commands(n, items, PAIRS_EACH)])
 
