@@ -17,6 +17,7 @@ the writer make everything queued durable, and closes the store.
 from __future__ import annotations
 
 import hmac
+import logging
 import random
 import secrets
 import time
@@ -41,6 +42,8 @@ from .store import MemoryStore, SQLiteStore, Store
 from .template import CampaignTemplate
 from .types import EvaluationInput, EvaluationTask, ItemScore, Prompt, Results, Structure, Suggestion
 from .writer import GroupCommitWriter
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Engine", "open_engine", "CampaignCreated", "Joined", "EngineLimits"]
 
@@ -87,6 +90,14 @@ class Engine:
         self._owners: dict[str, CampaignOwner] = {}
         self._codes: dict[str, str] = {}
         self._result_reads: dict[str, SharedRead[_ResultsAndCounts]] = {}
+        #: Finished campaigns a restart has not loaded yet (see _load_finished),
+        #: and those it could not load, with the error's name.
+        self._loading: set[str] = set()
+        self._unreadable: dict[str, str] = {}
+        self._stopping = False
+        self._loader_started = False
+        #: Set once every stored campaign is loaded (finished ones come last).
+        self.loaded = trio.Event()
         self._structures: dict[str, SharedRead[Structure]] = {}
         # Wall-clock time derived from trio's clock, so a fake clock in tests
         # moves phase deadlines too.
@@ -100,18 +111,54 @@ class Engine:
 
     async def _start(self) -> None:
         await self._nursery.start(self.writer.run)
-        for campaign_id in await self._blocking(self.store.campaign_ids):
-            stored = await self._blocking(self.store.load, campaign_id)
-            if stored.snapshot is not None:
-                state = CampaignState.from_dict(orjson.loads(stored.snapshot))
-            else:
-                state = CampaignState(campaign_id)
-            for event in stored.events:
-                state.apply(event)
-            await self._adopt(state)
-        await self.host.broadcast("essaim_engine_started", engine=self)
+        stored = await self._blocking(self.store.campaign_ids)
+        finished = set(await self._blocking(self.store.finished_campaign_ids))
+        for campaign_id in stored:
+            if campaign_id not in finished:
+                await self._adopt(await self._blocking(self._rebuild, campaign_id))
+        later = [campaign_id for campaign_id in stored if campaign_id in finished]
+        self._loading = set(later)
+        self._nursery.start_soon(self._load_finished, later)
+        self._loader_started = True
+
+    def _rebuild(self, campaign_id: str) -> CampaignState:
+        """A campaign's state from its newest snapshot and the events after it
+        (a worker thread with a blocking store: a fresh object, shared with no one)."""
+        stored = self.store.load(campaign_id)
+        if stored.snapshot is not None:
+            state = CampaignState.from_dict(orjson.loads(stored.snapshot))
+        else:
+            state = CampaignState(campaign_id)
+        for event in stored.events:
+            state.apply(event)
+        return state
+
+    async def _load_finished(self, campaign_ids: list[str]) -> None:
+        """Finished campaigns, once the others are served: a restart in the
+        middle of a campaign must not wait for last month's (about 5 s and
+        200 MiB each for 10,000 people and 300,000 judgments)."""
+        try:
+            for campaign_id in campaign_ids:
+                if self._stopping:
+                    break
+                try:
+                    state = await self._blocking(self._rebuild, campaign_id)
+                except Exception as exc:  # one unreadable campaign must not stop the live ones
+                    log.exception("campaign %s could not be loaded", campaign_id)
+                    self._unreadable[campaign_id] = type(exc).__name__
+                    self._loading.discard(campaign_id)
+                    continue
+                if self._stopping:
+                    break
+                await self._adopt(state)
+                self._loading.discard(campaign_id)
+        finally:
+            self.loaded.set()
 
     async def _stop(self) -> None:
+        self._stopping = True
+        if self._loader_started:
+            await self.loaded.wait()  # at most the one campaign being rebuilt
         await self.host.broadcast("essaim_engine_stopping", engine=self)
         for owner in self._owners.values():
             await owner.aclose()
@@ -134,6 +181,7 @@ class Engine:
         """Create a campaign from a template, durably. Raises TemplateError
         if it names a phase type or strategy no plugin provides."""
         template = template.check(self.host.registry, source=source)
+        await self.loaded.wait()  # a new code must not be one a campaign still loading holds
         campaign_id = secrets.token_hex(6)
         code = self._new_code()
         token = secrets.token_urlsafe(24)
@@ -157,13 +205,22 @@ class Engine:
                 return code
 
     def campaign_ids(self) -> list[str]:
+        """The campaigns loaded now; right after a restart, finished ones
+        are still loading until :attr:`loaded` is set."""
         return list(self._owners)
 
     def owner(self, campaign_id: str) -> CampaignOwner:
         try:
             return self._owners[campaign_id]
         except KeyError:
-            raise NotFound(f"no campaign {campaign_id!r}; check the link or the code") from None
+            pass
+        if campaign_id in self._loading:
+            raise CommandError("this campaign is still being loaded after a restart; try again in a few seconds",
+                               code="unavailable")
+        if campaign_id in self._unreadable:
+            raise CommandError(f"this campaign could not be loaded ({self._unreadable[campaign_id]}); "
+                               "the server log says why", code="unavailable")
+        raise NotFound(f"no campaign {campaign_id!r}; check the link or the code")
 
     def state(self, campaign_id: str) -> CampaignState:
         """The live state: read it, never change it."""
@@ -174,7 +231,11 @@ class Engine:
         try:
             return self._codes[code.strip().upper()]
         except KeyError:
-            raise NotFound(f"no campaign with code {code!r}; check the code") from None
+            pass
+        if self._loading:  # the code may be one of theirs
+            raise CommandError("campaigns are still being loaded after a restart; try again in a few seconds",
+                               code="unavailable")
+        raise NotFound(f"no campaign with code {code!r}; check the code")
 
     # -- participants ------------------------------------------------------------------------
 
@@ -374,11 +435,17 @@ async def open_engine(
     *,
     plugins: PluginHost | None = None,
     limits: EngineLimits | None = None,
+    finished_later: bool = False,
 ) -> AsyncIterator[Engine]:
     """Open an engine on ``store`` (a Store, a SQLite path, or None for memory).
 
-    Rebuilds every stored campaign before yielding. On exit, stops taking
-    commands, makes everything queued durable, and closes the store.
+    Rebuilds every stored campaign before yielding; with ``finished_later``,
+    only those that are not finished, and the finished ones right after,
+    while the engine is in use (``engine.loaded`` is set once all are; until
+    then asking for one raises CommandError "unavailable"). The server does
+    this: a restart in the middle of a campaign must not wait for last
+    month's. On exit, stops taking commands, makes everything queued
+    durable, and closes the store.
     """
     store = _as_store(store)
     host = plugins or PluginHost.load()
@@ -393,6 +460,9 @@ async def open_engine(
         engine = Engine(store, host, nursery, limits or EngineLimits())
         try:
             await engine._start()
+            if not finished_later:
+                await engine.loaded.wait()
+            await host.broadcast("essaim_engine_started", engine=engine)
             yield engine
         finally:
             with trio.CancelScope(shield=True):

@@ -126,7 +126,11 @@ def essaim_register_strategies(registry: Registry) -> None:
 
 @hookspec
 def essaim_engine_started(engine: Engine) -> None:
-    """The engine has opened its store and rebuilt every campaign.
+    """The engine has opened its store and rebuilt every campaign (with
+    ``open_engine(finished_later=True)``, as the server does: every
+    campaign that is not finished; the finished ones are rebuilt right
+    after, while the live ones are served, and ``engine.loaded`` is set
+    once they all are).
 
     Called on every plugin; may be async. Do not start long-running work here
     without your own nursery and cancel scope.

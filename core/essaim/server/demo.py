@@ -45,6 +45,8 @@ async def ensure_demo_campaign(engine: "Engine", data_dir: str | Path) -> DemoCa
     path = Path(data_dir) / DEMO_FILE
     try:
         known = DemoCampaign(**json.loads(path.read_text(encoding="utf-8")))
+        if known.campaign_id not in engine.campaign_ids():
+            await engine.loaded.wait()  # a finished demo campaign loads after the live ones
         if known.campaign_id in engine.campaign_ids():
             return known
     except (OSError, ValueError, TypeError):

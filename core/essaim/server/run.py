@@ -54,7 +54,7 @@ async def serve(
     if store is None:
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         store = Path(settings.data_dir) / STORE_FILE
-    async with open_engine(store, plugins=plugins) as engine:
+    async with open_engine(store, plugins=plugins, finished_later=True) as engine:
         async with trio.open_nursery() as nursery:
             server = EssaimServer(engine, settings, nursery)
             config = hypercorn_config(settings)

@@ -52,6 +52,11 @@ class Store(Protocol):
 
     def campaign_ids(self) -> list[str]: ...
 
+    def finished_campaign_ids(self) -> list[str]:
+        """Campaigns whose log holds ``campaign_finished`` (a final state):
+        a restart serves the others first and loads these afterwards."""
+        ...
+
     def load(self, campaign_id: str) -> StoredCampaign: ...
 
     def events(self, campaign_id: str, after: int = 0) -> list[Event]:

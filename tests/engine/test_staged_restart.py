@@ -1,0 +1,111 @@
+"""A restart with finished_later (the server's): live campaigns are served
+at once, finished ones are rebuilt afterwards, and until then asking for
+one says "unavailable", never "not found"."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+import trio
+
+import essaim
+from essaim import FACILITATOR, Command, CommandError
+from essaim.engine import Engine
+from essaim.state import CampaignState
+from essaim.testing import make_template
+
+TEMPLATE = make_template(("collect",), title="Staged restart")
+
+
+async def _two_campaigns(path: Path) -> tuple[essaim.engine.CampaignCreated, essaim.engine.CampaignCreated]:
+    """One finished campaign and one still collecting, on a SQLite file."""
+    async with essaim.open_engine(path) as engine:
+        done = await engine.create_campaign(TEMPLATE)
+        live = await engine.create_campaign(TEMPLATE)
+        for created in (done, live):
+            await engine.execute(created.campaign_id, FACILITATOR, Command("start"))
+        await engine.execute(done.campaign_id, FACILITATOR, Command("advance"))
+        assert engine.state(done.campaign_id).status == "finished"
+    return done, live
+
+
+def _hold_rebuild_of(monkeypatch: pytest.MonkeyPatch, campaign_id: str) -> threading.Event:
+    """Make the rebuild of ``campaign_id`` wait (in its worker thread) until the event is set."""
+    release = threading.Event()
+    rebuild = Engine._rebuild
+
+    def held(self: Engine, cid: str) -> CampaignState:
+        if cid == campaign_id:
+            assert release.wait(30), "the test never released the rebuild"
+        return rebuild(self, cid)
+
+    monkeypatch.setattr(Engine, "_rebuild", held)
+    return release
+
+
+async def test_live_campaigns_are_served_while_finished_ones_load(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "e.sqlite3"
+    done, live = await _two_campaigns(path)
+    release = _hold_rebuild_of(monkeypatch, done.campaign_id)
+    async with essaim.open_engine(path, finished_later=True) as engine:
+        assert engine.campaign_ids() == [live.campaign_id] and not engine.loaded.is_set()
+        joined = await engine.join(live.campaign_id, {})
+        actor = engine.authenticate(live.campaign_id, joined.token)
+        await engine.execute(live.campaign_id, actor, Command("write_card", {"text": "served during the load"}))
+        for ask in (lambda: engine.state(done.campaign_id), lambda: engine.by_code(done.code)):
+            with pytest.raises(CommandError) as refused:
+                ask()
+            assert refused.value.code == "unavailable" and "try again" in str(refused.value)
+        # A new campaign waits: its code could otherwise be the loading one's.
+        with trio.move_on_after(0.2) as waited:
+            await engine.create_campaign(TEMPLATE)
+        assert waited.cancelled_caught
+        release.set()
+        await engine.loaded.wait()
+        assert engine.by_code(done.code) == done.campaign_id
+        assert engine.state(done.campaign_id).status == "finished"
+        assert sorted(engine.campaign_ids()) == sorted([done.campaign_id, live.campaign_id])
+
+
+async def test_by_default_every_campaign_is_loaded_before_the_engine_is_handed_over(tmp_path: Path) -> None:
+    path = tmp_path / "e.sqlite3"
+    done, live = await _two_campaigns(path)
+    async with essaim.open_engine(path) as engine:
+        assert engine.loaded.is_set()
+        assert engine.state(done.campaign_id).status == "finished"
+        assert engine.state(live.campaign_id).status == "running"
+
+
+async def test_an_unreadable_finished_campaign_does_not_stop_the_live_ones(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "e.sqlite3"
+    done, live = await _two_campaigns(path)
+    rebuild = Engine._rebuild
+
+    def broken(self: Engine, cid: str) -> CampaignState:
+        if cid == done.campaign_id:
+            raise ValueError("a damaged snapshot")
+        return rebuild(self, cid)
+
+    monkeypatch.setattr(Engine, "_rebuild", broken)
+    async with essaim.open_engine(path, finished_later=True) as engine:
+        await engine.loaded.wait()
+        assert engine.state(live.campaign_id).status == "running"
+        with pytest.raises(CommandError, match=r"could not be loaded \(ValueError\)") as refused:
+            engine.state(done.campaign_id)
+        assert refused.value.code == "unavailable"
+
+
+async def test_stopping_while_finished_campaigns_load_loses_nothing(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "e.sqlite3"
+    done, live = await _two_campaigns(path)
+    release = _hold_rebuild_of(monkeypatch, done.campaign_id)
+    async with essaim.open_engine(path, finished_later=True) as engine:
+        joined = await engine.join(live.campaign_id, {})
+        actor = engine.authenticate(live.campaign_id, joined.token)
+        ack = await engine.execute(live.campaign_id, actor, Command("write_card", {"text": "kept"}))
+        threading.Timer(0.2, release.set).start()  # the rebuild under way ends while the engine stops
+    async with essaim.open_engine(path) as engine:
+        assert engine.state(live.campaign_id).cards[ack.result["cid"]].text == "kept"
+        assert engine.state(done.campaign_id).status == "finished"
