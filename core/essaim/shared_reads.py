@@ -8,7 +8,8 @@ on a process that is also serving 10,000 phones. So callers say how old a
 read may be (``max_age``, seconds): a value computed from the current seq
 is always reused, one computed at most ``max_age`` seconds ago is reused
 too, and callers arriving while it is being computed wait for that one
-computation instead of starting their own.
+computation and take its value, however long it took, instead of
+starting their own.
 """
 
 from __future__ import annotations
@@ -40,20 +41,34 @@ class SharedRead(Generic[T]):
     def __init__(self) -> None:
         self._lock = trio.Lock()
         self._last: Computed[T] | None = None
+        self._computing = False
         #: Computations run so far (the benchmark and tests read it).
         self.computations = 0
 
     async def get(
         self, seq_now: Callable[[], int], max_age: float, compute: Callable[[], Awaitable[Computed[T]]]
     ) -> Computed[T]:
-        """The last value if it is of ``seq_now()`` or at most ``max_age``
-        seconds old, else a fresh one from ``compute``."""
+        """The last value if it is of ``seq_now()``, at most ``max_age``
+        seconds old, or finished by a computation that was under way when
+        this call came; else a fresh one from ``compute``."""
         if max_age < 0:
             raise ValueError("max_age is a number of seconds, 0 or more")
+        # A computation under way now was asked for by someone who came
+        # first: its value is as fresh as this caller could hope for (a
+        # computation longer than max_age would otherwise make every waiter
+        # compute again, one after the other).
+        joined = self.computations + 1 if self._computing else None
         async with self._lock:
             last = self._last
-            if last is not None and (last.seq == seq_now() or trio.current_time() - last.at <= max_age):
+            if last is not None and (
+                last.seq == seq_now() or trio.current_time() - last.at <= max_age
+                or (joined is not None and self.computations >= joined)
+            ):
                 return last
-            self._last = await compute()
+            self._computing = True
+            try:
+                self._last = await compute()
+            finally:
+                self._computing = False
             self.computations += 1
             return self._last

@@ -74,3 +74,25 @@ async def test_a_failed_computation_is_not_kept_and_the_next_caller_retries() ->
 async def test_a_negative_max_age_is_refused() -> None:
     with pytest.raises(ValueError, match="0 or more"):
         await SharedRead[int]().get(lambda: 1, -1.0, lambda: None)  # type: ignore[arg-type,return-value]
+
+
+async def test_callers_waiting_on_a_long_computation_take_its_value_whatever_max_age(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    state, read = _State(), SharedRead[str]()
+
+    async def slow() -> Computed[str]:
+        state.computed.append(state.seq)
+        started = trio.current_time()
+        await trio.sleep(10.0)  # longer than max_age
+        return Computed(state.seq, started, "slow")
+
+    async def ask() -> None:
+        state.seq += 1  # the campaign moves on meanwhile
+        assert (await read.get(lambda: state.seq, 1.0, slow)).value == "slow"
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(5):
+            nursery.start_soon(ask)
+            await trio.sleep(0.5)
+    assert read.computations == 1 and len(state.computed) == 1
