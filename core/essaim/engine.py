@@ -112,12 +112,14 @@ class Engine:
     async def _start(self) -> None:
         await self._nursery.start(self.writer.run)
         stored = await self._blocking(self.store.campaign_ids)
-        finished = set(await self._blocking(self.store.finished_campaign_ids))
+        finished: dict[str, str] = await self._blocking(self.store.finished_campaigns)
         for campaign_id in stored:
             if campaign_id not in finished:
                 await self._adopt(await self._blocking(self._rebuild, campaign_id))
         later = [campaign_id for campaign_id in stored if campaign_id in finished]
         self._loading = set(later)
+        for campaign_id in later:  # taken: a new campaign never gets one, a join finds its campaign
+            self._codes[finished[campaign_id]] = campaign_id
         self._nursery.start_soon(self._load_finished, later)
         self._loader_started = True
 
@@ -143,15 +145,15 @@ class Engine:
                     break
                 try:
                     state = await self._blocking(self._rebuild, campaign_id)
+                    if self._stopping:
+                        break
+                    await self._adopt(state)
                 except Exception as exc:  # one unreadable campaign must not stop the live ones
                     log.exception("campaign %s could not be loaded", campaign_id)
+                    self._owners.pop(campaign_id, None)
                     self._unreadable[campaign_id] = type(exc).__name__
+                finally:
                     self._loading.discard(campaign_id)
-                    continue
-                if self._stopping:
-                    break
-                await self._adopt(state)
-                self._loading.discard(campaign_id)
         finally:
             self.loaded.set()
 
@@ -181,7 +183,6 @@ class Engine:
         """Create a campaign from a template, durably. Raises TemplateError
         if it names a phase type or strategy no plugin provides."""
         template = template.check(self.host.registry, source=source)
-        await self.loaded.wait()  # a new code must not be one a campaign still loading holds
         campaign_id = secrets.token_hex(6)
         code = self._new_code()
         token = secrets.token_urlsafe(24)
@@ -231,11 +232,7 @@ class Engine:
         try:
             return self._codes[code.strip().upper()]
         except KeyError:
-            pass
-        if self._loading:  # the code may be one of theirs
-            raise CommandError("campaigns are still being loaded after a restart; try again in a few seconds",
-                               code="unavailable")
-        raise NotFound(f"no campaign with code {code!r}; check the code")
+            raise NotFound(f"no campaign with code {code!r}; check the code") from None
 
     # -- participants ------------------------------------------------------------------------
 
@@ -359,13 +356,14 @@ class Engine:
         s = owner.state
         started = trio.current_time()
         snapshot = _evaluation_input(s)
+        sorting = owner.sorting_snapshot() if s.placements else None
         counters = dict(s.counters)
         try:
             scores = await self._scores(owner, snapshot)
         except WrongPhase:
             scores = []
         counts = await trio.to_thread.run_sync(count_segment_judges, snapshot.judgments, snapshot.profiles)
-        structure = await self.structure(owner.campaign_id) if s.placements else None
+        structure = await owner.aggregate(sorting) if sorting is not None else None
         min_size = s.template.min_segment_size  # type: ignore[union-attr]
         with pinned_segment_counts(s, counts):
             sheets = await owner.call("results", "essaim_results_sheets", state=s, scores=scores,

@@ -209,3 +209,43 @@ async def test_a_join_caught_by_the_drain_gets_its_welcome_then_1012(tmp_path):
                 while True:
                     await p.recv()
             assert closed.value.reason.code == 1012
+
+
+async def test_a_phone_of_a_campaign_still_loading_after_a_restart_is_told_to_retry_1012(tmp_path, monkeypatch):
+    """Finished campaigns are rebuilt after the server starts serving; a
+    phone that resumes (or joins) one meanwhile gets 'unavailable' and close
+    1012, on which the client retries after 1-5 s, instead of a join form."""
+    import threading
+
+    import essaim
+    from essaim import FACILITATOR, Command
+    from essaim.engine import Engine
+    from essaim.server.run import STORE_FILE
+    from server_fixtures import demo_template
+
+    (tmp_path / "data").mkdir()
+    async with essaim.open_engine(tmp_path / "data" / STORE_FILE) as engine:
+        created = await engine.create_campaign(demo_template())
+        joined = await engine.join(created.campaign_id, {"role": "Field", "site": "North"})
+        await engine.execute(created.campaign_id, FACILITATOR, Command("start"))
+        for _ in range(4):
+            await engine.execute(created.campaign_id, FACILITATOR, Command("advance"))
+        assert engine.state(created.campaign_id).status == "finished"
+    release, rebuild = threading.Event(), Engine._rebuild
+    monkeypatch.setattr(Engine, "_rebuild", lambda self, cid: release.wait(30) and rebuild(self, cid))
+    try:
+        async with running_server(tmp_path) as server:
+            async with participant_connection(server) as p:
+                await p.send({"type": "resume", "campaign": created.code, "token": joined.token, "seq": 0})
+                assert (await p.recv())["code"] == "unavailable"
+                with pytest.raises(ConnectionClosed) as closed:
+                    await p.recv()
+                assert closed.value.reason.code == 1012
+            release.set()
+            await server.engine.loaded.wait()
+            async with participant_connection(server) as p:
+                await p.send({"type": "resume", "campaign": created.code, "token": joined.token, "seq": 0})
+                welcome = await p.recv()
+                assert welcome["type"] == "welcome", welcome
+    finally:
+        release.set()

@@ -142,6 +142,7 @@ class Connection:
         settings = self.server.settings
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            code: int | None = None  # stays None when join_timeout passes
             with trio.move_on_after(settings.join_timeout):
                 code = await self._join(receive)
             if self._prejoin_close is not None:
@@ -229,6 +230,10 @@ class Connection:
                 await self._send_error_frame(error.code, error.message)
                 if error.code == "unauthorized":
                     return CLOSE_UNAUTHORIZED
+                if error.code == "unavailable":
+                    # The campaign is still being rebuilt after a restart (or
+                    # is stopping): 1012 makes the phone retry in 1-5 s.
+                    return CLOSE_RESTART
                 continue
             if mtype in PARTICIPANT_COMMAND_TYPES or mtype in QUERY_TYPES:
                 await self._send_error_frame("not_joined", "send 'join' or 'resume' first")

@@ -73,6 +73,14 @@ async def serve(
 
             await nursery.start(run_hypercorn)
             freeze_startup_objects()
+
+            async def freeze_finished_campaigns() -> None:
+                # Rebuilt after the server started listening: frozen too, or
+                # every full collection would scan their ~200 MiB of objects.
+                await engine.loaded.wait()
+                freeze_startup_objects()
+
+            nursery.start_soon(freeze_finished_campaigns)
             log.info("listening", extra={"event": "listening", "url": server.base_url,
                                          "campaigns": len(engine.campaign_ids())})
             task_status.started(server)

@@ -52,9 +52,11 @@ class Store(Protocol):
 
     def campaign_ids(self) -> list[str]: ...
 
-    def finished_campaign_ids(self) -> list[str]:
-        """Campaigns whose log holds ``campaign_finished`` (a final state):
-        a restart serves the others first and loads these afterwards."""
+    def finished_campaigns(self) -> dict[str, str]:
+        """Campaigns whose log holds ``campaign_finished`` (a final state),
+        with their join codes (from ``campaign_created``, always seq 1): a
+        restart serves the others first, rebuilds these afterwards, and
+        keeps their codes taken meanwhile."""
         ...
 
     def load(self, campaign_id: str) -> StoredCampaign: ...

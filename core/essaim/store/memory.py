@@ -48,8 +48,9 @@ class MemoryStore:
     def campaign_ids(self) -> list[str]:
         return list(self._events)
 
-    def finished_campaign_ids(self) -> list[str]:
-        return [cid for cid, log in self._events.items() if any(e.type == "campaign_finished" for e in log)]
+    def finished_campaigns(self) -> dict[str, str]:
+        return {cid: log[0].data["code"] for cid, log in self._events.items()
+                if any(e.type == "campaign_finished" for e in log)}
 
     def load(self, campaign_id: str) -> StoredCampaign:
         seq, blob = self._snapshots.get(campaign_id, (0, None))

@@ -148,13 +148,15 @@ class SQLiteStore:
             cur = self.conn.execute("SELECT DISTINCT campaign FROM events ORDER BY campaign")
             return [row[0] for row in cur]
 
-    def finished_campaign_ids(self) -> list[str]:
+    def finished_campaigns(self) -> dict[str, str]:
         # One pass over the log (no index on type): ~0.1 s per million
-        # events, once per start, in a worker thread.
+        # events, once per start, in a worker thread; then one primary-key
+        # lookup per finished campaign for its creation event.
         with self._lock:
-            cur = self.conn.execute(
-                "SELECT DISTINCT campaign FROM events WHERE type = 'campaign_finished' ORDER BY campaign")
-            return [row[0] for row in cur]
+            rows = self.conn.execute(
+                "SELECT c.campaign, c.type, c.ts, c.data FROM events c WHERE c.seq = 1 AND c.campaign IN "
+                "(SELECT DISTINCT campaign FROM events WHERE type = 'campaign_finished')").fetchall()
+        return {cid: Event.decode(1, typ, ts, data).data["code"] for cid, typ, ts, data in rows}
 
     def load(self, campaign_id: str) -> StoredCampaign:
         with self._lock:
