@@ -166,6 +166,15 @@ async def _broken_async(*args, **kwargs):
     _broken()
 
 
+async def test_a_socket_that_never_joins_is_closed_1008_after_join_timeout(tmp_path):
+    async with running_server(tmp_path, join_timeout=0.3) as server:
+        async with participant_connection(server) as p:
+            with pytest.raises(ConnectionClosed) as closed:
+                with trio.fail_after(5):
+                    await p.recv()
+            assert closed.value.reason.code == 1008
+
+
 async def test_a_join_outlasting_join_timeout_still_delivers_its_token(tmp_path):
     async with running_server(tmp_path, join_timeout=0.3) as server:
         campaign_id, code, _ = await new_campaign(server)
