@@ -128,6 +128,11 @@ class CampaignOwner:
     async def aclose(self) -> None:
         await self._send.aclose()
 
+    @property
+    def listened(self) -> bool:
+        """Someone is subscribed (the engine never unloads such a campaign)."""
+        return bool(self._listeners)
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(events)`` on the trio thread each time events become
         durable. It must not block. Returns an unsubscribe function."""

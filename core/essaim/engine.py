@@ -61,6 +61,10 @@ class EngineLimits:
     max_participants: int = 200_000
     #: Suggestions returned while typing; a phone shows about five.
     max_suggestions: int = 5
+    #: Seconds a finished campaign nobody asks about stays in memory (a
+    #: 10,000-person one holds ~200 MiB); then it is unloaded, and rebuilt
+    #: from the store (a few seconds) when someone asks again. 0 keeps them.
+    unload_finished_after: float = 1800.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +99,14 @@ class Engine:
         self._loading: set[str] = set()
         self._unreadable: dict[str, str] = {}
         self._stopping = False
-        self._loader_started = False
+        #: Finished campaigns unloaded for idleness (their codes stay known),
+        #: and when each loaded campaign was last asked for (trio time).
+        self._dormant: set[str] = set()
+        self._used: dict[str, float] = {}
+        #: Loads under way (the start-up batch counts as one); stopping waits for them.
+        self._loads = 0
+        self._no_loads = trio.Event()
+        self._no_loads.set()
         #: Set once every stored campaign is loaded (finished ones come last).
         self.loaded = trio.Event()
         self._structures: dict[str, SharedRead[Structure]] = {}
@@ -120,8 +131,9 @@ class Engine:
         self._loading = set(later)
         for campaign_id in later:  # taken: a new campaign never gets one, a join finds its campaign
             self._codes[finished[campaign_id]] = campaign_id
-        self._nursery.start_soon(self._load_finished, later)
-        self._loader_started = True
+        self._spawn_load(self._load_finished, later)
+        if self.limits.unload_finished_after > 0:
+            self._nursery.start_soon(self._unload_idle)
 
     def _rebuild(self, campaign_id: str) -> CampaignState:
         """A campaign's state from its newest snapshot and the events after it
@@ -135,34 +147,79 @@ class Engine:
             state.apply(event)
         return state
 
+    def _spawn_load(self, load: Any, *args: Any) -> None:
+        """Run ``load(*args)`` in the engine's nursery, counted in the loads
+        under way (stopping waits for them: a rebuild must not outlive the store)."""
+        self._loads += 1
+        if self._no_loads.is_set():
+            self._no_loads = trio.Event()
+
+        async def counted() -> None:
+            try:
+                await load(*args)
+            finally:
+                self._loads -= 1
+                if not self._loads:
+                    self._no_loads.set()
+
+        self._nursery.start_soon(counted)
+
     async def _load_finished(self, campaign_ids: list[str]) -> None:
         """Finished campaigns, once the others are served: a restart in the
         middle of a campaign must not wait for last month's (about 5 s and
         200 MiB each for 10,000 people and 300,000 judgments)."""
         try:
             for campaign_id in campaign_ids:
-                if self._stopping:
-                    break
-                try:
-                    state = await self._blocking(self._rebuild, campaign_id)
-                    if self._stopping:
-                        break
-                    await self._adopt(state)
-                except Exception as exc:  # one unreadable campaign must not stop the live ones
-                    log.exception("campaign %s could not be loaded", campaign_id)
-                    self._owners.pop(campaign_id, None)
-                    self._unreadable[campaign_id] = type(exc).__name__
-                finally:
-                    self._loading.discard(campaign_id)
+                await self._load_one(campaign_id)
         finally:
             self.loaded.set()
 
+    async def _load_one(self, campaign_id: str) -> None:
+        """Rebuild and adopt one campaign that is not in memory."""
+        try:
+            if self._stopping:
+                return
+            state = await self._blocking(self._rebuild, campaign_id)
+            if self._stopping:
+                return
+            await self._adopt(state)
+            self._dormant.discard(campaign_id)
+        except Exception as exc:  # one unreadable campaign must not stop the others
+            log.exception("campaign %s could not be loaded", campaign_id)
+            self._owners.pop(campaign_id, None)
+            self._unreadable[campaign_id] = type(exc).__name__
+        finally:
+            self._loading.discard(campaign_id)
+
+    async def _unload_idle(self) -> None:
+        """Unload finished campaigns that no one asked about for
+        ``unload_finished_after`` seconds and no one listens to (the
+        server's hub of a campaign leaves once its last phone is gone)."""
+        after = self.limits.unload_finished_after
+        while not self._stopping:
+            await trio.sleep(after / 4)  # an idle timeout: a sweep a few times per period
+            now = trio.current_time()
+            for campaign_id, owner in list(self._owners.items()):
+                idle = now - self._used.get(campaign_id, now)
+                if owner.state.status == "finished" and not owner.listened and idle >= after and not self._stopping:
+                    await self._unload(campaign_id, owner)
+
+    async def _unload(self, campaign_id: str, owner: CampaignOwner) -> None:
+        del self._owners[campaign_id]  # first: nothing new reaches it
+        self._dormant.add(campaign_id)
+        self._used.pop(campaign_id, None)
+        self._result_reads.pop(campaign_id, None)
+        self._structures.pop(campaign_id, None)
+        await owner.aclose()
+        await owner.finished.wait()
+        log.info("campaign %s unloaded after %.0f s unused; it is rebuilt when asked for",
+                 campaign_id, self.limits.unload_finished_after)
+
     async def _stop(self) -> None:
         self._stopping = True
-        if self._loader_started:
-            await self.loaded.wait()  # at most the one campaign being rebuilt
+        await self._no_loads.wait()  # at most the rebuilds under way
         await self.host.broadcast("essaim_engine_stopping", engine=self)
-        for owner in self._owners.values():
+        for owner in list(self._owners.values()):
             await owner.aclose()
 
     async def _blocking(self, fn: Any, *args: Any) -> Any:
@@ -173,6 +230,7 @@ class Engine:
     async def _adopt(self, state: CampaignState) -> CampaignOwner:
         owner = CampaignOwner(state, self.host, self.writer, self.clock, self._trio_offset)
         self._owners[state.campaign_id] = owner
+        self._used[state.campaign_id] = trio.current_time()
         self._codes[state.code] = state.campaign_id
         await self._nursery.start(owner.run)
         return owner
@@ -206,18 +264,35 @@ class Engine:
                 return code
 
     def campaign_ids(self) -> list[str]:
-        """The campaigns loaded now; right after a restart, finished ones
-        are still loading until :attr:`loaded` is set."""
+        """The campaigns in memory now: right after a restart finished ones
+        are still loading (until :attr:`loaded` is set), and finished ones
+        unused for ``unload_finished_after`` are unloaded (see :meth:`stored_elsewhere`)."""
         return list(self._owners)
+
+    def loaded_states(self) -> list[CampaignState]:
+        """The states of the campaigns in memory, for monitoring: unlike
+        :meth:`state`, reading them does not count as using the campaign
+        (a metrics scrape must not keep finished campaigns in memory)."""
+        return [owner.state for owner in self._owners.values()]
+
+    def stored_elsewhere(self) -> dict[str, str]:
+        """Campaigns in the store but not in memory now (loading, unloaded or
+        unreadable), with their join codes; asking for one loads it."""
+        return {cid: code for code, cid in self._codes.items() if cid not in self._owners}
 
     def owner(self, campaign_id: str) -> CampaignOwner:
         try:
-            return self._owners[campaign_id]
+            owner = self._owners[campaign_id]
         except KeyError:
             pass
+        else:
+            self._used[campaign_id] = trio.current_time()
+            return owner
+        if campaign_id in self._dormant and campaign_id not in self._loading and not self._stopping:
+            self._loading.add(campaign_id)
+            self._spawn_load(self._load_one, campaign_id)
         if campaign_id in self._loading:
-            raise CommandError("this campaign is still being loaded after a restart; try again in a few seconds",
-                               code="unavailable")
+            raise CommandError("this campaign is being loaded; try again in a few seconds", code="unavailable")
         if campaign_id in self._unreadable:
             raise CommandError(f"this campaign could not be loaded ({self._unreadable[campaign_id]}); "
                                "the server log says why", code="unavailable")

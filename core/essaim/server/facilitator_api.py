@@ -181,11 +181,14 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
     async def list_campaigns() -> Response:
         require_admin()
         out = []
-        for campaign_id in engine.campaign_ids():
-            s = engine.state(campaign_id)
-            out.append({"campaign_id": campaign_id, "code": s.code, "title": s.template.title if s.template else "",
-                         "status": s.status, "phase_index": s.phase_index,
-                         "participants": s.counters["participants"]})
+        for s in engine.loaded_states():
+            out.append({"campaign_id": s.campaign_id, "code": s.code, "title": s.template.title if s.template else "",
+                        "status": s.status, "phase_index": s.phase_index,
+                        "participants": s.counters["participants"], "loaded": True})
+        # Finished campaigns not in memory (unused for a while, or still
+        # loading after a restart): asking for one loads it.
+        for campaign_id, code in sorted(engine.stored_elsewhere().items()):
+            out.append({"campaign_id": campaign_id, "code": code, "status": "finished", "loaded": False})
         return _json({"campaigns": out})
 
     # -- public: what a participant sees before joining ------------------------------------------

@@ -112,8 +112,8 @@ def render_prometheus(metrics: ServerMetrics, gc_pauses: GcPauses, engine: "Engi
     lines.append("# TYPE essaim_campaign_participants gauge")
     online = ["# HELP essaim_campaign_connections Open connections, per campaign.",
               "# TYPE essaim_campaign_connections gauge"]
-    for campaign_id in engine.campaign_ids():
-        state = engine.state(campaign_id)
+    for state in engine.loaded_states():
+        campaign_id = state.campaign_id
         lines.append(f'essaim_campaign_participants{{campaign="{campaign_id}"}} {state.counters["participants"]}')
         online.append(f'essaim_campaign_connections{{campaign="{campaign_id}"}} {hubs.connection_count(campaign_id)}')
     lines.extend(online)
