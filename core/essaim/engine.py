@@ -183,35 +183,55 @@ class Engine:
             if self._stopping:
                 return
             await self._adopt(state)
-            self._dormant.discard(campaign_id)
         except Exception as exc:  # one unreadable campaign must not stop the others
             log.exception("campaign %s could not be loaded", campaign_id)
             self._owners.pop(campaign_id, None)
             self._unreadable[campaign_id] = type(exc).__name__
         finally:
+            self._dormant.discard(campaign_id)  # loaded, or unreadable: no rebuild loop
             self._loading.discard(campaign_id)
 
     async def _unload_idle(self) -> None:
         """Unload finished campaigns that no one asked about for
-        ``unload_finished_after`` seconds and no one listens to (the
-        server's hub of a campaign leaves once its last phone is gone)."""
+        ``unload_finished_after`` seconds. A subscriber (the server's hub,
+        while phones are connected) counts as use: the idle time starts
+        when the last one leaves."""
         after = self.limits.unload_finished_after
         while not self._stopping:
             await trio.sleep(after / 4)  # an idle timeout: a sweep a few times per period
-            now = trio.current_time()
-            for campaign_id, owner in list(self._owners.items()):
-                idle = now - self._used.get(campaign_id, now)
-                if owner.state.status == "finished" and not owner.listened and idle >= after and not self._stopping:
-                    await self._unload(campaign_id, owner)
+            for campaign_id in self._idle_finished(after):
+                if self._stopping:
+                    break
+                await self._unload(campaign_id)
 
-    async def _unload(self, campaign_id: str, owner: CampaignOwner) -> None:
-        del self._owners[campaign_id]  # first: nothing new reaches it
-        self._dormant.add(campaign_id)
+    def _idle_finished(self, after: float) -> list[str]:
+        now = trio.current_time()
+        idle = []
+        for campaign_id, owner in self._owners.items():
+            if owner.listened:
+                self._used[campaign_id] = now
+            elif owner.state.status == "finished" and now - self._used.get(campaign_id, now) >= after:
+                idle.append(campaign_id)
+        return idle
+
+    async def _unload(self, campaign_id: str) -> None:
+        """Drop a campaign from memory. It counts as loading until its owner
+        has drained and the writer has made its last events durable: a
+        rebuild before that could miss them and reuse their seqs."""
+        owner = self._owners.pop(campaign_id)  # first: nothing new reaches it
+        self._loading.add(campaign_id)
         self._used.pop(campaign_id, None)
         self._result_reads.pop(campaign_id, None)
         self._structures.pop(campaign_id, None)
-        await owner.aclose()
-        await owner.finished.wait()
+        try:
+            await owner.aclose()
+            await owner.finished.wait()
+            durable = trio.Event()
+            await self.writer.submit(campaign_id, [], durable.set)  # a barrier
+            await durable.wait()
+        finally:
+            self._dormant.add(campaign_id)
+            self._loading.discard(campaign_id)
         log.info("campaign %s unloaded after %.0f s unused; it is rebuilt when asked for",
                  campaign_id, self.limits.unload_finished_after)
 
@@ -295,7 +315,7 @@ class Engine:
             raise CommandError("this campaign is being loaded; try again in a few seconds", code="unavailable")
         if campaign_id in self._unreadable:
             raise CommandError(f"this campaign could not be loaded ({self._unreadable[campaign_id]}); "
-                               "the server log says why", code="unavailable")
+                               "the server log says why", code="unreadable")
         raise NotFound(f"no campaign {campaign_id!r}; check the link or the code")
 
     def state(self, campaign_id: str) -> CampaignState:

@@ -94,7 +94,7 @@ async def test_an_unreadable_finished_campaign_does_not_stop_the_live_ones(tmp_p
         assert engine.state(live.campaign_id).status == "running"
         with pytest.raises(CommandError, match=r"could not be loaded \(ValueError\)") as refused:
             engine.state(done.campaign_id)
-        assert refused.value.code == "unavailable"
+        assert refused.value.code == "unreadable"  # not "try again": retrying would not help
 
 
 async def test_stopping_while_finished_campaigns_load_waits_for_the_one_under_way_only(
@@ -111,11 +111,18 @@ async def test_stopping_while_finished_campaigns_load_waits_for_the_one_under_wa
     rebuilt: list[str] = []
     held = Engine._rebuild
     monkeypatch.setattr(Engine, "_rebuild", lambda self, cid: rebuilt.append(cid) or held(self, cid))
+    stop = Engine._stop
+
+    async def stop_then_release(self: Engine) -> None:
+        self._stopping = True
+        release.set()  # the rebuild under way ends once the engine is stopping
+        await stop(self)
+
+    monkeypatch.setattr(Engine, "_stop", stop_then_release)
     async with essaim.open_engine(path, finished_later=True) as engine:
         joined = await engine.join(live.campaign_id, {})
         actor = engine.authenticate(live.campaign_id, joined.token)
         ack = await engine.execute(live.campaign_id, actor, Command("write_card", {"text": "kept"}))
-        threading.Timer(0.3, release.set).start()  # the rebuild under way ends while the engine stops
     assert second not in rebuilt  # the loader stopped after the campaign under way
     assert "could not be loaded" not in caplog.text
     async with essaim.open_engine(path) as engine:

@@ -67,3 +67,27 @@ async def test_unload_finished_after_0_keeps_everything(autojump_clock: trio.tes
         done = await _finished(engine)
         await trio.sleep(24 * 3600)
         assert done.campaign_id in engine.campaign_ids()
+
+
+async def test_a_campaign_that_cannot_be_rebuilt_says_so_once_instead_of_looping(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from essaim.engine import Engine
+
+    attempts: list[str] = []
+
+    def broken(self: Engine, cid: str) -> None:
+        attempts.append(cid)
+        raise OSError("the disk is gone")
+
+    async with essaim.open_engine(MemoryStore(), limits=LIMITS) as engine:
+        done = await _finished(engine)
+        await trio.sleep(120)
+        assert done.campaign_id not in engine.campaign_ids()
+        monkeypatch.setattr(Engine, "_rebuild", broken)
+        for _ in range(3):
+            with pytest.raises(CommandError) as refused:
+                engine.state(done.campaign_id)
+            await trio.sleep(1)
+        assert refused.value.code == "unreadable" and "OSError" in str(refused.value)
+        assert attempts == [done.campaign_id]  # one rebuild, not one per request

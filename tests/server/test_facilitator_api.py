@@ -177,3 +177,21 @@ async def test_consoles_polling_within_results_max_age_share_one_computation(tmp
         exported = orjson.loads((await fac.call("GET", f"/api/campaigns/{campaign_id}/export/json")).content)
         assert exported["seq"] > first["seq"]
         assert sum(s["n"] for s in exported["scores"]) == sum(s["n"] for s in first["scores"]) + 2
+
+
+async def test_a_finished_campaign_with_nobody_connected_keeps_no_hub(server):
+    """Nothing may keep a finished campaign subscribed once its phones are
+    gone (the engine would never unload it): the hub goes when the campaign
+    finishes after the last phone left, and the console's /stats makes none."""
+    campaign_id, code, fac = await new_campaign(server)
+    await fac.phase(campaign_id, "start")
+    async with participant_connection(server) as p:
+        await p.join(code, {"role": "Field"})
+    assert (await fac.call("GET", f"/api/campaigns/{campaign_id}/stats")).status_code == 200
+    for _ in range(4):
+        await fac.phase(campaign_id, "advance")
+    assert server.engine.state(campaign_id).status == "finished"
+    stats = (await fac.call("GET", f"/api/campaigns/{campaign_id}/stats")).json()
+    assert stats["connections"] == 0
+    assert campaign_id not in server.hubs._hubs
+    assert not server.engine.owner(campaign_id).listened

@@ -46,7 +46,7 @@ PHASE_ACTIONS = ("start", "pause", "resume", "extend", "advance")
 STATUS_BY_CODE = {
     "bad_request": 400, "bad_json": 400, "bad_template": 400, "too_long": 400, "too_short": 400,
     "unauthorized": 401, "forbidden": 403, "not_found": 404, "wrong_phase": 409, "already_done": 409,
-    "limit_exceeded": 409, "too_large": 413, "rate_limited": 429, "busy": 429, "unavailable": 503,
+    "limit_exceeded": 409, "too_large": 413, "rate_limited": 429, "busy": 429, "unavailable": 503, "unreadable": 500,
 }
 
 

@@ -24,7 +24,7 @@ every frame (:meth:`CampaignHub.shared`).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Callable, AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -76,8 +76,11 @@ class _Shared:
 class CampaignHub:
     """The connections of one campaign and what they are owed."""
 
-    def __init__(self, engine: "Engine", campaign_id: str, settings: "Settings", metrics: "ServerMetrics") -> None:
+    def __init__(self, engine: "Engine", campaign_id: str, settings: "Settings", metrics: "ServerMetrics",
+                 on_finished: Callable[["CampaignHub"], None] = lambda hub: None) -> None:
         self.engine = engine
+        #: Called once the campaign finishes (the hubs close it if nobody is connected).
+        self._on_finished = on_finished
         self.campaign_id = campaign_id
         self.settings = settings
         self.metrics = metrics
@@ -179,6 +182,8 @@ class CampaignHub:
                     conn.outbox.mark(you=True, wake=False)
         if counters:
             self._counters_changed.set()
+        if state.status == "finished" and any(ev.type == "campaign_finished" for ev in events):
+            self._on_finished(self)
 
     def _mark(self, conn: "Connection", **flags: bool) -> None:
         if conn.outbox.mark(**flags):
@@ -346,7 +351,8 @@ class Hubs:
     def get(self, campaign_id: str) -> CampaignHub:
         hub = self._hubs.get(campaign_id)
         if hub is None:
-            hub = self._hubs[campaign_id] = CampaignHub(self.engine, campaign_id, self.settings, self.metrics)
+            hub = self._hubs[campaign_id] = CampaignHub(self.engine, campaign_id, self.settings, self.metrics,
+                                                        on_finished=self.prune)
             self._nursery.start_soon(hub.run)
         return hub
 
@@ -355,19 +361,32 @@ class Hubs:
         return len(hub.connections) if hub else 0
 
     def leave(self, conn: "Connection") -> None:
-        """``conn`` closed. The hub of a finished campaign goes with its last
-        connection: nothing will change there any more (a later resume makes a new one)."""
+        """``conn`` closed; its hub may go with it (:meth:`prune`)."""
         hub = conn.hub
         if hub is None:
             return
         hub.remove(conn)
-        if not hub.connections and self.engine.state(hub.campaign_id).status == "finished":
-            if self._hubs.get(hub.campaign_id) is hub:
-                del self._hubs[hub.campaign_id]
+        self.prune(hub)
+
+    def prune(self, hub: CampaignHub) -> None:
+        """Close ``hub`` if its campaign is finished and no connection is
+        left: nothing will change there any more (a later resume makes a new
+        one), and its subscription would keep the engine from unloading the
+        campaign. Called when a connection leaves, when a campaign finishes,
+        and when a welcome fails half-way."""
+        if hub.connections or self._hubs.get(hub.campaign_id) is not hub:
+            return
+        if self.engine.state(hub.campaign_id).status == "finished":
+            del self._hubs[hub.campaign_id]
             hub.close()
 
     def stats(self, campaign_id: str) -> dict[str, Any]:
-        hub = self.get(campaign_id)
+        """Live figures for the console; never creates a hub (a console
+        watching a finished campaign must not pin it in memory)."""
+        hub = self._hubs.get(campaign_id)
+        if hub is None:
+            return {"connections": 0, "participants_online": 0, "contribution_rate_per_minute": 0.0,
+                    "counters_interval": self.settings.counters_interval}
         return {"connections": len(hub.connections), "participants_online": len(hub.by_pid),
                 "contribution_rate_per_minute": round(hub.contribution_rate(), 2),
                 "counters_interval": hub.counters_interval()}

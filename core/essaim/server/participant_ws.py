@@ -287,14 +287,18 @@ class Connection:
         hub = self.server.hubs.get(campaign_id)
         self.campaign_id, self.pid, self.actor = campaign_id, pid, Actor.participant(pid)
         self.bucket = hub.bucket(pid)
-        prompts = await hub.prompts_for(pid)
-        # From here to the send, nothing awaits: the snapshot and the
-        # registration see the same state, so no change falls between them.
-        state = engine.state(campaign_id)
-        limit = self.server.settings.max_connections_per_participant
-        if len(hub.by_pid.get(pid, ())) >= limit:
-            raise CommandError(f"this participant already has {limit} open connections; close another tab "
-                               "or device, then reconnect", code="limit_exceeded")
+        try:
+            prompts = await hub.prompts_for(pid)
+            # From here to the send, nothing awaits: the snapshot and the
+            # registration see the same state, so no change falls between them.
+            state = engine.state(campaign_id)
+            limit = self.server.settings.max_connections_per_participant
+            if len(hub.by_pid.get(pid, ())) >= limit:
+                raise CommandError(f"this participant already has {limit} open connections; close another tab "
+                                   "or device, then reconnect", code="limit_exceeded")
+        except BaseException:
+            self.server.hubs.prune(hub)  # a hub made for this welcome alone must not stay
+            raise
         self.hub = hub
         hub.add(self)
         self.outbox.take_answers()
