@@ -109,6 +109,9 @@ class Engine:
         self._no_loads.set()
         #: Set once every stored campaign is loaded (finished ones come last).
         self.loaded = trio.Event()
+        #: Set, then replaced by a fresh event, each time a campaign is rebuilt
+        #: in the background (the server freezes its objects out of the GC).
+        self.campaign_loaded = trio.Event()
         self._structures: dict[str, SharedRead[Structure]] = {}
         # Wall-clock time derived from trio's clock, so a fake clock in tests
         # moves phase deadlines too.
@@ -183,6 +186,8 @@ class Engine:
             if self._stopping:
                 return
             await self._adopt(state)
+            self.campaign_loaded.set()
+            self.campaign_loaded = trio.Event()
         except Exception as exc:  # one unreadable campaign must not stop the others
             log.exception("campaign %s could not be loaded", campaign_id)
             self._owners.pop(campaign_id, None)

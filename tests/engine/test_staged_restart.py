@@ -62,8 +62,10 @@ async def test_live_campaigns_are_served_while_finished_ones_load(tmp_path: Path
         assert refused.value.code == "unavailable" and "try again" in str(refused.value)
         created = await engine.create_campaign(TEMPLATE)  # does not wait for the load
         assert created.code != done.code
+        announced = engine.campaign_loaded  # what the server waits on to freeze the new objects
         release.set()
         await engine.loaded.wait()
+        assert announced.is_set() and not engine.campaign_loaded.is_set()
         assert engine.by_code(done.code) == done.campaign_id
         assert engine.state(done.campaign_id).status == "finished"
         assert sorted(engine.campaign_ids()) == sorted([done.campaign_id, live.campaign_id, created.campaign_id])

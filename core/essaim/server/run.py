@@ -14,6 +14,8 @@ the engine makes everything queued durable and closes the store.
 
 from __future__ import annotations
 
+import gc
+
 import logging
 from pathlib import Path
 
@@ -74,13 +76,17 @@ async def serve(
             await nursery.start(run_hypercorn)
             freeze_startup_objects()
 
-            async def freeze_finished_campaigns() -> None:
-                # Rebuilt after the server started listening: frozen too, or
-                # every full collection would scan their ~200 MiB of objects.
-                await engine.loaded.wait()
-                freeze_startup_objects()
+            async def freeze_campaigns_loaded_later() -> None:
+                # Finished campaigns are rebuilt after the server started
+                # listening (at start-up, or when asked for after an unload):
+                # frozen too, or every full collection would scan their
+                # ~200 MiB of objects. gc.freeze() alone: a full collection
+                # now would pause the live campaigns.
+                while True:
+                    await engine.campaign_loaded.wait()
+                    gc.freeze()
 
-            nursery.start_soon(freeze_finished_campaigns)
+            nursery.start_soon(freeze_campaigns_loaded_later)
             log.info("listening", extra={"event": "listening", "url": server.base_url,
                                          "campaigns": len(engine.campaign_ids())})
             task_status.started(server)
