@@ -52,5 +52,5 @@ PROFILES = {p.name: p for p in (
     Profile("reconnect-storm", users=1_500, spawn_rate=150, compression=6, storm_after=60,
             description="1,500 users; at 60 s every client drops and resumes with its token at once"),
     Profile("soak", users=1_500, spawn_rate=50, compression=0.5,
-            description="1,500 users through a campaign stretched to 60 minutes: leaks and drift"),
+            description="1,500 users, the working phases stretched to 16 minutes each (~50 min): leaks and drift"),
 )}
