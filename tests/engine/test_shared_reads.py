@@ -96,3 +96,22 @@ async def test_callers_waiting_on_a_long_computation_take_its_value_whatever_max
             nursery.start_soon(ask)
             await trio.sleep(0.5)
     assert read.computations == 1 and len(state.computed) == 1
+
+
+async def test_with_a_max_age_a_long_computation_is_reused_for_four_times_its_duration(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    state, read = _State(), SharedRead[str]()
+
+    async def slow() -> Computed[str]:
+        started, seq = trio.current_time(), state.seq
+        state.computed.append(seq)
+        await trio.sleep(4.0)  # a computation of 4 s: reused for 16 s (BUSY_SHARE 0.25)
+        return Computed(seq, started, f"value@{seq}")
+
+    await read.get(lambda: state.seq, 5.0, slow)  # data from t=0, done at t=4
+    state.seq = 2
+    await trio.sleep(10.0)  # t=14: older than max_age, younger than 16 s
+    assert (await read.get(lambda: state.seq, 5.0, slow)).value == "value@1"
+    assert (await read.get(lambda: state.seq, 0.0, slow)).value == "value@2"  # exact callers are not held back
+    assert state.computed == [1, 2]
