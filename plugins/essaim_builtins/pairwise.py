@@ -167,20 +167,26 @@ def bradley_terry(
     if weight is None:
         weight = np.ones(ia.size)
     wins = np.bincount(ia, outcome * weight, n_items) + np.bincount(ib, (1 - outcome) * weight, n_items)
-    games = np.zeros((n_items, n_items))
-    np.add.at(games, (ia, ib), weight)
-    games = games + games.T
+    # Games per pair actually compared, not an items x items matrix: each
+    # iteration costs O(pairs compared), at most the judgments (a dense
+    # matrix cost O(items^2) per iteration: 3.6 s of a 10,000-person
+    # campaign's results with 600 items, in threads sharing the GIL).
+    low, high = np.minimum(ia, ib), np.maximum(ia, ib)
+    pairs, which = np.unique(low * max(n_items, 1) + high, return_inverse=True)
+    games = np.bincount(which, weight, pairs.size)
+    pa, pb = pairs // max(n_items, 1), pairs % max(n_items, 1)
     p = np.ones(n_items) if start is None else np.exp(start)
     for _ in range(max_iterations):
-        denom = (games / (p[:, None] + p[None, :])).sum(axis=1) + 2 * PRIOR / (p + 1)
+        per_pair = games / (p[pa] + p[pb])
+        denom = np.bincount(pa, per_pair, n_items) + np.bincount(pb, per_pair, n_items) + 2 * PRIOR / (p + 1)
         new = (wins + PRIOR) / denom
         new /= math.exp(np.log(new).mean()) if n_items else 1.0
         if np.max(np.abs(np.log(new) - np.log(p))) < TOLERANCE:
             p = new
             break
         p = new
-    pij = p[:, None] * p[None, :] / (p[:, None] + p[None, :]) ** 2
-    info = (games * pij).sum(axis=1) + 2 * PRIOR * p / (p + 1) ** 2
+    pij = games * p[pa] * p[pb] / (p[pa] + p[pb]) ** 2
+    info = np.bincount(pa, pij, n_items) + np.bincount(pb, pij, n_items) + 2 * PRIOR * p / (p + 1) ** 2
     return np.log(p), 1 / np.sqrt(info)
 
 
