@@ -71,6 +71,8 @@ class LevelResult:
     #: → durable ack queued, and one SQLite group commit. essaim only.
     server_ack_p99: float = 0.0
     commit_p99: float = 0.0
+    #: Longest garbage-collection pause of the server (ms, bucket upper bound); essaim only.
+    gc_max: float = 0.0
     #: Highest server RSS sampled during the phases (MiB).
     peak_mib: float = 0.0
     #: p99 of the facilitator console's results poll (ms); essaim only (the
@@ -85,11 +87,11 @@ class LevelResult:
                 f"  {self.staleness_p95:6.0f}  {self.kib_idle:5.1f} {self.kib_active:5.1f}"
                 f"  {self.cpu_ms_per_frame:6.3f} {self.frames_per_second:7.0f} {self.cpu_share:5.0%} {self.generator_cpu:5.0%}"
                 f" {self.generator_lag_max:6.0f} {self.server_ack_p99:6.0f} {self.commit_p99:6.0f} {self.peak_mib:6.0f}"
-                f" {self.console_results_p99:6.0f}  {verdict}")
+                f" {self.console_results_p99:6.0f} {self.gc_max:6.0f}  {verdict}")
 
 
-HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu   gen glagmax sack99 cmt99   peak  res99  verdict\n"
-          "                        (ms)   (ms)   (ms)   idle  activ                              (ms)   (ms)   (ms)   (MiB)   (ms)")
+HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu   gen glagmax sack99 cmt99   peak  res99  gcmax  verdict\n"
+          "                        (ms)   (ms)   (ms)   idle  activ                              (ms)   (ms)   (ms)   (MiB)   (ms)   (ms)")
 
 
 async def _sample_peak_rss(server: ServerProcess, result: LevelResult) -> None:
@@ -141,9 +143,11 @@ async def run_level(kind: str, sessions: int, window: float, server_cpu: str | N
             await console
         cpu1, frames1, t1 = server.cpu_seconds(), server.frames_out(), time.monotonic()
         hist1 = server.histogram()
-        for attr, name in (("server_ack_p99", "essaim_ack_seconds"), ("commit_p99", "essaim_store_commit_seconds")):
+        for attr, name, q in (("server_ack_p99", "essaim_ack_seconds", 0.99),
+                              ("commit_p99", "essaim_store_commit_seconds", 0.99),
+                              ("gc_max", "essaim_gc_pause_seconds", 1.0)):
             if name in hist1:
-                setattr(result, attr, 1000 * bucket_quantile(hist0.get(name, []), hist1[name], 0.99))
+                setattr(result, attr, 1000 * bucket_quantile(hist0.get(name, []), hist1[name], q))
         result.generator_cpu = (time.process_time() - gen0) / (t1 - t0)
         result.generator_lag_max = lag.max_ms()
         lag_task.cancel()
