@@ -6,18 +6,19 @@ import pytest
 import trio
 import trio.testing
 
-from essaim.shared_reads import Computed, SharedRead
+from essaim.shared_reads import BUSY_SHARE, Computed, SharedRead
 
 
 class _State:
-    def __init__(self) -> None:
+    def __init__(self, takes: float = 1.0) -> None:
         self.seq = 1
+        self.takes = takes
         self.computed: list[int] = []
 
     async def compute(self) -> Computed[str]:
         seq = self.seq
         self.computed.append(seq)
-        await trio.sleep(1.0)  # a worker thread's time, on the fake clock
+        await trio.sleep(self.takes)  # a worker thread's time, on the fake clock
         return Computed(seq, trio.current_time(), f"value@{seq}")
 
 
@@ -44,8 +45,8 @@ async def test_a_value_of_the_current_seq_is_reused_whatever_its_age(autojump_cl
 
 
 async def test_max_age_bounds_how_stale_a_reused_value_may_be(autojump_clock: trio.testing.MockClock) -> None:
-    state, read = _State(), SharedRead[str]()
-    await read.get(lambda: state.seq, 5.0, state.compute)  # computed from t=0, done at t=1
+    state, read = _State(takes=0.1), SharedRead[str]()  # short: max_age decides, not BUSY_SHARE
+    await read.get(lambda: state.seq, 5.0, state.compute)  # data of t=0.1
     state.seq = 2
     await trio.sleep(3.0)  # t=4: the value's data is 4 s old
     assert (await read.get(lambda: state.seq, 5.0, state.compute)).value == "value@1"
@@ -98,7 +99,7 @@ async def test_callers_waiting_on_a_long_computation_take_its_value_whatever_max
     assert read.computations == 1 and len(state.computed) == 1
 
 
-async def test_with_a_max_age_a_long_computation_is_reused_for_four_times_its_duration(
+async def test_with_a_max_age_a_long_computation_is_reused_for_its_duration_over_busy_share(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     state, read = _State(), SharedRead[str]()
@@ -106,12 +107,12 @@ async def test_with_a_max_age_a_long_computation_is_reused_for_four_times_its_du
     async def slow() -> Computed[str]:
         started, seq = trio.current_time(), state.seq
         state.computed.append(seq)
-        await trio.sleep(4.0)  # a computation of 4 s: reused for 16 s (BUSY_SHARE 0.25)
+        await trio.sleep(1.0)  # a computation of 1 s: reused for 1 / BUSY_SHARE seconds
         return Computed(seq, started, f"value@{seq}")
 
-    await read.get(lambda: state.seq, 5.0, slow)  # data from t=0, done at t=4
+    await read.get(lambda: state.seq, 5.0, slow)  # data from t=0, done at t=1
     state.seq = 2
-    await trio.sleep(10.0)  # t=14: older than max_age, younger than 16 s
+    await trio.sleep(1 / BUSY_SHARE - 2)  # older than max_age, younger than 1 / BUSY_SHARE
     assert (await read.get(lambda: state.seq, 5.0, slow)).value == "value@1"
     assert (await read.get(lambda: state.seq, 0.0, slow)).value == "value@2"  # exact callers are not held back
     assert state.computed == [1, 2]
