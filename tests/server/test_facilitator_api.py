@@ -195,3 +195,14 @@ async def test_a_finished_campaign_with_nobody_connected_keeps_no_hub(server):
     assert stats["connections"] == 0
     assert campaign_id not in server.hubs._hubs
     assert not server.engine.owner(campaign_id).listened
+
+
+async def test_the_consoles_read_age_grows_with_the_connections(tmp_path):
+    async with running_server(tmp_path, results_max_age=1.0, results_age_connections=2.0) as server:
+        _, code, _ = await new_campaign(server)
+        assert server.console_read_age() == 1.0
+        async with participant_connection(server) as a, participant_connection(server) as b, \
+                participant_connection(server) as c, participant_connection(server) as d:
+            for p in (a, b, c, d):
+                await p.join(code, {"role": "Field"})
+            assert server.console_read_age() == 2.0  # 4 connections / 2

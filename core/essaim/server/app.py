@@ -56,6 +56,11 @@ class EssaimServer:
         self.participant_socket = ParticipantSocket(self)
         self.quart = self._build_quart()
 
+    def console_read_age(self) -> float:
+        """How old the results and structure a facilitator console gets may
+        be: ``results_max_age``, longer with many connections (see settings)."""
+        return max(self.settings.results_max_age, len(self.live) / self.settings.results_age_connections)
+
     def _build_quart(self) -> QuartTrio:
         # No Quart static folder: its built-in /static route would shadow site_routes' one.
         app = QuartTrio("essaim.server", static_folder=None)

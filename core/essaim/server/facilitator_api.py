@@ -259,12 +259,12 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
     @app.get("/api/campaigns/<campaign_id>/structure")
     async def structure(campaign_id: str) -> Response:
         require_facilitator(campaign_id)
-        return _json((await engine.structure(campaign_id, max_age=server.settings.results_max_age)).to_dict())
+        return _json((await engine.structure(campaign_id, max_age=server.console_read_age())).to_dict())
 
     @app.get("/api/campaigns/<campaign_id>/results")
     async def results(campaign_id: str) -> Response:
         require_facilitator(campaign_id)
-        return _json((await engine.results(campaign_id, max_age=server.settings.results_max_age)).to_dict())
+        return _json((await engine.results(campaign_id, max_age=server.console_read_age())).to_dict())
 
     @app.get("/api/campaigns/<campaign_id>/export/<format>")
     async def export(campaign_id: str, format: str) -> Response:  # noqa: A002 (the documented name)

@@ -79,12 +79,15 @@ class Settings:
 
     # -- facilitator ---------------------------------------------------------------------------
     #: Age in seconds of the results and structure a facilitator console may
-    #: get (it polls them every 6 s; longer still for long computations, see
+    #: get (it polls them every 6 s; longer for long computations, see
     #: essaim.shared_reads.BUSY_SHARE): every console asking within it shares
-    #: one computation. Recomputing competes with the phones for the core:
-    #: at 10,000 sessions ack p99 was 360-450 ms recomputing every 5 s, 220 ms
-    #: every 30 s. Exports and the results phase are always computed exactly.
-    results_max_age: float = 30.0
+    #: one computation. Exports and the results phase are always exact.
+    results_max_age: float = 5.0
+    #: Open connections per second of that age: with more connections it
+    #: grows to connections / this (30 s at 10,000). Recomputing competes with
+    #: the phones for the GIL and the core: at 10,000 sessions ack p99 was
+    #: 360-450 ms recomputing every 5 s, 220 ms every 30 s.
+    results_age_connections: float = 333.0
 
     # -- per participant -----------------------------------------------------------------------
     #: Sustained actions and queries per second one participant may send.
