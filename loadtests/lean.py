@@ -29,8 +29,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from . import slo
 from .behaviour import Participant, Sample
-from .workload import (CAMPAIGN, CONSOLE_POLL_SECONDS, CONSOLE_SLOW_POLL_SECONDS, ROLES, SITES, Workload,
-                       console_paths)
+from .workload import CAMPAIGN, CONSOLE_POLL_SECONDS, ROLES, SITES, ConsolePolls, Workload
 
 __all__ = ["Tally", "Facilitator", "Fleet", "LoopLag", "raise_open_files_limit"]
 
@@ -154,13 +153,10 @@ class Facilitator:
     async def watch(self, tally: Tally, stop: asyncio.Event) -> None:
         """Poll as one open facilitator console does (workload.console_paths),
         until ``stop``; each GET is a ``console`` sample in ``tally``."""
-        next_slow = 0.0
+        polls = ConsolePolls(self.campaign_id)
         while not stop.is_set():
             started = time.monotonic()
-            slow = started >= next_slow
-            if slow:
-                next_slow = started + CONSOLE_SLOW_POLL_SECONDS
-            reads = console_paths(self.campaign_id, slow)
+            reads = polls.reads(started)
             tally.add(list(await asyncio.gather(*(asyncio.to_thread(self._get, *read) for read in reads))))
             try:
                 await asyncio.wait_for(stop.wait(), max(0.0, started + CONSOLE_POLL_SECONDS - time.monotonic()))

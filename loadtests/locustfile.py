@@ -38,8 +38,7 @@ from loadtests import slo  # noqa: E402
 from loadtests.behaviour import Participant, Sample  # noqa: E402
 from loadtests.profiles import PROFILES  # noqa: E402
 from loadtests.summary import summarize  # noqa: E402
-from loadtests.workload import (CAMPAIGN, CONSOLE_POLL_SECONDS, CONSOLE_SLOW_POLL_SECONDS, ROLES, SITES,  # noqa: E402
-                                console_paths)
+from loadtests.workload import CAMPAIGN, CONSOLE_POLL_SECONDS, ROLES, SITES, ConsolePolls  # noqa: E402
 
 #: Seconds a WebSocket connect + welcome may take before it counts as failed.
 CONNECT_TIMEOUT_SECONDS = 30.0
@@ -197,7 +196,6 @@ class FacilitatorUser(HttpUser):
     def on_start(self) -> None:
         opts = self.environment.parsed_options
         self.profile = PROFILES[opts.essaim_profile]
-        self._next_slow_poll = 0.0
         self.campaign_id, self.token = opts.campaign_id, opts.facilitator_token
         if not opts.campaign_code:
             r = self.client.post("/api/campaigns", json={"template": "demo"},
@@ -206,6 +204,7 @@ class FacilitatorUser(HttpUser):
             created = r.json()
             self.campaign_id, self.token = created["campaign_id"], created["facilitator_token"]
             _Campaign.code = created["code"]
+        self.console = ConsolePolls(self.campaign_id)
         _Campaign.started_at = time.time()
         _Campaign.ready.set()
 
@@ -226,10 +225,7 @@ class FacilitatorUser(HttpUser):
         deadline = time.time() + seconds
         while time.time() < deadline:
             started = time.time()
-            slow = started >= self._next_slow_poll
-            if slow:
-                self._next_slow_poll = started + CONSOLE_SLOW_POLL_SECONDS
-            for name, path in console_paths(self.campaign_id, slow):
+            for name, path in self.console.reads(started):
                 self.client.get(path, headers={"Authorization": f"Bearer {self.token}"}, name=name)
             gevent.sleep(max(0.0, min(deadline, started + CONSOLE_POLL_SECONDS) - time.time()))
 

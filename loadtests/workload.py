@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 
 __all__ = ["Workload", "CAMPAIGN", "think_time", "ROLES", "SITES", "CONSOLE_POLL_SECONDS",
-           "CONSOLE_SLOW_POLL_SECONDS", "console_paths"]
+           "CONSOLE_SLOW_POLL_SECONDS", "console_paths", "ConsolePolls"]
 
 #: The facilitator console's polling (core/essaim/web/static/facilitator.js,
 #: POLL_MS and SLOW_POLL_MS; a test keeps them equal). Load runs poll as one
@@ -31,6 +31,21 @@ def console_paths(campaign_id: str, slow: bool) -> tuple[tuple[str, str], ...]:
     base = f"/api/campaigns/{campaign_id}"
     reads = ("stats", "moderation") + (("structure", "results") if slow else ())
     return (("console campaign", base),) + tuple((f"console {r}", f"{base}/{r}") for r in reads)
+
+
+class ConsolePolls:
+    """One open console's polls: what it reads at time ``now`` (seconds, any
+    clock), the slow reads once every CONSOLE_SLOW_POLL_SECONDS."""
+
+    def __init__(self, campaign_id: str) -> None:
+        self.campaign_id = campaign_id
+        self._next_slow = float("-inf")
+
+    def reads(self, now: float) -> tuple[tuple[str, str], ...]:
+        slow = now >= self._next_slow
+        if slow:
+            self._next_slow = now + CONSOLE_SLOW_POLL_SECONDS
+        return console_paths(self.campaign_id, slow)
 
 
 #: Profiles drawn for participants, from the demo template's attributes.

@@ -21,7 +21,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Callable, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +40,7 @@ from .shared_reads import Computed, SharedRead
 from .state import CampaignState
 from .store import MemoryStore, SQLiteStore, Store
 from .template import CampaignTemplate
-from .types import EvaluationInput, EvaluationTask, ItemScore, Prompt, Results, Structure, Suggestion
+from .types import EvaluationInput, EvaluationTask, ItemScore, Prompt, Results, SortingInput, Structure, Suggestion
 from .writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -410,14 +410,20 @@ class Engine:
         seconds old, is reused; concurrent callers share one aggregation
         (:mod:`essaim.shared_reads`)."""
         owner = self.owner(campaign_id)
+        return await self._structure(owner, lambda: owner.state.seq, max_age, owner.sorting_snapshot)
 
+    async def _structure(
+        self, owner: CampaignOwner, seq_now: Callable[[], int], max_age: float, snapshot: Callable[[], SortingInput]
+    ) -> Structure:
+        """Through the campaign's structure read: a console's poll and the
+        results of the same seq share one aggregation."""
         async def compute() -> Computed[Structure]:
             started = trio.current_time()
-            snapshot = owner.sorting_snapshot()
-            return Computed(snapshot.seq, started, await owner.aggregate(snapshot))
+            taken = snapshot()
+            return Computed(taken.seq, started, await owner.aggregate(taken))
 
-        read = self._structures.setdefault(campaign_id, SharedRead())
-        return (await read.get(lambda: owner.state.seq, max_age, compute)).value
+        read = self._structures.get(owner.campaign_id) or self._structures.setdefault(owner.campaign_id, SharedRead())
+        return (await read.get(seq_now, max_age, compute)).value
 
     async def scores(self, campaign_id: str) -> list[ItemScore]:
         """The evaluation strategy's scores now, computed in a worker thread on a snapshot."""
@@ -446,7 +452,7 @@ class Engine:
 
     async def _results(self, campaign_id: str, max_age: float) -> Computed[_ResultsAndCounts]:
         owner = self.owner(campaign_id)
-        read = self._result_reads.setdefault(campaign_id, SharedRead())
+        read = self._result_reads.get(campaign_id) or self._result_reads.setdefault(campaign_id, SharedRead())
         return await read.get(lambda: owner.state.seq, max_age, lambda: self._compute_results(owner))
 
     async def _compute_results(self, owner: CampaignOwner) -> Computed[_ResultsAndCounts]:
@@ -463,7 +469,8 @@ class Engine:
         except WrongPhase:
             scores = []
         counts = await trio.to_thread.run_sync(count_segment_judges, snapshot.judgments, snapshot.profiles)
-        structure = await owner.aggregate(sorting) if sorting is not None else None
+        structure = (await self._structure(owner, lambda: sorting.seq, 0.0, lambda: sorting)
+                     if sorting is not None else None)
         min_size = s.template.min_segment_size  # type: ignore[union-attr]
         with pinned_segment_counts(s, counts):
             sheets = await owner.call("results", "essaim_results_sheets", state=s, scores=scores,

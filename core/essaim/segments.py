@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .types import Results
 
 __all__ = ["judged_items", "count_segment_judges", "segment_judge_counts", "pinned_segment_counts",
-           "SegmentFilter", "filter_results"]
+           "SegmentFilter"]
 
 
 def judged_items(j: "Judgment") -> Iterable[str]:
@@ -127,8 +127,3 @@ class SegmentFilter:
             sheets=tuple(dataclasses.replace(s, segments=self.visible(s.iid, s.segments)) for s in results.sheets),
             scores=tuple(dataclasses.replace(s, segments=self.visible(s.iid, s.segments)) for s in results.scores),
         )
-
-
-def filter_results(state: "CampaignState", results: "Results") -> "Results":
-    """``results`` with every segment below the campaign's min_segment_size removed."""
-    return SegmentFilter.for_state(state).results(results)

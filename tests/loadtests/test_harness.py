@@ -63,3 +63,11 @@ def test_the_load_console_polls_what_the_facilitator_console_polls() -> None:
     assert slow - fast == {"console structure", "console results"}
     for read in ("stats", "moderation", "structure", "results"):
         assert f"`${{base}}/{read}`" in js, read
+
+
+def test_a_console_reads_structure_and_results_on_its_first_poll_then_every_slow_period() -> None:
+    from loadtests.workload import ConsolePolls
+
+    polls = ConsolePolls("c1")
+    slow_at = [t for t in range(0, 13, 2) if "console results" in {name for name, _ in polls.reads(float(t))}]
+    assert slow_at == [0, 6, 12]

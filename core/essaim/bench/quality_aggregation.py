@@ -29,7 +29,7 @@ from ..state import Placement
 from ..template import CampaignTemplate
 from ..types import CardInfo, SortingInput
 
-__all__ = ["main", "synthetic_snapshot"]
+__all__ = ["main", "synthetic_snapshot", "quantile"]
 
 HAND = 8
 IDEA_SIZE = 10
@@ -108,9 +108,14 @@ async def _latency(host: PluginHost, snapshot: SortingInput, commands: int) -> t
         return alone, during, took
 
 
-def _ms(values: Sequence[float], q: float) -> str:
+def quantile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` by rank (0 if empty); the benchmarks' one definition."""
     ordered = sorted(values)
-    return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000:.2f}"
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def _ms(values: Sequence[float], q: float) -> str:
+    return f"{quantile(values, q) * 1000:.2f}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -36,6 +36,7 @@ from ..engine import Engine, open_engine
 from ..server.settings import Settings
 from ..template import CampaignTemplate
 from .engine import SITES, collect_commands, drive_nowait, evaluate_commands
+from .quality_aggregation import quantile
 
 __all__ = ["main"]
 
@@ -148,14 +149,9 @@ async def _build(engine: Engine, participants: int, cards: int) -> tuple[str, It
                       for c in evaluate_commands(n, items, PAIRS_EACH)])
 
 
-def _q(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
-
-
 def _row(label: str, w: Watch, extra: str) -> str:
-    return (f"| {label} | {extra} | {_q(w.stalls, 1.0):.0f} | {_q(w.stalls, 0.99):.1f} | "
-            f"{statistics.median(w.commands):.2f} | {_q(w.commands, 0.99):.1f} | {max(w.commands):.0f} |")
+    return (f"| {label} | {extra} | {quantile(w.stalls, 1.0):.0f} | {quantile(w.stalls, 0.99):.1f} | "
+            f"{statistics.median(w.commands):.2f} | {quantile(w.commands, 0.99):.1f} | {max(w.commands):.0f} |")
 
 
 async def _run(args: argparse.Namespace) -> None:

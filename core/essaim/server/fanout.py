@@ -182,7 +182,7 @@ class CampaignHub:
                     conn.outbox.mark(you=True, wake=False)
         if counters:
             self._counters_changed.set()
-        if state.status == "finished" and any(ev.type == "campaign_finished" for ev in events):
+        if any(ev.type == "campaign_finished" for ev in events):
             self._on_finished(self)
 
     def _mark(self, conn: "Connection", **flags: bool) -> None:
