@@ -232,7 +232,10 @@ class Engine:
             await owner.aclose()
             await owner.finished.wait()
             durable = trio.Event()
-            await self.writer.submit(campaign_id, [], durable.set)  # a barrier
+            try:
+                await self.writer.submit(campaign_id, [], durable.set)  # a barrier
+            except trio.ClosedResourceError:
+                return  # stopping: the writer drains everything before the store closes
             await durable.wait()
         finally:
             self._dormant.add(campaign_id)
