@@ -12,7 +12,7 @@ that also serves the phones:
 2. CONSOLES facilitator consoles polling results every
    CONSOLE_POLL_SECONDS for WINDOW_SECONDS, once asking for exact results
    (``max_age`` 0: each poll computes) and once as the server asks
-   (``max_age`` = the ``results_max_age`` setting: the consoles share);
+   (``max_age`` as the server sets it for that many connections: the consoles share);
 3. command latency of participants comparing pairs, alone and during 2.
 
 Timings are medians of what this one run saw on a shared machine; compare
@@ -155,7 +155,9 @@ def _row(label: str, w: Watch, extra: str) -> str:
 
 
 async def _run(args: argparse.Namespace) -> None:
-    max_age = Settings().results_max_age
+    settings = Settings()
+    # The age a server with this many phones connected gives its consoles (EssaimServer.console_read_age).
+    max_age = max(settings.results_max_age, args.participants / settings.results_age_connections)
     async with open_engine(None) as engine:
         t = time.perf_counter()
         cid, probes = await _build(engine, args.participants, args.cards)
