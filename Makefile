@@ -65,11 +65,11 @@ bench-engine: $(STAMP)
 
 ## bench-quality: simulated crowds with known truth; each strategy against a simple baseline
 bench-quality: $(STAMP)
-	$(PY) -m essaim.bench.quality
+	$(PY) -m essaim_builtins.bench.quality
 
 ## bench-aggregation: sorting consensus over 20,000 cards / 150,000 placements, and engine latency meanwhile
 bench-aggregation: $(STAMP)
-	$(PY) -m essaim.bench.quality_aggregation
+	$(PY) -m essaim.bench.aggregation
 
 ## bench-results: results of a 10,000-person campaign (300,000 judgments) while consoles poll them, and the trio thread meanwhile
 bench-results: $(STAMP)

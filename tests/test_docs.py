@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from essaim import hookspecs
+from essaim.plugin import hookspecs
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 HOOKS = sorted(name for name, value in vars(hookspecs).items() if name.startswith("essaim_") and callable(value))
@@ -47,7 +47,7 @@ def test_every_hook_is_documented_with_its_exact_signature(hook: str) -> None:
     docs = documented()
     assert hook in docs, f"docs/plugins.md has no '#### {hook}' section with a ```python block"
     assert docs[hook] == normalise(expected_signature(hook)), (
-        f"the signature of {hook} in docs/plugins.md differs from essaim.hookspecs; expected:\n"
+        f"the signature of {hook} in docs/plugins.md differs from essaim.plugin.hookspecs; expected:\n"
         f"{expected_signature(hook)}"
     )
 

@@ -88,7 +88,7 @@ def test_errors_form_the_documented_hierarchy() -> None:
         assert issubclass(error, essaim.CommandError)
 
 
-@pytest.mark.parametrize("module", ["essaim.registry", "essaim.types", "essaim.simulate", "essaim.testing"])
+@pytest.mark.parametrize("module", ["essaim.plugin.registry", "essaim.model.types", "essaim.simulation", "essaim.testing"])
 def test_documented_modules_declare_all(module: str) -> None:
     mod = importlib.import_module(module)
     assert mod.__all__, module

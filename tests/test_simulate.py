@@ -7,9 +7,9 @@ import io
 import pytest
 
 import essaim
-from essaim.simulate import SimulationReport, simulate, simulation_template
-from essaim.simulation_crowd import CrowdHabits, make_crowd, make_truth
-from essaim.simulation_progress import Progress, ProgressBar, render
+from essaim.simulation import SimulationReport, simulate, simulation_template
+from essaim.simulation._crowd import CrowdHabits, make_crowd, make_truth
+from essaim.simulation.progress import Progress, ProgressBar, render
 
 
 async def test_a_crowd_goes_through_all_four_phases(autojump_clock: object) -> None:
@@ -110,11 +110,11 @@ def test_progress_redraws_in_place_on_a_terminal() -> None:
 
 
 def test_report_formats_scores_with_uncertainty() -> None:
-    sheet = essaim.types.OpportunitySheet(
+    sheet = essaim.model.types.OpportunitySheet(
         rank=1, iid="i1", title="Fewer meetings", cards=("c1", "c2"), card_texts=("a", "b"), supporters=4,
         score=0.75, low=0.65, high=0.85, consensus=0.5, controversy=0.5, segments={},
     )
-    results = essaim.types.Results("cid", "T", 10, (sheet,), (), None, {"cards": 2})
+    results = essaim.model.types.Results("cid", "T", 10, (sheet,), (), None, {"cards": 2})
     report = SimulationReport("cid", "CODE", "tok", 10, 0, results, {}, 0.9, 0.8, 12.0)
     text = report.format()
     assert "1. 0.75 ± 0.10  Fewer meetings" in text

@@ -9,10 +9,10 @@ from collections import Counter
 from dataclasses import replace
 
 from essaim import Command
-from essaim.hand_items import group_members, is_group
+from essaim.model.hand_items import group_members, is_group
 from essaim.server.views import you_view
-from essaim.simulate import simulate, simulation_template
-from essaim.simulation_crowd import make_truth
+from essaim.simulation import simulate, simulation_template
+from essaim.simulation._crowd import make_truth
 from essaim.testing import joined, make_template, open_test_engine, run_campaign_to
 
 TWO_BOARDS = {"stages": 2, "placements_per_card": 1, "similar_share": 0.0}

@@ -3,12 +3,12 @@
 Thousands of people join one live campaign and together collect ideas,
 structure them, moderate each other and evaluate them. This package is the
 engine (embed it with :func:`open_engine`), the plugin contract
-(:mod:`essaim.hookspecs`), the server and the command-line tool.
+(:mod:`essaim.plugin.hookspecs`), the server and the command-line tool.
 """
 
-from .commands import FACILITATOR, Ack, Actor, Command
-from .engine import CampaignCreated, Engine, EngineLimits, Joined, open_engine
-from .errors import (
+from essaim.model.commands import FACILITATOR, Ack, Actor, Command
+from essaim.engine import CampaignCreated, Engine, EngineLimits, Joined, open_engine
+from essaim.errors import (
     CommandError,
     EssaimError,
     LimitExceeded,
@@ -19,13 +19,13 @@ from .errors import (
     Unauthorized,
     WrongPhase,
 )
-from .events import Event
-from .hookspecs import hookimpl
-from .pluginhost import DEFAULT_PLUGINS, PluginHost
-from .registry import Registry
-from .state import CampaignState
-from .store import MemoryStore, SQLiteStore, Store
-from .template import CampaignTemplate
+from essaim.model.events import Event
+from essaim.plugin.hookspecs import hookimpl
+from essaim.plugin import DEFAULT_PLUGINS, PluginHost
+from essaim.plugin.registry import Registry
+from essaim.model.state import CampaignState
+from essaim.store import MemoryStore, SQLiteStore, Store
+from essaim.model.template import CampaignTemplate
 
 __version__ = "0.1.0"
 

@@ -1,5 +1,5 @@
 """``python -m essaim``: the same as the ``essaim`` command."""
 
-from .cli import main
+from essaim.cli import main
 
 raise SystemExit(main())

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from essaim import hookimpl
-from essaim.registry import Registry
-from essaim.state import CampaignState
+from essaim.plugin.registry import Registry
+from essaim.model.state import CampaignState
 
 
 def finished(state: CampaignState, current: int) -> bool:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import trio
 
-import essaim.campaign
+import essaim.engine._owner
 from essaim import FACILITATOR, Ack, Actor, Command, CommandError, open_engine
-from essaim.template import CampaignTemplate
+from essaim.model.template import CampaignTemplate
 
 TEMPLATE = """
 [campaign]
@@ -107,8 +107,8 @@ def main() -> None:
     parser.add_argument("--snapshot-every", type=int, default=500)
     args = parser.parse_args()
     # Snapshots often, so the restart reads a snapshot and a tail.
-    essaim.campaign.SNAPSHOT_EVERY = args.snapshot_every
-    essaim.campaign.SNAPSHOT_FORCE_AFTER = args.snapshot_every
+    essaim.engine._owner.SNAPSHOT_EVERY = args.snapshot_every
+    essaim.engine._owner.SNAPSHOT_FORCE_AFTER = args.snapshot_every
     trio.run(run, args.db, args.round, args.participants)
 
 

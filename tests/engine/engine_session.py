@@ -16,10 +16,10 @@ import trio
 
 from essaim import FACILITATOR, Ack, Actor, Command, Event, open_engine
 from essaim.engine import Engine
-from essaim.pluginhost import PluginHost
-from essaim.state import CampaignState
+from essaim.plugin import PluginHost
+from essaim.model.state import CampaignState
 from essaim.store import Store
-from essaim.template import CampaignTemplate
+from essaim.model.template import CampaignTemplate
 
 #: The four phases of the method in 30 minutes, as in the demo template.
 CAMPAIGN_30_MIN = ("collect:10m", "sort:10m", "evaluate:8m", "results:2m")

@@ -23,7 +23,7 @@ import orjson
 import trio
 
 from essaim import Actor, Command, open_engine
-from essaim.state import CampaignState
+from essaim.model.state import CampaignState
 
 HERE = Path(__file__).parent
 #: Acks read before the kill, per round: enough to cross several group

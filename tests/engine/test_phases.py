@@ -15,8 +15,8 @@ import trio
 
 from engine_session import CAMPAIGN_30_MIN, Session, open_session, template_toml
 from essaim import FACILITATOR, Ack, Command, CommandError, PluginHost, WrongPhase, hookimpl
-from essaim.registry import Registry
-from essaim.types import Deal, Idea, Structure, Theme
+from essaim.plugin.registry import Registry
+from essaim.model.types import Deal, Idea, Structure, Theme
 
 MINUTE = 60.0
 

@@ -18,10 +18,10 @@ import orjson
 import pytest
 import trio
 
-import essaim.campaign
+import essaim.engine._owner
 from engine_session import Session, open_session, reopen, template_toml
 from essaim import FACILITATOR, Actor, Command, CommandError, MemoryStore
-from essaim.state import CampaignState
+from essaim.model.state import CampaignState
 
 PHASES = ("collect:30m", "sort:30m", "evaluate:30m", "results:30m")
 COMMANDS_PER_PHASE = 120
@@ -131,8 +131,8 @@ async def play_phase(s: Session, player: RandomParticipant, people: list[Actor],
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_random_commands_keep_every_invariant(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(essaim.campaign, "SNAPSHOT_EVERY", 25)
-    monkeypatch.setattr(essaim.campaign, "SNAPSHOT_FORCE_AFTER", 25)
+    monkeypatch.setattr(essaim.engine._owner, "SNAPSHOT_EVERY", 25)
+    monkeypatch.setattr(essaim.engine._owner, "SNAPSHOT_FORCE_AFTER", 25)
     store = MemoryStore()
     stats = {"refused": 0, "duplicate": 0, "applied": 0}
     async with open_session(template_toml(PHASES), store=store, people=PEOPLE) as s:

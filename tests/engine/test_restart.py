@@ -16,11 +16,11 @@ import pytest
 import trio
 
 import essaim
-import essaim.campaign
+import essaim.engine._owner
 import essaim.testing
 from engine_session import Session, open_session, reopen, template_toml
 from essaim import FACILITATOR, Actor, Command, MemoryStore, WrongPhase
-from essaim.state import CampaignState
+from essaim.model.state import CampaignState
 from essaim.store import Store
 
 PHASES = ("collect:30m", "sort:30m", "evaluate:30m", "results:30m")
@@ -30,8 +30,8 @@ TEST_SNAPSHOT_EVERY = 7
 
 @pytest.fixture(autouse=True)
 def frequent_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(essaim.campaign, "SNAPSHOT_EVERY", TEST_SNAPSHOT_EVERY)
-    monkeypatch.setattr(essaim.campaign, "SNAPSHOT_FORCE_AFTER", TEST_SNAPSHOT_EVERY)
+    monkeypatch.setattr(essaim.engine._owner, "SNAPSHOT_EVERY", TEST_SNAPSHOT_EVERY)
+    monkeypatch.setattr(essaim.engine._owner, "SNAPSHOT_FORCE_AFTER", TEST_SNAPSHOT_EVERY)
 
 
 def state_of(state: CampaignState) -> Any:
@@ -211,8 +211,8 @@ async def test_a_restarted_engine_continues_the_sequence(db_path: Path) -> None:
 async def test_snapshots_wait_for_a_phase_change_until_forced(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past SNAPSHOT_EVERY a snapshot waits for the next phase change (a quiet
     moment); past SNAPSHOT_FORCE_AFTER it is taken at once."""
-    monkeypatch.setattr(essaim.campaign, "SNAPSHOT_EVERY", 3)
-    monkeypatch.setattr(essaim.campaign, "SNAPSHOT_FORCE_AFTER", 10_000)
+    monkeypatch.setattr(essaim.engine._owner, "SNAPSHOT_EVERY", 3)
+    monkeypatch.setattr(essaim.engine._owner, "SNAPSHOT_FORCE_AFTER", 10_000)
     store = MemoryStore()
     async with essaim.testing.open_test_engine(store=store) as engine:
         created = await engine.create_campaign(essaim.testing.make_template(phases=["collect", "evaluate"]))

@@ -1,4 +1,4 @@
-"""One expensive read shared by everyone who asks meanwhile (essaim.shared_reads)."""
+"""One expensive read shared by everyone who asks meanwhile (essaim.engine._shared_reads)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import trio
 import trio.testing
 
-from essaim.shared_reads import BUSY_SHARE, Computed, SharedRead
+from essaim.engine._shared_reads import BUSY_SHARE, Computed, SharedRead
 
 
 class _State:

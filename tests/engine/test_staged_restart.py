@@ -13,7 +13,7 @@ import trio
 import essaim
 from essaim import FACILITATOR, Command, CommandError
 from essaim.engine import Engine
-from essaim.state import CampaignState
+from essaim.model.state import CampaignState
 from essaim.testing import make_template
 
 TEMPLATE = make_template(("collect",), title="Staged restart")

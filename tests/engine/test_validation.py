@@ -19,8 +19,8 @@ from essaim import (
     FACILITATOR, Actor, Command, CommandError, EngineLimits, LimitExceeded, MemoryStore, NotFound, Unauthorized,
     open_engine,
 )
-from essaim.commands import MAX_MSG_ID_CHARS, MAX_TEXT_CHARS
-from essaim.template import CampaignTemplate
+from essaim.model.commands import MAX_MSG_ID_CHARS, MAX_TEXT_CHARS
+from essaim.model.template import CampaignTemplate
 
 PHASES = ("collect:10m", "sort:10m", "evaluate:10m")
 

@@ -87,7 +87,7 @@ def test_the_examples_own_tests_pass_in_a_fresh_interpreter(installed: Path) -> 
 
 
 async def test_the_simulated_crowd_can_use_the_plugins_strategy(on_path: Path, autojump_clock: object) -> None:
-    from essaim.simulate import simulate, simulation_template
+    from essaim.simulation import simulate, simulation_template
 
     async with essaim.open_engine() as engine:
         report = await simulate(engine, participants=40, seed=2, template=simulation_template(evaluation="dot_vote"))

@@ -11,11 +11,14 @@ from typing import Any
 import trio
 
 import essaim
-from essaim import Command, FACILITATOR, hookimpl, hookspecs
-from essaim.registry import Registry
-from essaim.state import Card, CampaignState, Case, Participant
+from essaim import Command
+from essaim import FACILITATOR
+from essaim import hookimpl
+from essaim.plugin import hookspecs
+from essaim.plugin.registry import Registry
+from essaim.model.state import Card, CampaignState, Case, Participant
 from essaim.testing import joined, make_template, open_test_engine, run_campaign_to
-from essaim.types import (
+from essaim.model.types import (
     Deal,
     EvaluationInput,
     EvaluationTask,

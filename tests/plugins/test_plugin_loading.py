@@ -10,8 +10,8 @@ import pytest
 
 import essaim
 from essaim import PluginError, PluginHost, TemplateError, hookimpl
-from essaim.pluginhost import ESSENTIAL_PLUGINS
-from essaim.registry import Registry
+from essaim.plugin import ESSENTIAL_PLUGINS
+from essaim.plugin.registry import Registry
 from essaim.testing import joined, make_template, open_test_engine
 
 
@@ -28,7 +28,7 @@ def test_a_misspelt_hook_name_fails_at_load() -> None:
     typo = plugin("typo_plugin", essaim_colection_prompts=lambda: [])
     with pytest.raises(PluginError, match="essaim_colection_prompts") as caught:
         load(typo)
-    assert "typo_plugin" in str(caught.value) and "essaim.hookspecs" in str(caught.value)
+    assert "typo_plugin" in str(caught.value) and "essaim.plugin.hookspecs" in str(caught.value)
 
 
 def test_a_hook_with_an_unknown_argument_fails_at_load() -> None:

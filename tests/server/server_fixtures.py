@@ -16,7 +16,7 @@ import requests
 import trio
 from essaim import CampaignTemplate
 from essaim.server import EssaimServer, Settings, serve
-from essaim.server.facilitator_api import builtin_templates
+from essaim.server.http.facilitator import builtin_templates
 from trio_websocket import open_websocket_url
 
 #: Short intervals so tests run fast; the logic is the same as in production.

@@ -6,7 +6,7 @@ import base64
 import os
 
 import trio
-from essaim.server.deflate import original_accept
+from essaim.server.ws.deflate import original_accept
 from hypercorn.protocol.ws_stream import Handshake
 
 OFFER = b"permessage-deflate; client_max_window_bits"

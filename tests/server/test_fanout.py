@@ -5,8 +5,8 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 import trio
-from essaim.server.fanout import SPREAD_TICK
-from essaim.server.outbox import Outbox
+from essaim.server.ws.fanout import SPREAD_TICK
+from essaim.server.ws.outbox import Outbox
 from server_fixtures import new_campaign, participant_connection, running_server
 
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 import schemathesis
 import trio
-from essaim.server.openapi import openapi_document
+from essaim.server.http.openapi import openapi_document
 from server_fixtures import demo_template, running_server
 
 #: A schema-valid body can still be refused on meaning (TOML that is not a

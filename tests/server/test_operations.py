@@ -9,7 +9,7 @@ import logging
 import orjson
 import requests
 import trio
-from essaim.server.logs import JsonFormatter, configure_logging
+from essaim.server.ops.logs import JsonFormatter, configure_logging
 from server_fixtures import new_campaign, participant_connection
 
 

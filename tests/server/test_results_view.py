@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from essaim.server.views import PARTICIPANT_RESULT_CARDS, PARTICIPANT_RESULT_SHEETS, results_view
-from essaim.types import OpportunitySheet, Results
+from essaim.model.types import OpportunitySheet, Results
 
 
 def _sheet(rank: int, cards: int) -> OpportunitySheet:

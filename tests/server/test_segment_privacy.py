@@ -1,5 +1,5 @@
 """A segment is shown for an item only when enough distinct judges of that
-item are in it (essaim.segments): the campaign's participant count per
+item are in it (essaim.plugin.segments): the campaign's participant count per
 segment must not let one judge's opinion through, in the facilitator's
 results, the participants' live results frame or the exports."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from essaim.segments import SegmentFilter
+from essaim.plugin.segments import SegmentFilter
 from server_fixtures import new_campaign, participant_connection
 
 

@@ -1,11 +1,11 @@
 """A small campaign for strategy tests: the real state reducer and the
-built-in strategies called through their hooks (see essaim.bench.quality_harness)."""
+built-in strategies called through their hooks (see essaim_builtins.bench.harness)."""
 
 from __future__ import annotations
 
 import tomllib
 
-from essaim.bench.quality_harness import Harness
+from essaim_builtins.bench.harness import Harness
 from essaim.testing import make_template
 
 PROMPTS = [{"id": "all", "text": "Any idea?"}, {"id": "field", "text": "Field only?", "segment": {"role": "Field"}}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from essaim.bench.quality import main
+from essaim_builtins.bench.quality import main
 
 
 def test_quick_quality_benchmark_prints_its_tables_and_targets(capsys: pytest.CaptureFixture[str]) -> None:

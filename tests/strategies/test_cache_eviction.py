@@ -7,7 +7,10 @@ import trio
 
 import essaim
 from essaim import FACILITATOR, Command
-from essaim_builtins import aggregation, collection, dealing, tallies
+from essaim_builtins.structuring import aggregation
+from essaim_builtins import collection
+from essaim_builtins.structuring import dealing
+from essaim_builtins.evaluation import tallies
 
 from .test_crowd_sort_engine import TEMPLATE  # collect, sort, evaluate
 

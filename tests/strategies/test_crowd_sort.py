@@ -14,11 +14,11 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from essaim.state import Placement
-from essaim.types import CardInfo, SortingInput
-from essaim_builtins.aggregation import aggregate_placements, evidence_for
-from essaim_builtins.dealing import BucketQueue
-from essaim_builtins.groups import group_id, group_members
+from essaim.model.state import Placement
+from essaim.model.types import CardInfo, SortingInput
+from essaim_builtins.structuring.aggregation import aggregate_placements, evidence_for
+from essaim_builtins.structuring.dealing import BucketQueue
+from essaim.model.hand_items import group_id, group_members
 
 from .strategy_campaign import harness
 

@@ -7,7 +7,7 @@ import trio
 
 import essaim
 from essaim import FACILITATOR, Command
-from essaim_builtins.groups import group_members
+from essaim.model.hand_items import group_members
 
 TEMPLATE = """
 [campaign]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from essaim import CommandError
-from essaim.state import Judgment
-from essaim_builtins.pairwise import _without_own_answers, bradley_terry, voter_weights
+from essaim.model.state import Judgment
+from essaim_builtins.evaluation.pairwise import _without_own_answers, bradley_terry, voter_weights
 
 from .strategy_campaign import harness
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from essaim.agreement_metrics import adjusted_rand_index, kendall_tau, spearman
+from essaim.simulation.agreement import adjusted_rand_index, kendall_tau, spearman
 
 
 def test_ari_is_one_for_the_same_partition_under_other_names() -> None:

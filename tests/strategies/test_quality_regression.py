@@ -4,7 +4,7 @@ shows in ``make bench-quality``."""
 
 from __future__ import annotations
 
-from essaim.bench.quality_crowds import simulate_moderation, simulate_ranking, simulate_structure
+from essaim_builtins.bench.crowds import simulate_moderation, simulate_ranking, simulate_structure
 
 
 def test_crowd_sorting_beats_text_similarity_at_three_placements_per_card() -> None:

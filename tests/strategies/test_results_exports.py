@@ -149,7 +149,7 @@ async def test_results_and_exports_count_segment_judges_off_the_trio_thread(monk
         def counted_on_the_trio_thread(*args: object) -> None:
             raise AssertionError("a hook counted every judgment again")
 
-        monkeypatch.setattr("essaim.segments.count_segment_judges", counted_on_the_trio_thread)
+        monkeypatch.setattr("essaim.plugin.segments.count_segment_judges", counted_on_the_trio_thread)
         results = await engine.results(cid)
         assert all("role=Office" not in s.segments for s in results.sheets + results.scores)
         for fmt in ("json", "csv", "polis", "html"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from essaim_builtins.screening import screen_text
+from essaim_builtins.moderation.screening import screen_text
 
 
 @pytest.mark.parametrize(

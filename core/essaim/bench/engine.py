@@ -35,11 +35,11 @@ from pathlib import Path
 import trio
 
 from essaim import FACILITATOR, Ack, Actor, CommandError, MemoryStore, open_engine
-from essaim.commands import Command
+from essaim.model.commands import Command
 from essaim.engine import Engine
-from essaim.metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Histogram
-from essaim.state import CampaignState
-from essaim.template import CampaignTemplate
+from essaim.engine.metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Histogram
+from essaim.model.state import CampaignState
+from essaim.model.template import CampaignTemplate
 
 __all__ = ["main", "run_once", "BenchResult"]
 

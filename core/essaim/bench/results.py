@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 
 import trio
 
-from ..campaign import COMMAND_QUEUE
-from ..commands import FACILITATOR, Actor, Command
-from ..engine import Engine, open_engine
-from ..server.settings import Settings
-from ..template import CampaignTemplate
-from .engine import SITES, collect_commands, drive_nowait, evaluate_commands
-from .quality_aggregation import quantile
+from essaim.engine._owner import COMMAND_QUEUE
+from essaim.model.commands import FACILITATOR, Actor, Command
+from essaim.engine import Engine, open_engine
+from essaim.server.settings import Settings
+from essaim.model.template import CampaignTemplate
+from essaim.bench.engine import SITES, collect_commands, drive_nowait, evaluate_commands
+from essaim.bench.aggregation import quantile
 
 __all__ = ["main"]
 

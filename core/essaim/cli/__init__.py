@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .failure import EXIT_FAILURE, describe, sole_error
+from essaim.cli.failure import EXIT_FAILURE, describe, sole_error
 
 __all__ = ["main", "SUBCOMMANDS"]
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import trio
 
-from .failure import CLIError
-from .options import add_data_option, find_campaign, open_cli_engine
+from essaim.cli.failure import CLIError
+from essaim.cli.options import add_data_option, find_campaign, open_cli_engine
 
 __all__ = ["register", "run"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import CommandError, EssaimError, NotFound, PluginError, StoreError, TemplateError
+from essaim.errors import CommandError, EssaimError, NotFound, PluginError, StoreError, TemplateError
 
 __all__ = ["CLIError", "Failure", "describe", "sole_error", "EXIT_FAILURE", "EXIT_USAGE"]
 

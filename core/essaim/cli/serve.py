@@ -16,7 +16,7 @@ from typing import Any
 
 import trio
 
-from .options import add_data_option, load_plugins
+from essaim.cli.options import add_data_option, load_plugins
 
 __all__ = ["register", "run"]
 
@@ -53,8 +53,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..server.logs import configure_logging
-    from ..server.settings import SettingsError, load_settings
+    from essaim.server.ops.logs import configure_logging
+    from essaim.server.settings import SettingsError, load_settings
 
     try:
         settings = load_settings(config_file=args.config, overrides=_overrides(args))
@@ -67,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _main(settings: Any, demo: bool, plugins: Any) -> None:
-    from ..server.demo import ensure_demo_campaign, terminal_qr
-    from ..server.run import serve
-    from ..server.shutdown import stop_on_signals
+    from essaim.server.demo import ensure_demo_campaign, terminal_qr
+    from essaim.server.run import serve
+    from essaim.server.ops.shutdown import stop_on_signals
 
     async with trio.open_nursery() as nursery:
         server = await nursery.start(partial(serve, settings, plugins=plugins))

@@ -13,8 +13,8 @@ from typing import Any
 
 import trio
 
-from ..engine import open_engine
-from ..simulate import (
+from essaim.engine import open_engine
+from essaim.simulation import (
     DEFAULT_MAX_ACTIVE,
     DEFAULT_PARTICIPANTS,
     DEFAULT_PHASE_SECONDS,
@@ -22,10 +22,10 @@ from ..simulate import (
     simulate,
     simulation_template,
 )
-from ..simulation_progress import ProgressBar
-from ..template import MAX_PHASE_SECONDS
-from .failure import EXIT_USAGE, CLIError
-from .options import load_plugins, store_path
+from essaim.simulation.progress import ProgressBar
+from essaim.model.template import MAX_PHASE_SECONDS
+from essaim.cli.failure import EXIT_USAGE, CLIError
+from essaim.cli.options import load_plugins, store_path
 
 __all__ = ["register", "run"]
 

@@ -6,8 +6,8 @@ docs/protocol.md (what clients see) and docs/operations.md (settings,
 limits, metrics, logs).
 """
 
-from .app import EssaimServer
-from .run import serve
-from .settings import Settings, SettingsError, load_settings
+from essaim.server.app import EssaimServer
+from essaim.server.run import serve
+from essaim.server.settings import Settings, SettingsError, load_settings
 
 __all__ = ["EssaimServer", "Settings", "SettingsError", "load_settings", "serve"]

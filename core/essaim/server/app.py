@@ -2,7 +2,7 @@
 
 :class:`EssaimServer` ties an open engine to its connections and hubs;
 :meth:`EssaimServer.asgi` is the ASGI app hypercorn serves: ``/ws`` goes
-straight to :class:`~essaim.server.participant_ws.ParticipantSocket` (a bare
+straight to :class:`~essaim.server.ws.participant.ParticipantSocket` (a bare
 ASGI route), everything else to the Quart app (facilitator API, static web
 app, ``/healthz``, ``/metrics``, ``/openapi.json``).
 """
@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING, Any
 import trio
 from quart_trio import QuartTrio
 
-from .facilitator_api import register_facilitator_api
-from .fanout import Hubs
-from .metrics import GcPauses, ServerMetrics
-from .participant_ws import CLOSE_RESTART, ParticipantSocket
-from .site_routes import register_site_routes
+from essaim.server.http.facilitator import register_facilitator_api
+from essaim.server.ws.fanout import Hubs
+from essaim.server.ops.metrics import GcPauses, ServerMetrics
+from essaim.server.ws.participant import CLOSE_RESTART, ParticipantSocket
+from essaim.server.http.site import register_site_routes
 
 if TYPE_CHECKING:
-    from ..engine import Engine
-    from .participant_ws import Connection
-    from .settings import Settings
+    from essaim.engine import Engine
+    from essaim.server.ws.participant import Connection
+    from essaim.server.settings import Settings
 
 __all__ = ["EssaimServer"]
 

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 import segno
 
-from ..template import CampaignTemplate
-from .facilitator_api import builtin_templates
+from essaim.model.template import CampaignTemplate
+from essaim.server.http.facilitator import builtin_templates
 
 if TYPE_CHECKING:
-    from ..engine import Engine
+    from essaim.engine import Engine
 
 __all__ = ["DemoCampaign", "ensure_demo_campaign", "terminal_qr", "DEMO_FILE"]
 

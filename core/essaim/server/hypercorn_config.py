@@ -16,7 +16,7 @@ import socket
 
 from hypercorn.config import Config, Sockets
 
-from .settings import Settings
+from essaim.server.settings import Settings
 
 __all__ = ["hypercorn_config", "listening_sockets"]
 

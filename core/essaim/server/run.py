@@ -23,15 +23,15 @@ import trio
 from hypercorn.trio.run import worker_serve
 from hypercorn.utils import wrap_app
 
-from ..engine import open_engine
-from ..pluginhost import PluginHost
-from ..store import Store
-from .app import EssaimServer
-from .deflate import refuse_permessage_deflate
-from .gc_tuning import freeze_startup_objects, tune_gc
-from .hypercorn_config import hypercorn_config, listening_sockets
-from .settings import Settings
-from .transports import track_transports
+from essaim.engine import open_engine
+from essaim.plugin import PluginHost
+from essaim.store import Store
+from essaim.server.app import EssaimServer
+from essaim.server.ws.deflate import refuse_permessage_deflate
+from essaim.server.ops.gc_tuning import freeze_startup_objects, tune_gc
+from essaim.server.hypercorn_config import hypercorn_config, listening_sockets
+from essaim.server.settings import Settings
+from essaim.server.ws.transports import track_transports
 
 __all__ = ["serve", "STORE_FILE"]
 

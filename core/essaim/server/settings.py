@@ -80,7 +80,7 @@ class Settings:
     # -- facilitator ---------------------------------------------------------------------------
     #: Age in seconds of the results and structure a facilitator console may
     #: get (it polls them every 6 s; longer for long computations, see
-    #: essaim.shared_reads.BUSY_SHARE): every console asking within it shares
+    #: essaim.engine._shared_reads.BUSY_SHARE): every console asking within it shares
     #: one computation. Exports and the results phase are always exact.
     results_max_age: float = 5.0
     #: Open connections per second of that age: with more connections it

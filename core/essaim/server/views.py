@@ -12,13 +12,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 
-from ..hand_items import group_members, is_group
-from ..registry import MODERATION_COMMANDS
-from ..state import CampaignState
+from essaim.model.hand_items import group_members, is_group
+from essaim.plugin.registry import MODERATION_COMMANDS
+from essaim.model.state import CampaignState
 
 if TYPE_CHECKING:
-    from ..engine import Engine
-    from ..types import Results
+    from essaim.engine import Engine
+    from essaim.model.types import Results
 
 __all__ = [
     "campaign_view", "phase_view", "counters_view", "you_view", "results_view",

@@ -5,8 +5,8 @@ Essaim: :class:`SQLiteStore` (the embedded default, durable) and
 :class:`MemoryStore` (tests and benchmarks; nothing survives the process).
 """
 
-from .base import Store, StoredCampaign, WriteItem
-from .memory import MemoryStore
-from .sqlite import SQLiteStore
+from essaim.store.base import Store, StoredCampaign, WriteItem
+from essaim.store.memory import MemoryStore
+from essaim.store.sqlite import SQLiteStore
 
 __all__ = ["Store", "StoredCampaign", "WriteItem", "MemoryStore", "SQLiteStore"]

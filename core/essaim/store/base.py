@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..events import Event
+from essaim.model.events import Event
 
 __all__ = ["Store", "StoredCampaign", "WriteItem"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..errors import StoreError
-from ..events import Event
-from .base import StoredCampaign, WriteItem
+from essaim.errors import StoreError
+from essaim.model.events import Event
+from essaim.store.base import StoredCampaign, WriteItem
 
 __all__ = ["MemoryStore"]
 

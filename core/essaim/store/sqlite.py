@@ -13,9 +13,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import StoreError
-from ..events import Event
-from .base import StoredCampaign, WriteItem
+from essaim.errors import StoreError
+from essaim.model.events import Event
+from essaim.store.base import StoredCampaign, WriteItem
 
 __all__ = ["SQLiteStore", "SCHEMA_VERSION", "MIGRATIONS"]
 

@@ -1,0 +1,595 @@
+"""The engine: campaigns on a store, driven from any trio program.
+
+::
+
+    async with essaim.open_engine("data/essaim.sqlite3") as engine:
+        created = await engine.create_campaign(essaim.CampaignTemplate.load("demo.toml"))
+        joined = await engine.join(created.campaign_id, {"site": "North"})
+        actor = engine.authenticate(created.campaign_id, joined.token)
+        await engine.execute(created.campaign_id, essaim.FACILITATOR, essaim.Command("start"))
+        ack = await engine.execute(created.campaign_id, actor, essaim.Command("write_card", {"text": "..."}))
+
+The engine owns one nursery: the group-commit writer and one owner task per
+campaign run in it. Leaving the ``async with`` stops taking commands, lets
+the writer make everything queued durable, and closes the store.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable, AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import trio
+
+from essaim.engine._owner import CampaignOwner, Reply, hash_token
+from essaim.model.commands import FACILITATOR, Ack, Actor, Command, check_shape
+from essaim.errors import CommandError, NotFound, Unauthorized, WrongPhase
+from essaim.model.events import Event
+from essaim.plugin import PluginHost
+from essaim.plugin.segments import SegmentFilter, count_segment_judges, pinned_segment_counts
+from essaim.engine._shared_reads import Computed, SharedRead
+from essaim.model.state import CampaignState
+from essaim.store import MemoryStore, SQLiteStore, Store
+from essaim.model.template import CampaignTemplate
+from essaim.model.types import (
+    EvaluationInput,
+    EvaluationTask,
+    ItemScore,
+    Prompt,
+    Results,
+    SortingInput,
+    Structure,
+    Suggestion,
+)
+from essaim.engine._writer import GroupCommitWriter
+
+log = logging.getLogger("essaim.engine")
+
+__all__ = ["Engine", "open_engine", "CampaignCreated", "Joined", "EngineLimits"]
+
+#: Letters of a join code: no 0/O, 1/I/L, so it can be read aloud and typed.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+
+
+@dataclass(frozen=True, slots=True)
+class EngineLimits:
+    """Limits the engine enforces. Each is a setting with a reason."""
+
+    #: Participants in one campaign; the design target is 10,000 per process,
+    #: several processes beyond.
+    max_participants: int = 200_000
+    #: Suggestions returned while typing; a phone shows about five.
+    max_suggestions: int = 5
+    #: Seconds a finished campaign nobody asks about stays in memory (a
+    #: 10,000-person one holds ~200 MiB); then it is unloaded, and rebuilt
+    #: from the store (a few seconds) when someone asks again. 0 keeps them.
+    unload_finished_after: float = 1800.0
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignCreated:
+    campaign_id: str
+    code: str
+    facilitator_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    campaign_id: str
+    pid: str
+    token: str
+    seq: int
+
+
+class Engine:
+    """Campaigns, their owners and the writer. Create with :func:`open_engine`."""
+
+    def __init__(self, store: Store, host: PluginHost, nursery: trio.Nursery, limits: EngineLimits) -> None:
+        self.store = store
+        self.host = host
+        self.limits = limits
+        self.writer = GroupCommitWriter(store)
+        self._nursery = nursery
+        self._owners: dict[str, CampaignOwner] = {}
+        self._codes: dict[str, str] = {}
+        self._result_reads: dict[str, SharedRead[_ResultsAndCounts]] = {}
+        #: Finished campaigns a restart has not loaded yet (see _load_finished),
+        #: and those it could not load, with the error's name.
+        self._loading: set[str] = set()
+        self._unreadable: dict[str, str] = {}
+        self._stopping = False
+        #: Finished campaigns unloaded for idleness (their codes stay known),
+        #: and when each loaded campaign was last asked for (trio time).
+        self._dormant: set[str] = set()
+        self._used: dict[str, float] = {}
+        #: Loads under way (the start-up batch counts as one); stopping waits for them.
+        self._loads = 0
+        self._no_loads = trio.Event()
+        self._no_loads.set()
+        #: Set once every stored campaign is loaded (finished ones come last).
+        self.loaded = trio.Event()
+        #: Set, then replaced by a fresh event, each time a campaign is rebuilt
+        #: in the background (the server freezes its objects out of the GC).
+        self.campaign_loaded = trio.Event()
+        self._structures: dict[str, SharedRead[Structure]] = {}
+        # Wall-clock time derived from trio's clock, so a fake clock in tests
+        # moves phase deadlines too.
+        self._trio_offset = time.time() - trio.current_time()
+
+    def clock(self) -> float:
+        """Wall-clock seconds, as trio's clock sees them."""
+        return trio.current_time() + self._trio_offset
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        await self._nursery.start(self.writer.run)
+        stored = await self._blocking(self.store.campaign_ids)
+        finished: dict[str, str] = await self._blocking(self.store.finished_campaigns)
+        for campaign_id in stored:
+            if campaign_id not in finished:
+                await self._adopt(await self._blocking(self._rebuild, campaign_id))
+        later = [campaign_id for campaign_id in stored if campaign_id in finished]
+        self._loading = set(later)
+        for campaign_id in later:  # taken: a new campaign never gets one, a join finds its campaign
+            self._codes[finished[campaign_id]] = campaign_id
+        self._spawn_load(self._load_finished, later)
+        if self.limits.unload_finished_after > 0:
+            self._nursery.start_soon(self._unload_idle)
+
+    def _rebuild(self, campaign_id: str) -> CampaignState:
+        """A campaign's state from its newest snapshot and the events after it
+        (a worker thread with a blocking store: a fresh object, shared with no one)."""
+        stored = self.store.load(campaign_id)
+        if stored.snapshot is not None:
+            state = CampaignState.from_dict(orjson.loads(stored.snapshot))
+        else:
+            state = CampaignState(campaign_id)
+        for event in stored.events:
+            state.apply(event)
+        return state
+
+    def _spawn_load(self, load: Any, *args: Any) -> None:
+        """Run ``load(*args)`` in the engine's nursery, counted in the loads
+        under way (stopping waits for them: a rebuild must not outlive the store)."""
+        self._loads += 1
+        if self._no_loads.is_set():
+            self._no_loads = trio.Event()
+
+        async def counted() -> None:
+            try:
+                await load(*args)
+            finally:
+                self._loads -= 1
+                if not self._loads:
+                    self._no_loads.set()
+
+        self._nursery.start_soon(counted)
+
+    async def _load_finished(self, campaign_ids: list[str]) -> None:
+        """Finished campaigns, once the others are served: a restart in the
+        middle of a campaign must not wait for last month's (about 5 s and
+        200 MiB each for 10,000 people and 300,000 judgments)."""
+        try:
+            for campaign_id in campaign_ids:
+                await self._load_one(campaign_id)
+        finally:
+            self.loaded.set()
+
+    async def _load_one(self, campaign_id: str) -> None:
+        """Rebuild and adopt one campaign that is not in memory."""
+        try:
+            if self._stopping:
+                return
+            state = await self._blocking(self._rebuild, campaign_id)
+            if self._stopping:
+                return
+            await self._adopt(state)
+            self.campaign_loaded.set()
+            self.campaign_loaded = trio.Event()
+        except Exception as exc:  # one unreadable campaign must not stop the others
+            log.exception("campaign %s could not be loaded", campaign_id)
+            self._owners.pop(campaign_id, None)
+            self._unreadable[campaign_id] = type(exc).__name__
+        finally:
+            self._dormant.discard(campaign_id)  # loaded, or unreadable: no rebuild loop
+            self._loading.discard(campaign_id)
+
+    async def _unload_idle(self) -> None:
+        """Unload finished campaigns that no one asked about for
+        ``unload_finished_after`` seconds. A subscriber (the server's hub,
+        while phones are connected) counts as use: the idle time starts
+        when the last one leaves."""
+        after = self.limits.unload_finished_after
+        while not self._stopping:
+            await trio.sleep(after / 4)  # an idle timeout: a sweep a few times per period
+            for campaign_id in self._idle_finished(after):
+                if self._stopping:
+                    break
+                await self._unload(campaign_id)
+
+    def _idle_finished(self, after: float) -> list[str]:
+        now = trio.current_time()
+        idle = []
+        for campaign_id, owner in self._owners.items():
+            if owner.listened:
+                self._used[campaign_id] = now
+            elif owner.state.status == "finished" and now - self._used.get(campaign_id, now) >= after:
+                idle.append(campaign_id)
+        return idle
+
+    async def _unload(self, campaign_id: str) -> None:
+        """Drop a campaign from memory. It counts as loading until its owner
+        has drained and the writer has made its last events durable: a
+        rebuild before that could miss them and reuse their seqs."""
+        owner = self._owners.pop(campaign_id)  # first: nothing new reaches it
+        self._loading.add(campaign_id)
+        self._used.pop(campaign_id, None)
+        self._result_reads.pop(campaign_id, None)
+        self._structures.pop(campaign_id, None)
+        try:
+            await owner.aclose()
+            await owner.finished.wait()
+            durable = trio.Event()
+            try:
+                await self.writer.submit(campaign_id, [], durable.set)  # a barrier
+            except trio.ClosedResourceError:
+                return  # stopping: the writer drains everything before the store closes
+            await durable.wait()
+        finally:
+            self._dormant.add(campaign_id)
+            self._loading.discard(campaign_id)
+        log.info("campaign %s unloaded after %.0f s unused; it is rebuilt when asked for",
+                 campaign_id, self.limits.unload_finished_after)
+
+    async def _stop(self) -> None:
+        self._stopping = True
+        await self._no_loads.wait()  # at most the rebuilds under way
+        await self.host.broadcast("essaim_engine_stopping", engine=self)
+        for owner in list(self._owners.values()):
+            await owner.aclose()
+
+    async def _blocking(self, fn: Any, *args: Any) -> Any:
+        if self.store.blocking:
+            return await trio.to_thread.run_sync(fn, *args)
+        return fn(*args)
+
+    async def _adopt(self, state: CampaignState) -> CampaignOwner:
+        owner = CampaignOwner(state, self.host, self.writer, self.clock, self._trio_offset)
+        self._owners[state.campaign_id] = owner
+        self._used[state.campaign_id] = trio.current_time()
+        self._codes[state.code] = state.campaign_id
+        await self._nursery.start(owner.run)
+        return owner
+
+    # -- campaigns ------------------------------------------------------------------------
+
+    async def create_campaign(self, template: CampaignTemplate, *, source: str | None = None) -> CampaignCreated:
+        """Create a campaign from a template, durably. Raises TemplateError
+        if it names a phase type or strategy no plugin provides."""
+        template = template.check(self.host.registry, source=source)
+        campaign_id = secrets.token_hex(6)
+        code = self._new_code()
+        token = secrets.token_urlsafe(24)
+        state = CampaignState(campaign_id)
+        event = Event(1, "campaign_created", self.clock(), {
+            "code": code, "template": template.to_dict(), "facilitator_token_hash": hash_token(token),
+        })
+        state.apply(event)
+        durable = trio.Event()
+        await self.writer.submit(campaign_id, [event], durable.set)
+        await durable.wait()
+        owner = await self._adopt(state)
+        owner.durable_seq = 1
+        await self.host.broadcast("essaim_campaign_created", state=state)
+        return CampaignCreated(campaign_id, code, token)
+
+    def _new_code(self) -> str:
+        while True:
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            if code not in self._codes:
+                return code
+
+    def campaign_ids(self) -> list[str]:
+        """The campaigns in memory now: right after a restart finished ones
+        are still loading (until :attr:`loaded` is set), and finished ones
+        unused for ``unload_finished_after`` are unloaded (see :meth:`stored_elsewhere`)."""
+        return list(self._owners)
+
+    def loaded_states(self) -> list[CampaignState]:
+        """The states of the campaigns in memory, for monitoring: unlike
+        :meth:`state`, reading them does not count as using the campaign
+        (a metrics scrape must not keep finished campaigns in memory)."""
+        return [owner.state for owner in self._owners.values()]
+
+    def stored_elsewhere(self) -> dict[str, str]:
+        """Campaigns in the store but not in memory now (loading, unloaded or
+        unreadable), with their join codes; asking for one loads it."""
+        return {cid: code for code, cid in self._codes.items() if cid not in self._owners}
+
+    def owner(self, campaign_id: str) -> CampaignOwner:
+        try:
+            owner = self._owners[campaign_id]
+        except KeyError:
+            pass
+        else:
+            self._used[campaign_id] = trio.current_time()
+            return owner
+        if campaign_id in self._dormant and campaign_id not in self._loading and not self._stopping:
+            self._loading.add(campaign_id)
+            self._spawn_load(self._load_one, campaign_id)
+        if campaign_id in self._loading:
+            raise CommandError("this campaign is being loaded; try again in a few seconds", code="unavailable")
+        if campaign_id in self._unreadable:
+            raise CommandError(f"this campaign could not be loaded ({self._unreadable[campaign_id]}); "
+                               "the server log says why", code="unreadable")
+        raise NotFound(f"no campaign {campaign_id!r}; check the link or the code")
+
+    def state(self, campaign_id: str) -> CampaignState:
+        """The live state: read it, never change it."""
+        return self.owner(campaign_id).state
+
+    def by_code(self, code: str) -> str:
+        """The campaign id for a join code (case-insensitive)."""
+        try:
+            return self._codes[code.strip().upper()]
+        except KeyError:
+            raise NotFound(f"no campaign with code {code!r}; check the code") from None
+
+    # -- participants ------------------------------------------------------------------------
+
+    async def join(self, campaign_id: str, profile: Mapping[str, Any] | None = None) -> Joined:
+        """Add a participant; returns their id and secret token (shown once)."""
+        owner = self.owner(campaign_id)
+        token = secrets.token_urlsafe(18)
+        ack = await owner.execute(FACILITATOR, Command("join", {
+            "profile": profile or {}, "token_hash": hash_token(token),
+            "max_participants": self.limits.max_participants,
+        }))
+        return Joined(campaign_id, ack.result["pid"], token, ack.seq)
+
+    def authenticate(self, campaign_id: str, token: str) -> Actor:
+        """The actor a token stands for in this campaign, or Unauthorized."""
+        state = self.state(campaign_id)
+        if not isinstance(token, str) or not token:
+            raise Unauthorized("a token is required")
+        digest = hash_token(token)
+        if hmac.compare_digest(digest, state.facilitator_token_hash):
+            return FACILITATOR
+        pid = state.tokens.get(digest)
+        if pid is None:
+            raise Unauthorized("this token is not valid for this campaign; join again")
+        return Actor.participant(pid)
+
+    # -- commands -------------------------------------------------------------------------
+
+    async def execute(self, campaign_id: str, actor: Actor, command: Command) -> Ack:
+        """Apply a command and return once it is durable. Raises CommandError
+        (state unchanged) if it is malformed or not allowed."""
+        check_shape(actor, command)
+        return await self.owner(campaign_id).execute(actor, command)
+
+    def submit_nowait(self, campaign_id: str, actor: Actor, command: Command, reply: Reply) -> None:
+        """Queue a command without waiting; ``reply(ack, error)`` runs on the
+        trio thread once it is durable or refused. Raises CommandError at once
+        if malformed, or LimitExceeded("busy") if the campaign's queue is full."""
+        check_shape(actor, command)
+        self.owner(campaign_id).submit_nowait(actor, command, reply)
+
+    # -- queries (read the live state; no event) ------------------------------------------
+
+    def _participant(self, campaign_id: str, pid: str) -> tuple[CampaignOwner, Any]:
+        owner = self.owner(campaign_id)
+        p = owner.state.participants.get(pid)
+        if p is None:
+            raise Unauthorized("unknown participant; join the campaign again")
+        return owner, p
+
+    async def prompts(self, campaign_id: str, pid: str) -> list[Prompt]:
+        owner, p = self._participant(campaign_id, pid)
+        if owner.state.phase is None:
+            return []
+        return list(await owner.call("collection", "essaim_collection_prompts", state=owner.state, participant=p))
+
+    async def suggest(self, campaign_id: str, text: str, limit: int | None = None) -> list[Suggestion]:
+        owner = self.owner(campaign_id)
+        if not isinstance(text, str) or not text.strip():
+            return []
+        n = min(limit or self.limits.max_suggestions, self.limits.max_suggestions)
+        return list(await owner.call("collection", "essaim_collection_similar", state=owner.state, text=text[:2000], limit=n))
+
+    async def next_task(self, campaign_id: str, pid: str) -> EvaluationTask | None:
+        owner, p = self._participant(campaign_id, pid)
+        state = owner.state
+        if state.phase is None or self.host.registry.phase_types[state.phase.type].family != "evaluation":
+            raise WrongPhase("there is nothing to evaluate in this phase")
+        rng = random_for(campaign_id, pid, state.seq)
+        return await owner.call("evaluation", "essaim_evaluation_next", state=state, participant=p, rng=rng)
+
+    async def structure(self, campaign_id: str, *, max_age: float = 0.0) -> Structure:
+        """The crowd's structure now, aggregated off the trio thread, on a
+        snapshot. A structure of the current seq, or at most ``max_age``
+        seconds old, is reused; concurrent callers share one aggregation
+        (:mod:`essaim.engine._shared_reads`)."""
+        owner = self.owner(campaign_id)
+        return await self._structure(owner, lambda: owner.state.seq, max_age, owner.sorting_snapshot)
+
+    async def _structure(
+        self, owner: CampaignOwner, seq_now: Callable[[], int], max_age: float, snapshot: Callable[[], SortingInput]
+    ) -> Structure:
+        """Through the campaign's structure read: a console's poll and the
+        results of the same seq share one aggregation."""
+        async def compute() -> Computed[Structure]:
+            started = trio.current_time()
+            taken = snapshot()
+            return Computed(taken.seq, started, await owner.aggregate(taken))
+
+        read = self._structures.get(owner.campaign_id) or self._structures.setdefault(owner.campaign_id, SharedRead())
+        return (await read.get(seq_now, max_age, compute)).value
+
+    async def scores(self, campaign_id: str) -> list[ItemScore]:
+        """The evaluation strategy's scores now, computed in a worker thread on a snapshot."""
+        owner = self.owner(campaign_id)
+        return await self._scores(owner, _evaluation_input(owner.state))
+
+    async def _scores(self, owner: CampaignOwner, snapshot: EvaluationInput) -> list[ItemScore]:
+        name, settings = owner.strategy("evaluation")
+        return list(await trio.to_thread.run_sync(
+            lambda: self.host.call_strategy(
+                "evaluation", name, "essaim_evaluation_scores", settings=settings, snapshot=snapshot
+            )
+        ))
+
+    async def results(self, campaign_id: str, *, max_age: float = 0.0) -> Results:
+        """Scores, ranked opportunity sheets and structure of a campaign, with
+        every profile segment judged by fewer than the template's
+        ``min_segment_size`` people removed: what a facilitator, an export
+        or a participant may see (:mod:`essaim.plugin.segments`).
+
+        Results of the current seq, or at most ``max_age`` seconds old, are
+        reused (a live dashboard passes a few seconds: any number of them
+        then cost one computation per interval); callers arriving during a
+        computation share it."""
+        return (await self._results(campaign_id, max_age)).value.results
+
+    async def _results(self, campaign_id: str, max_age: float) -> Computed[_ResultsAndCounts]:
+        owner = self.owner(campaign_id)
+        read = self._result_reads.get(campaign_id) or self._result_reads.setdefault(campaign_id, SharedRead())
+        return await read.get(lambda: owner.state.seq, max_age, lambda: self._compute_results(owner))
+
+    async def _compute_results(self, owner: CampaignOwner) -> Computed[_ResultsAndCounts]:
+        """Everything from one snapshot: the scores and the segment counts in
+        worker threads, then the sheets hook on the trio thread, handed the
+        counts instead of counting every judgment again there."""
+        s = owner.state
+        started = trio.current_time()
+        snapshot = _evaluation_input(s)
+        sorting = owner.sorting_snapshot() if s.placements else None
+        counters = dict(s.counters)
+        try:
+            scores = await self._scores(owner, snapshot)
+        except WrongPhase:
+            scores = []
+        counts = await trio.to_thread.run_sync(count_segment_judges, snapshot.judgments, snapshot.profiles)
+        structure = (await self._structure(owner, lambda: sorting.seq, 0.0, lambda: sorting)
+                     if sorting is not None else None)
+        min_size = s.template.min_segment_size  # type: ignore[union-attr]
+        with pinned_segment_counts(s, counts):
+            sheets = await owner.call("results", "essaim_results_sheets", state=s, scores=scores,
+                                      min_segment_size=min_size)
+        results = Results(
+            campaign_id=owner.campaign_id,
+            title=s.template.title,  # type: ignore[union-attr]
+            seq=snapshot.seq,
+            sheets=tuple(sheets),
+            scores=tuple(scores),
+            structure=structure,
+            counters=counters,
+        )
+        visible = SegmentFilter(counts, min_size).results(results)
+        return Computed(snapshot.seq, started, _ResultsAndCounts(visible, counts))
+
+    async def export(self, campaign_id: str, fmt: str) -> list[Any]:
+        """Export files (:class:`~essaim.model.types.ExportFile`) in a registered
+        format, of the results as :meth:`results` gives them now."""
+        if fmt not in self.host.registry.export_formats:
+            raise CommandError(
+                f"unknown export format {fmt!r}; available: {self.host.registry.available('export')}",
+                code="bad_request",
+            )
+        computed = (await self._results(campaign_id, 0.0)).value
+        state = self.state(campaign_id)
+        with pinned_segment_counts(state, computed.counts):
+            return list(await self.host.acall_strategy(
+                "export", fmt, "essaim_results_export", format=fmt, state=state, results=computed.results
+            ))
+
+
+@dataclass(frozen=True, slots=True)
+class _ResultsAndCounts:
+    results: Results
+    #: Distinct judges per (item, segment) in the snapshot the results came from.
+    counts: Mapping[tuple[str, str], int]
+
+
+def _evaluation_input(s: CampaignState) -> EvaluationInput:
+    """An immutable copy of what scoring reads (cheap: tuple and dict copies)."""
+    return EvaluationInput(
+        campaign_id=s.campaign_id,
+        seq=s.seq,
+        items={iid: it.title for iid, it in s.items.items()},
+        judgments=tuple(s.judgments),
+        profiles={pid: dict(p.profile) for pid, p in s.participants.items()},
+    )
+
+
+def random_for(*parts: object) -> random.Random:
+    """Reproducible randomness for a query, from the campaign, participant and seq."""
+    return random.Random(":".join(map(str, parts)))
+
+
+def _as_store(store: Store | str | Path | None) -> Store:
+    if store is None:
+        return MemoryStore()
+    if isinstance(store, (str, Path)):
+        return SQLiteStore(store)
+    return store
+
+
+@asynccontextmanager
+async def open_engine(
+    store: Store | str | Path | None = None,
+    *,
+    plugins: PluginHost | None = None,
+    limits: EngineLimits | None = None,
+    finished_later: bool = False,
+) -> AsyncIterator[Engine]:
+    """Open an engine on ``store`` (a Store, a SQLite path, or None for memory).
+
+    Rebuilds every stored campaign before yielding; with ``finished_later``,
+    only those that are not finished, and the finished ones right after,
+    while the engine is in use (``engine.loaded`` is set once all are; until
+    then asking for one raises CommandError "unavailable"). The server does
+    this: a restart in the middle of a campaign must not wait for last
+    month's. On exit, stops taking commands, makes everything queued
+    durable, and closes the store.
+    """
+    store = _as_store(store)
+    host = plugins or PluginHost.load()
+    # Opened before anything starts: a store that cannot be opened (a newer
+    # schema, an unwritable path) raises its StoreError as it is, instead of
+    # leaving the shutdown below waiting for a writer that never ran.
+    if store.blocking:
+        await trio.to_thread.run_sync(store.open)
+    else:
+        store.open()
+    async with trio.open_nursery() as nursery:
+        engine = Engine(store, host, nursery, limits or EngineLimits())
+        try:
+            await engine._start()
+            if not finished_later:
+                await engine.loaded.wait()
+            await host.broadcast("essaim_engine_started", engine=engine)
+            yield engine
+        finally:
+            with trio.CancelScope(shield=True):
+                await engine._stop()
+                # Owners drain their queues into the writer, then the writer
+                # commits everything, so nothing accepted is lost.
+                for owner in engine._owners.values():
+                    await owner.finished.wait()
+                await engine.writer.aclose()
+                await engine.writer.finished.wait()
+                await engine._blocking(store.close)
+            nursery.cancel_scope.cancel()
+

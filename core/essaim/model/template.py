@@ -1,0 +1,324 @@
+"""Campaign templates: the TOML a facilitator writes to describe a campaign.
+
+A template is parsed into a :class:`CampaignTemplate` (plain data, checked for
+shape here) and then checked against the loaded plugins
+(:meth:`CampaignTemplate.check`), so an unknown phase type or strategy fails at
+campaign creation with the list of what is available. Every error names the
+file, the key, what was found and what is expected.
+
+Example::
+
+    [campaign]
+    title = "How do we run our projects?"
+    anonymity = "anonymous"
+
+    [[profile]]
+    key = "site"
+    label = "Your site"
+    choices = ["North", "South"]
+
+    [[phase]]
+    type = "collect"
+    duration = "8m"
+    [phase.settings]
+    prompts = [{id = "p1", text = "What slows your projects down?"}]
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from essaim.errors import TemplateError
+
+if TYPE_CHECKING:
+    from essaim.plugin.registry import Registry
+
+__all__ = ["CampaignTemplate", "PhaseSpec", "ProfileAttribute", "StrategyChoice", "parse_duration"]
+
+Anonymity = Literal["anonymous", "pseudonymous"]
+ANONYMITY_MODES = ("anonymous", "pseudonymous")
+
+#: Longest phase a template may ask for. Campaigns are live sessions; a typo
+#: such as "30h" for "30m" should fail loudly rather than run for a day.
+MAX_PHASE_SECONDS = 4 * 3600
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
+
+
+def parse_duration(value: Any, *, key: str, source: str | None = None) -> float:
+    """Seconds from ``480``, ``"480s"``, ``"8m"`` or ``"1h"``."""
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2) or "s"]
+    else:
+        raise TemplateError(
+            f"duration {value!r} is not understood; expected seconds (480) or a string like '8m', '90s', '1h'",
+            source=source, key=key,
+        )
+    if not 0 < seconds <= MAX_PHASE_SECONDS:
+        raise TemplateError(
+            f"duration {seconds:g}s is out of range; expected more than 0 and at most {MAX_PHASE_SECONDS}s",
+            source=source, key=key,
+        )
+    return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileAttribute:
+    """A profile question asked at join (role, site, team...)."""
+
+    key: str
+    label: str
+    choices: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyChoice:
+    """The strategy a campaign uses for one family, with its settings."""
+
+    name: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseSpec:
+    type: str
+    title: str
+    duration: float
+    strategy: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    auto_advance: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignTemplate:
+    title: str
+    phases: tuple[PhaseSpec, ...]
+    profile: tuple[ProfileAttribute, ...] = ()
+    anonymity: Anonymity = "anonymous"
+    language: str = "en"
+    min_segment_size: int = 5
+    moderation: StrategyChoice = field(default_factory=lambda: StrategyChoice("jury"))
+    results: StrategyChoice = field(default_factory=lambda: StrategyChoice("opportunity_sheets"))
+
+    # -- parsing -----------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path) -> "CampaignTemplate":
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise TemplateError(f"cannot read the template: {exc.strerror}", source=str(path)) from exc
+        return cls.parse(text, source=str(path))
+
+    @classmethod
+    def parse(cls, text: str, *, source: str | None = None) -> "CampaignTemplate":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise TemplateError(f"invalid TOML: {exc}", source=source) from exc
+        return cls.from_toml(data, source=source)
+
+    @classmethod
+    def from_toml(cls, data: dict[str, Any], *, source: str | None = None) -> "CampaignTemplate":
+        r = _Reader(source)
+        unknown = set(data) - {"campaign", "profile", "phase", "moderation", "results"}
+        if unknown:
+            raise TemplateError(
+                f"unknown section(s) {sorted(unknown)}; expected campaign, profile, phase, moderation, results",
+                source=source,
+            )
+        camp = r.table(data, "campaign", required=True)
+        title = r.string(camp, "title", "campaign.title", required=True, max_len=200)
+        anonymity = r.string(camp, "anonymity", "campaign.anonymity") or "anonymous"
+        if anonymity not in ANONYMITY_MODES:
+            raise TemplateError(
+                f"{anonymity!r} is not an anonymity mode; expected one of {list(ANONYMITY_MODES)}",
+                source=source, key="campaign.anonymity",
+            )
+        language = r.string(camp, "language", "campaign.language") or "en"
+        min_seg = camp.get("min_segment_size", 5)
+        if not isinstance(min_seg, int) or isinstance(min_seg, bool) or min_seg < 1:
+            raise TemplateError(
+                f"{min_seg!r} is not a valid minimum segment size; expected a whole number >= 1",
+                source=source, key="campaign.min_segment_size",
+            )
+
+        profile = []
+        seen_keys: set[str] = set()
+        for i, attr in enumerate(r.array(data, "profile")):
+            key = f"profile[{i}]"
+            akey = r.string(attr, "key", f"{key}.key", required=True, max_len=40)
+            if akey in seen_keys:
+                raise TemplateError(f"profile key {akey!r} is defined twice", source=source, key=f"{key}.key")
+            seen_keys.add(akey)
+            choices = attr.get("choices", [])
+            if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+                raise TemplateError("expected a list of strings", source=source, key=f"{key}.choices")
+            profile.append(
+                ProfileAttribute(
+                    key=akey,
+                    label=r.string(attr, "label", f"{key}.label") or akey,
+                    choices=tuple(choices),
+                    required=bool(attr.get("required", False)),
+                )
+            )
+
+        phases = []
+        raw_phases = r.array(data, "phase")
+        if not raw_phases:
+            raise TemplateError("a campaign needs at least one [[phase]]", source=source, key="phase")
+        for i, ph in enumerate(raw_phases):
+            key = f"phase[{i}]"
+            ptype = r.string(ph, "type", f"{key}.type", required=True)
+            settings = ph.get("settings", {})
+            if not isinstance(settings, dict):
+                raise TemplateError("expected a table", source=source, key=f"{key}.settings")
+            phases.append(
+                PhaseSpec(
+                    type=ptype,
+                    title=r.string(ph, "title", f"{key}.title") or ptype.capitalize(),
+                    duration=parse_duration(ph.get("duration", "5m"), key=f"{key}.duration", source=source),
+                    strategy=r.string(ph, "strategy", f"{key}.strategy"),
+                    settings=settings,
+                    auto_advance=bool(ph.get("auto_advance", True)),
+                )
+            )
+
+        def choice(section: str, default: str) -> StrategyChoice:
+            table = r.table(data, section)
+            name = r.string(table, "strategy", f"{section}.strategy") or default
+            settings = table.get("settings", {})
+            if not isinstance(settings, dict):
+                raise TemplateError("expected a table", source=source, key=f"{section}.settings")
+            return StrategyChoice(name, settings)
+
+        return cls(
+            title=title,
+            phases=tuple(phases),
+            profile=tuple(profile),
+            anonymity=anonymity,  # type: ignore[arg-type]
+            language=language,
+            min_segment_size=min_seg,
+            moderation=choice("moderation", "jury"),
+            results=choice("results", "opportunity_sheets"),
+        )
+
+    # -- checking against plugins ------------------------------------------------
+
+    def check(self, registry: "Registry", *, source: str | None = None) -> "CampaignTemplate":
+        """Resolve default strategies and check every name against the plugins.
+
+        Returns the template with each phase's strategy filled in.
+        """
+        phases = []
+        for i, ph in enumerate(self.phases):
+            ptype = registry.phase_types.get(ph.type)
+            if ptype is None:
+                raise TemplateError(
+                    f"unknown phase type {ph.type!r}; available: {sorted(registry.phase_types)}",
+                    source=source, key=f"phase[{i}].type",
+                )
+            strategy = ph.strategy or ptype.default_strategy
+            if ptype.family is not None:
+                registry.require_strategy(ptype.family, strategy, source=source, key=f"phase[{i}].strategy")
+            phases.append(
+                PhaseSpec(ph.type, ph.title, ph.duration, strategy, ph.settings, ph.auto_advance)
+            )
+        registry.require_strategy("moderation", self.moderation.name, source=source, key="moderation.strategy")
+        registry.require_strategy("results", self.results.name, source=source, key="results.strategy")
+        return CampaignTemplate(
+            title=self.title,
+            phases=tuple(phases),
+            profile=self.profile,
+            anonymity=self.anonymity,
+            language=self.language,
+            min_segment_size=self.min_segment_size,
+            moderation=self.moderation,
+            results=self.results,
+        )
+
+    # -- storage form ------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "anonymity": self.anonymity,
+            "language": self.language,
+            "min_segment_size": self.min_segment_size,
+            "profile": [
+                {"key": a.key, "label": a.label, "choices": list(a.choices), "required": a.required}
+                for a in self.profile
+            ],
+            "phases": [
+                {"type": p.type, "title": p.title, "duration": p.duration, "strategy": p.strategy,
+                 "settings": p.settings, "auto_advance": p.auto_advance}
+                for p in self.phases
+            ],
+            "moderation": {"strategy": self.moderation.name, "settings": self.moderation.settings},
+            "results": {"strategy": self.results.name, "settings": self.results.settings},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "CampaignTemplate":
+        return cls(
+            title=d["title"],
+            anonymity=d["anonymity"],
+            language=d["language"],
+            min_segment_size=d["min_segment_size"],
+            profile=tuple(
+                ProfileAttribute(a["key"], a["label"], tuple(a["choices"]), a["required"]) for a in d["profile"]
+            ),
+            phases=tuple(
+                PhaseSpec(p["type"], p["title"], p["duration"], p["strategy"], p["settings"], p["auto_advance"])
+                for p in d["phases"]
+            ),
+            moderation=StrategyChoice(d["moderation"]["strategy"], d["moderation"]["settings"]),
+            results=StrategyChoice(d["results"]["strategy"], d["results"]["settings"]),
+        )
+
+
+class _Reader:
+    """Typed access to TOML values with errors that name the key."""
+
+    def __init__(self, source: str | None) -> None:
+        self.source = source
+
+    def table(self, data: dict[str, Any], key: str, *, required: bool = False) -> dict[str, Any]:
+        value = data.get(key)
+        if value is None:
+            if required:
+                raise TemplateError(f"missing section [{key}]", source=self.source, key=key)
+            return {}
+        if not isinstance(value, dict):
+            raise TemplateError(f"expected a table, found {type(value).__name__}", source=self.source, key=key)
+        return value
+
+    def array(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise TemplateError(f"expected an array of tables ([[{key}]])", source=self.source, key=key)
+        return value
+
+    def string(
+        self, data: dict[str, Any], name: str, key: str, *, required: bool = False, max_len: int = 2000
+    ) -> str | None:
+        value = data.get(name)
+        if value is None:
+            if required:
+                raise TemplateError("missing; expected a string", source=self.source, key=key)
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise TemplateError(f"{value!r} is not a non-empty string", source=self.source, key=key)
+        if len(value) > max_len:
+            raise TemplateError(f"longer than {max_len} characters", source=self.source, key=key)
+        return value.strip()

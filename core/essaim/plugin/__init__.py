@@ -1,0 +1,10 @@
+"""The plugin contract: hook specifications, the registry that registration
+hooks fill in, and the host that loads plugins and calls their hooks.
+
+Plugin authors read :mod:`essaim.plugin.hookspecs` (the reference) and
+import :data:`hookimpl` from :mod:`essaim`.
+"""
+
+from essaim.plugin._host import DEFAULT_PLUGINS, ENTRY_POINT_GROUP, ESSENTIAL_PLUGINS, PluginHost
+
+__all__ = ["PluginHost", "DEFAULT_PLUGINS", "ESSENTIAL_PLUGINS", "ENTRY_POINT_GROUP"]

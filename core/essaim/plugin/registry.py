@@ -1,0 +1,145 @@
+"""The registry that registration hooks fill in.
+
+Each plugin's registration hook gets a view of the registry bound to that
+plugin's name, so a duplicate names both plugins involved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from essaim.errors import PluginError, TemplateError
+
+__all__ = ["Registry", "PhaseType", "StrategyInfo", "ExportFormat", "FAMILIES", "PARTICIPANT_COMMANDS"]
+
+#: Strategy families. "export" strategies are export formats.
+FAMILIES = ("collection", "structuring", "moderation", "evaluation", "results", "export")
+
+#: Participant commands a phase type may allow. Moderation commands (flag,
+#: judge) are allowed in every running phase: moderation runs all along.
+PARTICIPANT_COMMANDS = frozenset({"write_card", "support_card", "volunteer", "deal", "place", "evaluate"})
+MODERATION_COMMANDS = frozenset({"flag", "judge"})
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseType:
+    name: str
+    family: str | None
+    default_strategy: str
+    commands: frozenset[str]
+    description: str
+    plugin: str
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyInfo:
+    family: str
+    name: str
+    description: str
+    plugin: str
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFormat:
+    name: str
+    media_type: str
+    description: str
+    plugin: str
+
+
+class Registry:
+    """Phase types, strategies and export formats declared by plugins."""
+
+    def __init__(self) -> None:
+        self.phase_types: dict[str, PhaseType] = {}
+        self.strategies: dict[tuple[str, str], StrategyInfo] = {}
+        self.export_formats: dict[str, ExportFormat] = {}
+        self._plugin = "<unknown>"
+
+    def bound_to(self, plugin: str) -> "Registry":
+        """This registry, attributing what follows to ``plugin``."""
+        self._plugin = plugin
+        return self
+
+    def add_phase_type(
+        self,
+        name: str,
+        *,
+        family: str | None,
+        default_strategy: str = "",
+        commands: frozenset[str] | set[str] | tuple[str, ...] = (),
+        description: str = "",
+    ) -> None:
+        """Declare a phase type.
+
+        ``family`` is the strategy family the phase uses (None for a phase that
+        only shows something, such as results); ``commands`` are the
+        participant commands it allows (see ``PARTICIPANT_COMMANDS``).
+        """
+        if name in self.phase_types:
+            other = self.phase_types[name].plugin
+            raise PluginError(
+                f"plugin {self._plugin!r} registers phase type {name!r}, already registered by "
+                f"plugin {other!r}; rename one, or disable one of the plugins"
+            )
+        if family is not None and family not in FAMILIES:
+            raise PluginError(
+                f"plugin {self._plugin!r}: phase type {name!r} has unknown family {family!r}; "
+                f"expected one of {list(FAMILIES)} or None"
+            )
+        unknown = set(commands) - PARTICIPANT_COMMANDS
+        if unknown:
+            raise PluginError(
+                f"plugin {self._plugin!r}: phase type {name!r} allows unknown commands {sorted(unknown)}; "
+                f"expected some of {sorted(PARTICIPANT_COMMANDS)}"
+            )
+        if family is not None and not default_strategy:
+            raise PluginError(f"plugin {self._plugin!r}: phase type {name!r} needs a default_strategy")
+        self.phase_types[name] = PhaseType(
+            name, family, default_strategy, frozenset(commands), description, self._plugin
+        )
+
+    def add_strategy(
+        self, family: str, name: str, *, description: str = "", settings: dict[str, str] | None = None
+    ) -> None:
+        """Declare a strategy; ``settings`` documents each setting it reads."""
+        if family not in FAMILIES or family == "export":
+            raise PluginError(
+                f"plugin {self._plugin!r}: strategy {name!r} has unknown family {family!r}; "
+                f"expected one of {[f for f in FAMILIES if f != 'export']}"
+            )
+        key = (family, name)
+        if key in self.strategies:
+            other = self.strategies[key].plugin
+            raise PluginError(
+                f"plugin {self._plugin!r} registers {family} strategy {name!r}, already registered by "
+                f"plugin {other!r}; rename one, or disable one of the plugins"
+            )
+        self.strategies[key] = StrategyInfo(family, name, description, self._plugin, dict(settings or {}))
+
+    def add_export_format(self, name: str, *, media_type: str, description: str = "") -> None:
+        """Declare an export format rendered by this plugin's ``essaim_results_export``."""
+        if name in self.export_formats:
+            other = self.export_formats[name].plugin
+            raise PluginError(
+                f"plugin {self._plugin!r} registers export format {name!r}, already registered by "
+                f"plugin {other!r}"
+            )
+        self.export_formats[name] = ExportFormat(name, media_type, description, self._plugin)
+
+    # -- lookups -----------------------------------------------------------------
+
+    def available(self, family: str) -> list[str]:
+        if family == "export":
+            return sorted(self.export_formats)
+        return sorted(name for fam, name in self.strategies if fam == family)
+
+    def require_strategy(self, family: str, name: str, *, source: str | None = None, key: str | None = None) -> StrategyInfo:
+        info = self.strategies.get((family, name))
+        if info is None:
+            raise TemplateError(
+                f"unknown {family} strategy {name!r}; available: {self.available(family)}",
+                source=source, key=key,
+            )
+        return info

@@ -1,0 +1,1 @@
+"""The HTTP side: the facilitator API, the static web app, OpenAPI."""

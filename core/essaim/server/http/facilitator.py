@@ -1,0 +1,284 @@
+"""The facilitator HTTP API (JSON), docs/protocol.md §8.
+
+Creating and listing campaigns takes the server's admin token; every
+campaign route takes that campaign's facilitator token (or the admin
+token) in ``Authorization: Bearer``. A participant token is refused
+everywhere here. Errors are ``{"error": {"code", "message"}}`` with the
+status of :data:`STATUS_BY_CODE`. Nothing returned names a participant in
+an anonymous campaign; profile segments below the campaign's
+``min_segment_size`` are removed from results and exports.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import zipfile
+from collections.abc import Mapping, Sequence
+from importlib.resources import files
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import trio
+from quart import Response, request
+from werkzeug.exceptions import HTTPException
+
+from essaim.model.commands import FACILITATOR, Command
+from essaim.errors import CommandError, TemplateError
+from essaim.model.template import CampaignTemplate
+from essaim.server.views import campaign_view, counters_view, phase_view
+
+if TYPE_CHECKING:
+    from quart_trio import QuartTrio
+
+    from essaim.model.types import ExportFile
+
+    from essaim.server.app import EssaimServer
+
+__all__ = ["register_facilitator_api", "ApiError", "STATUS_BY_CODE", "PHASE_ACTIONS", "MAX_BODY_BYTES",
+           "builtin_templates", "zip_files"]
+
+#: A template is a few KiB; 256 KiB leaves room for long prompt lists and stops abuse.
+MAX_BODY_BYTES = 256 * 1024
+PHASE_ACTIONS = ("start", "pause", "resume", "extend", "advance")
+
+STATUS_BY_CODE = {
+    "bad_request": 400, "bad_json": 400, "bad_template": 400, "too_long": 400, "too_short": 400,
+    "unauthorized": 401, "forbidden": 403, "not_found": 404, "wrong_phase": 409, "already_done": 409,
+    "limit_exceeded": 409, "too_large": 413, "rate_limited": 429, "busy": 429, "unavailable": 503, "unreadable": 500,
+}
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _json(obj: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(obj), status=status, mimetype="application/json")
+
+
+def _error(code: str, message: str) -> Response:
+    return _json({"error": {"code": code, "message": message}}, STATUS_BY_CODE.get(code, 400))
+
+
+@functools.cache
+def builtin_templates() -> Mapping[str, str]:
+    """Template name -> TOML text, shipped in essaim/templates. Read once (at
+    start-up, see :func:`register_facilitator_api`): package files do not
+    change while the server runs, and reading them is blocking I/O."""
+    folder = files("essaim").joinpath("templates")
+    return MappingProxyType(
+        {f.name[:-5]: f.read_text(encoding="utf-8") for f in folder.iterdir() if f.name.endswith(".toml")})
+
+
+def zip_files(exported: Sequence["ExportFile"]) -> bytes:
+    """The files of a multi-file export in one zip (CPU-bound: run it in a worker thread)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in exported:
+            zf.writestr(f.name, f.content)
+    return buffer.getvalue()
+
+
+def _bearer() -> str | None:
+    value = request.headers.get("Authorization", "")
+    if value.startswith("Bearer "):
+        return value[7:].strip() or None
+    return None
+
+
+async def _body() -> dict[str, Any]:
+    data = await request.get_data(cache=False)
+    if not data:
+        return {}
+    try:
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise ApiError("bad_json", "the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ApiError("bad_json", "the body must be a JSON object")
+    return body
+
+
+def _vote_counts(votes: dict[str, str]) -> dict[str, int]:
+    """Juror votes as counts: who voted what is nobody's business."""
+    return {"hide": sum(v == "hide" for v in votes.values()), "keep": sum(v == "keep" for v in votes.values())}
+
+
+def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
+    engine = server.engine
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    builtin_templates()  # read now, not on the first admin request
+
+    def require_admin() -> None:
+        if not server.is_admin(_bearer()):
+            raise ApiError("unauthorized", "this needs the server's admin token in 'Authorization: Bearer <token>'")
+
+    def require_facilitator(campaign_id: str) -> None:
+        token = _bearer()
+        if token is None:
+            raise ApiError("unauthorized", "this needs the campaign's facilitator token in 'Authorization: Bearer <token>'")
+        engine.owner(campaign_id)  # NotFound first: a token only means something for a campaign
+        if server.is_admin(token):
+            return
+        if engine.authenticate(campaign_id, token).role != "facilitator":
+            raise ApiError("unauthorized", "a participant token cannot use the facilitator API")
+
+    @app.errorhandler(ApiError)
+    async def on_api_error(error: ApiError) -> Response:
+        return _error(error.code, error.message)
+
+    @app.errorhandler(CommandError)
+    async def on_command_error(error: CommandError) -> Response:
+        return _error(error.code, error.message)
+
+    @app.errorhandler(TemplateError)
+    async def on_template_error(error: TemplateError) -> Response:
+        return _error("bad_template", str(error))
+
+    @app.errorhandler(HTTPException)
+    async def on_http_error(error: HTTPException) -> Response:
+        code = {404: "not_found", 405: "bad_request", 413: "too_large"}.get(error.code or 400, "bad_request")
+        return _json({"error": {"code": code, "message": error.description or error.name}}, error.code or 400)
+
+    # -- server-wide (admin) ----------------------------------------------------------------
+
+    @app.get("/api/templates")
+    async def list_templates() -> Response:
+        require_admin()
+        return _json({"templates": sorted(builtin_templates())})
+
+    @app.post("/api/campaigns")
+    async def create_campaign() -> Response:
+        require_admin()
+        body = await _body()
+        name, text = body.get("template"), body.get("toml")
+        if isinstance(name, str) and text is None:
+            available = builtin_templates()
+            if name not in available:
+                raise ApiError("not_found", f"no template {name!r}; available: {sorted(available)}")
+            template, source = CampaignTemplate.parse(available[name], source=f"{name}.toml"), f"{name}.toml"
+        elif isinstance(text, str) and name is None:
+            template, source = CampaignTemplate.parse(text, source="<request>"), "<request>"
+        else:
+            raise ApiError("bad_request", "send {\"template\": name} or {\"toml\": text}")
+        created = await engine.create_campaign(template, source=source)
+        base = server.base_url
+        return _json({
+            "campaign_id": created.campaign_id,
+            "code": created.code,
+            "facilitator_token": created.facilitator_token,
+            "join_url": f"{base}/join/{created.code}",
+            # In the fragment: browsers never send it, so it stays out of access logs.
+            "facilitator_url": f"{base}/facilitator#campaign={created.campaign_id}&token={created.facilitator_token}",
+        }, 201)
+
+    @app.get("/api/campaigns")
+    async def list_campaigns() -> Response:
+        require_admin()
+        out = []
+        for s in engine.loaded_states():
+            out.append({"campaign_id": s.campaign_id, "code": s.code, "title": s.template.title if s.template else "",
+                        "status": s.status, "phase_index": s.phase_index,
+                        "participants": s.counters["participants"], "loaded": True})
+        # Finished campaigns not in memory (unused for a while, or still
+        # loading after a restart): asking for one loads it.
+        for campaign_id, code in sorted(engine.stored_elsewhere().items()):
+            out.append({"campaign_id": campaign_id, "code": code, "status": "finished", "loaded": False})
+        return _json({"campaigns": out})
+
+    # -- public: what a participant sees before joining ------------------------------------------
+
+    @app.get("/api/join/<code>")
+    async def join_info(code: str) -> Response:
+        """The campaign's title, language, profile questions and phases, by
+        join code: what ``welcome`` tells after joining, so the page can ask
+        the profile questions first. The code is public (it is on the join
+        link and the QR code); nothing here is secret."""
+        campaign_id = engine.by_code(code)
+        return _json({"campaign": campaign_view(engine.state(campaign_id))})
+
+    # -- one campaign (facilitator) --------------------------------------------------------------
+
+    @app.get("/api/campaigns/<campaign_id>")
+    async def show_campaign(campaign_id: str) -> Response:
+        require_facilitator(campaign_id)
+        s = engine.state(campaign_id)
+        return _json({"campaign_id": campaign_id, "seq": engine.owner(campaign_id).durable_seq,
+                      "campaign": campaign_view(s), "phase": phase_view(engine, s),
+                      "counters": counters_view(s, server.hubs.connection_count(campaign_id))})
+
+    @app.post("/api/campaigns/<campaign_id>/phase/<action>")
+    async def control_phase(campaign_id: str, action: str) -> Response:
+        require_facilitator(campaign_id)
+        if action not in PHASE_ACTIONS:
+            raise ApiError("not_found", f"no phase action {action!r}; use one of {list(PHASE_ACTIONS)}")
+        body = await _body()
+        args: dict[str, object] = {}
+        if action == "extend":
+            args["seconds"] = body.get("seconds")
+        elif action == "advance" and "index" in body:
+            # The phase the facilitator means to end: a click racing the
+            # phase timer must not end the next phase too.
+            args["index"] = body["index"]
+        ack = await engine.execute(campaign_id, FACILITATOR, Command(action, args))
+        return _json({"seq": ack.seq, "phase": phase_view(engine, engine.state(campaign_id))})
+
+    @app.get("/api/campaigns/<campaign_id>/stats")
+    async def stats(campaign_id: str) -> Response:
+        require_facilitator(campaign_id)
+        s = engine.state(campaign_id)
+        return _json({"seq": engine.owner(campaign_id).durable_seq, "counters": dict(s.counters),
+                      "phase": phase_view(engine, s), **server.hubs.stats(campaign_id)})
+
+    @app.get("/api/campaigns/<campaign_id>/moderation")
+    async def moderation(campaign_id: str) -> Response:
+        require_facilitator(campaign_id)
+        s = engine.state(campaign_id)
+        cases = [
+            {"case_id": c.case_id, "cid": c.cid, "text": s.cards[c.cid].text, "flags": len(c.flaggers),
+             "reasons": [r for r in c.reasons if r], "jury_size": len(c.jury), "votes": _vote_counts(c.votes)}
+            for c in s.cases.values() if c.status == "open"
+        ]
+        hidden = [{"cid": c.cid, "text": c.text} for c in s.cards.values() if c.hidden]
+        log = [{k: (_vote_counts(v) if k == "votes" else v) for k, v in entry.items()} for entry in s.moderation_log]
+        return _json({"open_cases": cases, "hidden_cards": hidden, "log": log})
+
+    @app.post("/api/campaigns/<campaign_id>/moderation")
+    async def decide(campaign_id: str) -> Response:
+        require_facilitator(campaign_id)
+        body = await _body()
+        ack = await engine.execute(campaign_id, FACILITATOR,
+                                   Command("decide", {"cid": body.get("cid"), "outcome": body.get("outcome")}))
+        return _json({"seq": ack.seq})
+
+    @app.get("/api/campaigns/<campaign_id>/structure")
+    async def structure(campaign_id: str) -> Response:
+        require_facilitator(campaign_id)
+        return _json((await engine.structure(campaign_id, max_age=server.console_read_age())).to_dict())
+
+    @app.get("/api/campaigns/<campaign_id>/results")
+    async def results(campaign_id: str) -> Response:
+        require_facilitator(campaign_id)
+        return _json((await engine.results(campaign_id, max_age=server.console_read_age())).to_dict())
+
+    @app.get("/api/campaigns/<campaign_id>/export/<format>")
+    async def export(campaign_id: str, format: str) -> Response:  # noqa: A002 (the documented name)
+        fmt = format
+        require_facilitator(campaign_id)
+        if fmt not in engine.host.registry.export_formats:
+            raise ApiError("not_found", f"no export format {fmt!r}; available: {sorted(engine.host.registry.export_formats)}")
+        exported = await engine.export(campaign_id, fmt)
+        if len(exported) == 1:
+            f = exported[0]
+            response = Response(f.content, mimetype=f.media_type)
+            response.headers["Content-Disposition"] = f'attachment; filename="{f.name}"'
+            return response
+        response = Response(await trio.to_thread.run_sync(zip_files, exported), mimetype="application/zip")
+        response.headers["Content-Disposition"] = f'attachment; filename="{campaign_id}-{fmt}.zip"'
+        return response
+

@@ -1,0 +1,83 @@
+"""Routes for people and machines that are not the API: the web app's pages
+and files, ``/healthz``, ``/metrics`` and ``/openapi.json``."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+import trio
+from quart import Response
+
+from essaim.server.ops.metrics import render_prometheus
+from essaim.server.http.openapi import openapi_document
+
+if TYPE_CHECKING:
+    from quart_trio import QuartTrio
+
+    from essaim.server.app import EssaimServer
+
+__all__ = ["register_site_routes", "STATIC_DIR", "STATIC_MAX_AGE"]
+
+#: The web app (engineer D's participant and facilitator pages, JS, CSS).
+STATIC_DIR = Path(__file__).resolve().parents[2] / "web" / "static"
+#: Seconds browsers may keep static files without asking again: short, since
+#: file names carry no version and a fix should reach phones within minutes.
+STATIC_MAX_AGE = 300
+
+
+def _missing(what: str) -> Response:
+    return Response(
+        f"{what} is not installed (no {STATIC_DIR}); the API and /ws work without it.\n",
+        status=404, mimetype="text/plain",
+    )
+
+
+async def _file(path: Path, *, max_age: int) -> Response:
+    try:
+        data = await trio.Path(path).read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return _missing(path.name)
+    mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    response = Response(data, mimetype=mimetype)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}" if max_age else "no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def register_site_routes(app: "QuartTrio", server: "EssaimServer") -> None:
+    @app.get("/")
+    async def participant_page() -> Response:
+        return await _file(STATIC_DIR / "participant.html", max_age=0)
+
+    @app.get("/join/<code>")
+    async def join_page(code: str) -> Response:
+        return await _file(STATIC_DIR / "participant.html", max_age=0)
+
+    @app.get("/facilitator")
+    async def facilitator_page() -> Response:
+        return await _file(STATIC_DIR / "facilitator.html", max_age=0)
+
+    @app.get("/static/<path:name>")
+    async def static_file(name: str) -> Response:
+        path = (STATIC_DIR / name).resolve()
+        if not path.is_relative_to(STATIC_DIR):
+            return _missing(name)  # no way out of the folder
+        return await _file(path, max_age=STATIC_MAX_AGE)
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        body = {"status": "draining" if server.draining else "ok",
+                "campaigns": len(server.engine.campaign_ids()), "connections": len(server.live)}
+        return Response(orjson.dumps(body), status=503 if server.draining else 200, mimetype="application/json")
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        text = render_prometheus(server.metrics, server.gc_pauses, server.engine, server.hubs)
+        return Response(text, mimetype="text/plain; version=0.0.4")
+
+    @app.get("/openapi.json")
+    async def openapi() -> Response:
+        return Response(orjson.dumps(openapi_document(server.base_url)), mimetype="application/json")

@@ -1,0 +1,1 @@
+"""Operating the server: metrics, logs, garbage-collector tuning, shutdown."""

@@ -1,0 +1,111 @@
+"""Export formats of a campaign's results.
+
+* ``json``: results, structure with provenance, moderation log (juror votes
+  as counts only);
+* ``csv``: one row per opportunity sheet;
+* ``polis``: the Pol.is CSV set (summary, comments, votes, participant-votes,
+  comment-groups), the de-facto standard of opinion-mapping tools;
+* ``html``: a self-contained report with inline SVG charts.
+
+Exports never name anyone: participants appear only as their opaque ids
+("p12"), and segment breakdowns smaller than ``min_segment_size`` are left
+out everywhere (the raw per-item scores carry them, so they are filtered
+here too). Rendering runs in a worker thread on copies of the state.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from typing import Any
+
+import orjson
+import trio
+
+from essaim import hookimpl
+from essaim.plugin.registry import Registry
+from essaim.model.state import CampaignState
+from essaim.model.types import ExportFile, Results
+
+from essaim_builtins.exports import html as export_html
+from essaim_builtins.exports import polis as export_polis
+from essaim_builtins.moderation.log import public_log
+from essaim_builtins.results import segment_judges, visible_segments
+
+
+@hookimpl
+def essaim_register_strategies(registry: Registry) -> None:
+    registry.add_export_format("json", media_type="application/json",
+                               description="Results, structure with provenance, and the moderation log.")
+    registry.add_export_format("csv", media_type="text/csv", description="One row per opportunity sheet.")
+    registry.add_export_format("polis", media_type="text/csv",
+                               description="The Pol.is CSV set: summary, comments, votes, participant-votes, "
+                               "comment-groups.")
+    registry.add_export_format("html", media_type="text/html",
+                               description="A self-contained report with charts (no external assets).")
+
+
+def safe_results(state: CampaignState, results: Results) -> Results:
+    """Results with small segments removed from the raw scores too."""
+    template = state.template
+    min_size = template.min_segment_size if template else 1
+    judges = segment_judges(state)
+    scores = tuple(replace(s, segments=visible_segments(s, judges, min_size)) for s in results.scores)
+    return replace(results, scores=scores)
+
+
+def provenance(state: CampaignState) -> list[dict[str, Any]]:
+    """Per evaluated item: every card behind it (hidden ones marked), who
+    wrote it and who supported it, as opaque participant ids."""
+    out = []
+    for item in state.items.values():
+        cards = []
+        for cid in item.cards:
+            card = state.cards.get(cid)
+            if card is None:
+                continue
+            cards.append({"cid": cid, "text": card.text, "author": card.author,
+                          "supporters": list(card.supporters), "hidden": card.hidden})
+        out.append({"iid": item.iid, "title": item.title, "theme": item.theme, "agreement": item.agreement,
+                    "cards": cards})
+    return out
+
+
+def _json(state: CampaignState, results: Results) -> list[ExportFile]:
+    doc = results.to_dict()
+    doc["anonymity"] = state.template.anonymity if state.template else "anonymous"
+    doc["provenance"] = provenance(state)
+    doc["moderation_log"] = public_log(state.moderation_log)
+    return [ExportFile("results.json", "application/json", orjson.dumps(doc, option=orjson.OPT_INDENT_2))]
+
+
+def _csv(results: Results) -> list[ExportFile]:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["rank", "iid", "title", "score", "low", "high", "consensus", "controversy", "supporters",
+                     "cards", "segments"])
+    for s in results.sheets:
+        writer.writerow([s.rank, s.iid, s.title, s.score, s.low, s.high, s.consensus, s.controversy,
+                         s.supporters, " ".join(s.cards),
+                         "; ".join(f"{k}: {v}" for k, v in sorted(s.segments.items()))])
+    return [ExportFile("results.csv", "text/csv", out.getvalue().encode())]
+
+
+@hookimpl
+async def essaim_results_export(format: str, state: CampaignState, results: Results) -> Sequence[ExportFile]:
+    results = safe_results(state, results)
+    if format == "json":
+        return _json(state, results)
+    if format == "csv":
+        return _csv(results)
+    if format == "polis":
+        snapshot = export_polis.snapshot(state)
+        return await trio.to_thread.run_sync(export_polis.render, snapshot)
+    if format == "html":
+        doc = {"results": results.to_dict(), "sheets": [asdict(s) for s in results.sheets],
+               "log": public_log(state.moderation_log), "min_segment_size": state.template.min_segment_size
+               if state.template else 1}
+        return await trio.to_thread.run_sync(export_html.render, doc)
+    return []
