@@ -10,7 +10,7 @@ DATA ?= data
 PROFILE ?= smoke
 HOST ?=
 
-.PHONY: run test test-slow chromium screenshots loadtest bench bench-engine bench-quality bench-aggregation bench-results venv clean
+.PHONY: run test test-slow test-deps chromium screenshots loadtest bench bench-engine bench-quality bench-aggregation bench-results venv clean
 
 venv: $(STAMP)
 
@@ -28,22 +28,34 @@ run: $(STAMP)
 	$(VENV)/bin/essaim serve --demo --data-dir $(DATA) --port $(PORT) $(if $(HOST),--host $(HOST))
 
 ## test: the whole default suite (about ten minutes at most)
-test: $(STAMP) chromium
+test: $(STAMP) test-deps
 	$(PY) -m pytest -q
 
-## chromium: Debian's chromium for tests/browser (installed when missing and root; else those tests skip)
-chromium:
-	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || \
-		echo "chromium could not be installed: the browser tests will be skipped"
+## test-deps: the Debian packages whose servers the tests start for real on loopback
+##            (chromium, redis-server, postgresql, nginx, prometheus for promtool),
+##            installed when missing and root; otherwise those tests skip and say why
+TEST_DEBS := chromium:chromium redis-server:redis-server initdb:postgresql nginx:nginx promtool:prometheus
+test-deps:
+	@missing=$$(for pair in $(TEST_DEBS); do bin=$${pair%%:*}; deb=$${pair#*:}; \
+		PATH="$$PATH:/usr/sbin:$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tr '\n' ':')" command -v $$bin >/dev/null || echo $$deb; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing Debian packages for the tests:" $$missing; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+				|| echo "could not install $$missing: the tests that need them will skip"; \
+		else echo "not root: the tests that need $$missing will skip"; fi; \
+	fi
+
+## chromium: kept for scripts that call it; test-deps installs chromium and the servers
+chromium: test-deps
 
 ## screenshots: regenerate docs/screenshots (the facilitator guide's pictures) from a browser run
-screenshots: $(STAMP) chromium
+screenshots: $(STAMP) test-deps
 	rm -rf docs/screenshots
 	ESSAIM_DOC_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/browser/test_browser_campaign.py
 
 ## test-slow: the long soak and big-data tests too
-test-slow: $(STAMP) chromium
+test-slow: $(STAMP) test-deps
 	ESSAIM_SLOW=1 $(PY) -m pytest -q
 
 ## loadtest: a Locust profile, headless, gated on the SLOs (docs/loadtesting.md).
