@@ -41,7 +41,7 @@ test-deps:
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo "installing Debian packages for the tests:" $$missing; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
 				|| echo "could not install $$missing: the tests that need them will skip"; \
 		else echo "not root: the tests that need $$missing will skip"; fi; \
 	fi
