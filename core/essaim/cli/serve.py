@@ -10,6 +10,7 @@ is printed at start-up unless ``ESSAIM_ADMIN_TOKEN`` sets it.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from functools import partial
 from typing import Any
@@ -54,7 +55,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from essaim.server.ops.logs import configure_logging
-    from essaim.server.settings import SettingsError, load_settings
+    from essaim.server.settings import SettingsError, load_settings, unknown_environment
 
     try:
         settings = load_settings(config_file=args.config, overrides=_overrides(args))
@@ -62,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"essaim serve: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    for message in unknown_environment():
+        logging.getLogger("essaim.server").warning(message, extra={"event": "unknown_setting"})
     trio.run(_main, settings, args.demo, load_plugins(args))
     return 0
 

@@ -22,6 +22,7 @@ from essaim.server.ws.fanout import Hubs
 from essaim.server.ops.metrics import GcPauses, ServerMetrics
 from essaim.server.ws.participant import CLOSE_RESTART, ParticipantSocket
 from essaim.server.http.site import register_site_routes
+from essaim.server.proxies import ProxyHeaders
 
 if TYPE_CHECKING:
     from essaim.engine import Engine
@@ -43,6 +44,7 @@ class EssaimServer:
         self.metrics = ServerMetrics()
         self.gc_pauses = GcPauses()
         self.hubs = Hubs(engine, settings, self.metrics, nursery)
+        self.proxies = ProxyHeaders(settings.trusted_proxies, settings.proxy_headers)
         #: Every open participant socket, joined or not (for drain and the slow-client sweeper).
         self.live: set["Connection"] = set()
         self.admin_token = settings.admin_token or secrets.token_urlsafe(24)
@@ -75,6 +77,8 @@ class EssaimServer:
     # -- ASGI ---------------------------------------------------------------------------------
 
     async def asgi(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope = self.proxies.apply(scope)  # who the client is, behind a trusted proxy
         if scope["type"] == "websocket" and scope["path"] == "/ws":
             await self.participant_socket(scope, receive, send)
         else:

@@ -8,6 +8,7 @@ Values come from, in increasing priority: the defaults below, a TOML file
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -15,9 +16,16 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Settings", "SettingsError", "load_settings", "ENV_PREFIX"]
+from essaim.server.proxies import PROXY_HEADER_FAMILIES, ProxyHeaders
+
+__all__ = ["Settings", "SettingsError", "load_settings", "unknown_environment", "ENV_PREFIX", "OTHER_TOOLS_ENV"]
 
 ENV_PREFIX = "ESSAIM_"
+#: ``ESSAIM_*`` variables that belong to the test suite and the load tools,
+#: not to the server (docs/loadtesting.md): never reported as unknown.
+OTHER_TOOLS_ENV = ("ESSAIM_LOAD_", "ESSAIM_SLO_", "ESSAIM_SLOW", "ESSAIM_REQUIRE_SERVICES",
+                   "ESSAIM_DOC_SCREENSHOTS", "ESSAIM_HYPOTHESIS_EXAMPLES", "ESSAIM_ECHO_SETTINGS",
+                   "ESSAIM_BROADCAST_SETTINGS")
 
 
 class SettingsError(ValueError):
@@ -41,6 +49,14 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     #: Log level of the JSON logs.
     log_level: str = "info"
+    #: Reverse proxies (addresses or CIDR blocks, comma-separated in env/flags)
+    #: whose forwarded headers say who the client is; from any other peer
+    #: they are ignored, so nobody can pick the address their limits count on.
+    trusted_proxies: tuple[str, ...] = ()
+    #: Which headers those proxies write: x-forwarded (X-Forwarded-For/-Proto/-Host)
+    #: or forwarded (RFC 7239). Only that family is read: the other passes
+    #: through from the client and could be forged.
+    proxy_headers: str = "x-forwarded"
 
     # -- hypercorn -----------------------------------------------------------------------------
     #: Pending connections the kernel keeps: a restart brings a reconnect storm.
@@ -165,6 +181,11 @@ def _check(s: Settings) -> Settings:
             raise SettingsError(f"setting {name!r} must be more than 0, not {getattr(s, name)!r}")
     if not 0 <= s.port <= 65535:
         raise SettingsError(f"setting 'port' must be between 0 and 65535, not {s.port}")
+    try:
+        ProxyHeaders(s.trusted_proxies, s.proxy_headers)
+    except ValueError as exc:
+        name = "proxy_headers" if s.proxy_headers not in PROXY_HEADER_FAMILIES else "trusted_proxies"
+        raise SettingsError(f"setting {name!r}: {exc}") from None
     if s.read_timeout <= s.ping_interval:
         raise SettingsError("setting 'read_timeout' must be longer than 'ping_interval' (2-3 times is right)")
     return s
@@ -203,3 +224,19 @@ def load_settings(
             raise SettingsError(f"unknown setting {name!r}")
         values[name] = _coerce(name, known[name], value)
     return _check(Settings(**values))
+
+
+def unknown_environment(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One message per ``ESSAIM_*`` variable that names no setting (a typo
+    such as ``ESSAIM_RATE_PER_SECONDS`` would otherwise be silently ignored),
+    with the closest setting's variable when one is close."""
+    environ = os.environ if environ is None else environ
+    known = {ENV_PREFIX + f.name.upper() for f in fields(Settings)}
+    messages = []
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in known or name.startswith(OTHER_TOOLS_ENV):
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f"; did you mean {close[0]}?" if close else "; see docs/operations.md for the settings"
+        messages.append(f"environment variable {name} is not a setting and is ignored{hint}")
+    return messages

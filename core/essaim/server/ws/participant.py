@@ -28,6 +28,7 @@ from essaim.engine._owner import check_profile
 from essaim.model.commands import MAX_MSG_ID_CHARS, PARTICIPANT_COMMAND_TYPES, Actor, Command
 from essaim.errors import CommandError, EssaimError
 from essaim.server.ws.outbox import Outbox
+from essaim.server.proxies import FORWARDED_SCHEME_KEY, client_address
 from essaim.server.ratelimit import AddressBuckets, TokenBucket
 from essaim.server.ws.transports import abort_transport
 from essaim.server.views import (
@@ -78,7 +79,9 @@ class ParticipantSocket:
 
     def origin_allowed(self, scope: dict[str, Any]) -> bool:
         """Same origin, or one of ``allowed_origins``. No Origin header
-        (not a browser) is allowed: only browsers are tricked cross-site."""
+        (not a browser) is allowed: only browsers are tricked cross-site.
+        Behind a trusted proxy the host (and the scheme, when it says) are
+        the public ones it forwarded (:mod:`essaim.server.proxies`)."""
         origin = host = None
         for name, value in scope.get("headers", ()):
             if name == b"origin":
@@ -89,7 +92,9 @@ class ParticipantSocket:
             return True
         if origin in self.server.settings.allowed_origins:
             return True
-        return host is not None and urlsplit(origin).netloc == host
+        parts = urlsplit(origin)
+        scheme = scope.get(FORWARDED_SCHEME_KEY)
+        return host is not None and parts.netloc == host and (scheme is None or parts.scheme == scheme)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         first = await receive()
@@ -250,8 +255,7 @@ class Connection:
         return CLOSE_POLICY
 
     def _may_attempt_join(self) -> bool:
-        client = self.scope.get("client")
-        address = str(client[0]) if client else ""
+        address = client_address(self.scope)
         return self.server.participant_socket.join_attempts.take(address, trio.current_time())
 
     async def _send_error_frame(self, code: str, message: str) -> None:
