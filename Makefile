@@ -22,10 +22,12 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 ## run: the server with a demo campaign on the embedded SQLite store in ./data
-##      (HOST=0.0.0.0 to let phones on the network join; PORT=8000)
+##      (HOST=0.0.0.0 to let phones on the network join: links use this machine's
+##      network address; PUBLIC_URL=https://... behind a proxy; PORT=8000)
 PORT ?= 8000
+PUBLIC_URL ?=
 run: $(STAMP)
-	$(VENV)/bin/essaim serve --demo --data-dir $(DATA) --port $(PORT) $(if $(HOST),--host $(HOST))
+	$(VENV)/bin/essaim serve --demo --data-dir $(DATA) --port $(PORT) $(if $(HOST),--host $(HOST)) $(if $(PUBLIC_URL),--public-url $(PUBLIC_URL))
 
 ## test: the whole default suite (about ten minutes at most)
 test: $(STAMP) test-deps

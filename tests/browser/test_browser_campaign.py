@@ -69,6 +69,8 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     assert "token=" not in fac.url, "the facilitator token must leave the address bar"
     assert fac.locator("#join-link").inner_text().endswith(f"/join/{campaign.code}")
     assert fac.locator(".share svg").count() == 1, "the QR code of the join link"
+    # The test server listens on 127.0.0.1: the console says phones cannot open the link.
+    assert "Phones cannot open this link" in fac.locator("#unreachable").inner_text()
     fac.wait_for_selector("[data-stat=Joined]:has-text('3')")
     shoot(fac, "facilitator-1-draft", doc=True)
     violations += axe_violations(fac, "facilitator draft")

@@ -35,7 +35,10 @@ async def test_admin_routes_need_the_admin_token(server):
 async def test_campaign_routes_need_that_campaigns_facilitator_token(server):
     campaign_id, code, fac = await new_campaign(server)
     other_id, _, other = await new_campaign(server)
-    assert (await fac.call("GET", f"/api/campaigns/{campaign_id}")).status_code == 200
+    shown = await fac.call("GET", f"/api/campaigns/{campaign_id}")
+    assert shown.status_code == 200
+    # The test server listens on 127.0.0.1: the console is told phones cannot open the link.
+    assert shown.json()["links"] == {"join_url": f"{server.base_url}/join/{code}", "reachable": False}
     assert (await other.call("GET", f"/api/campaigns/{campaign_id}")).status_code == 401
     assert (await fac.call("GET", "/api/campaigns/nosuch")).status_code == 404
     async with participant_connection(server) as p:

@@ -42,7 +42,7 @@ class ServeProcess:
             [sys.executable, "-c", SERVE, "serve", "--demo", "--port", "0", "--data", str(self.data)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, check=False, task_status=task_status))
         with trio.fail_after(30):
-            while b"Facilitator:" not in self.output:
+            while b"Stop with Ctrl+C" not in self.output:  # the last line printed
                 chunk = await self.proc.stdout.receive_some(65536)
                 assert chunk, f"essaim serve exited: {self.output.decode(errors='replace')}"
                 self.output += chunk
@@ -69,6 +69,8 @@ async def test_sigterm_closes_sockets_with_1012(tmp_path):
     async with trio.open_nursery() as nursery:
         server = ServeProcess(tmp_path / "data")
         await server.start(nursery)
+        # Listening on 127.0.0.1: the terminal says phones cannot open the links.
+        assert "Only a browser on this computer can open these links" in server.output.decode()
         async with AsyncExitStack() as stack:
             clients = [Participant(await stack.enter_async_context(open_websocket_url(server.ws))) for _ in range(3)]
             for p in clients:

@@ -84,6 +84,8 @@ async def _main(settings: Any, demo: bool, plugins: Any) -> None:
             lines += ["", f"Participants join at {campaign.join_url(base)}  (code {campaign.code})", "",
                       terminal_qr(campaign.join_url(base)),
                       f"Facilitator: {campaign.facilitator_url(base)}"]
+        if not server.advertised.reachable:
+            lines += ["", f"Only a browser on this computer can open these links: {server.advertised.hint}."]
         if not settings.admin_token:
             lines.append(f"Admin token (create campaigns; set ESSAIM_ADMIN_TOKEN to choose it): {server.admin_token}")
         lines.append("Stop with Ctrl+C (clients are told to reconnect).")

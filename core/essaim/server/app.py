@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 from quart_trio import QuartTrio
 
+from essaim.server.advertise import advertised
 from essaim.server.http.facilitator import register_facilitator_api
 from essaim.server.ws.fanout import Hubs
 from essaim.server.ops.metrics import GcPauses, ServerMetrics
@@ -53,10 +54,15 @@ class EssaimServer:
         #: Set once a drain started and the last socket closed.
         self.drained = trio.Event()
         self.draining = False
-        #: Links printed and returned by the API; the real port is filled in once listening.
-        self.base_url = settings.base_url()
+        #: Where links printed and returned by the API point; the real port is filled in once listening.
+        self.advertised = advertised(settings)
         self.participant_socket = ParticipantSocket(self)
         self.quart = self._build_quart()
+
+    @property
+    def base_url(self) -> str:
+        """Base of the links (join, QR code, facilitator) other devices open."""
+        return self.advertised.base_url
 
     def console_read_age(self) -> float:
         """How old the results and structure a facilitator console gets may

@@ -26,6 +26,7 @@ from hypercorn.utils import wrap_app
 from essaim.engine import open_engine
 from essaim.plugin import PluginHost
 from essaim.store import Store
+from essaim.server.advertise import advertised
 from essaim.server.app import EssaimServer
 from essaim.server.ws.deflate import refuse_permessage_deflate
 from essaim.server.ops.gc_tuning import freeze_startup_objects, tune_gc
@@ -62,7 +63,7 @@ async def serve(
             config = hypercorn_config(settings)
             sockets = listening_sockets(config, settings)
             port = sockets.insecure_sockets[0].getsockname()[1]
-            server.base_url = settings.with_changes(port=port).base_url()
+            server.advertised = advertised(settings.with_changes(port=port))
             server.gc_pauses.install()
             nursery.start_soon(server.sweep_slow_clients)
 

@@ -35,13 +35,15 @@ class SettingsError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Settings:
     # -- where -------------------------------------------------------------------------------
-    #: Interface to listen on. 127.0.0.1 keeps a demo private; use 0.0.0.0 behind a proxy.
+    #: Interface to listen on. 127.0.0.1 keeps a demo private; 0.0.0.0 lets phones on the network
+    #: join (links then use this machine's network address) and suits a proxy.
     host: str = "127.0.0.1"
     #: TCP port; 0 picks a free one (tests).
     port: int = 8000
     #: Folder of the embedded SQLite store (essaim.sqlite3) and of demo credentials.
     data_dir: str = "data"
-    #: Public base URL printed in links (join, facilitator); empty: http://host:port.
+    #: Public base URL printed in links (join, QR code, facilitator); empty: http://host:port,
+    #: with this machine's network address when host is 0.0.0.0 (see essaim.server.advertise).
     public_url: str = ""
     #: Server admin token (create and list campaigns); empty: generated and printed at start-up.
     admin_token: str = ""
@@ -140,12 +142,6 @@ class Settings:
 
     def with_changes(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
-
-    def base_url(self) -> str:
-        if self.public_url:
-            return self.public_url.rstrip("/")
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-        return f"http://{host}:{self.port}"
 
 
 def _coerce(name: str, kind: Any, value: Any) -> Any:

@@ -210,7 +210,9 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
         s = engine.state(campaign_id)
         return _json({"campaign_id": campaign_id, "seq": engine.owner(campaign_id).durable_seq,
                       "campaign": campaign_view(s), "phase": phase_view(engine, s),
-                      "counters": counters_view(s, server.hubs.connection_count(campaign_id))})
+                      "counters": counters_view(s, server.hubs.connection_count(campaign_id)),
+                      "links": {"join_url": f"{server.base_url}/join/{s.code}",
+                                "reachable": server.advertised.reachable}})
 
     @app.post("/api/campaigns/<campaign_id>/phase/<action>")
     async def control_phase(campaign_id: str, action: str) -> Response:

@@ -132,8 +132,10 @@ function dashboard(campaignId, api) {
   const timer = h("p", { class: "big-timer", role: "timer", "aria-label": "Time left" });
 
   function renderShare() {
-    const { campaign } = state.info;
-    const url = `${location.origin}/join/${campaign.code}`;
+    const { campaign, links } = state.info;
+    // The server's advertised link, not this page's address: a console opened
+    // on http://127.0.0.1 must still show phones an address they can reach.
+    const url = links?.join_url || `${location.origin}/join/${campaign.code}`;
     const qr = h("div", { "aria-hidden": "true" });
     qr.innerHTML = renderSVG(url, { border: 1 }); // SVG built from the URL by the vendored encoder, no user HTML
     fill(panels.share,
@@ -142,6 +144,9 @@ function dashboard(campaignId, api) {
         h("div", {},
           h("p", { class: "code", "aria-label": `Join code ${campaign.code.split("").join(" ")}` }, campaign.code),
           h("p", {}, h("a", { href: url, id: "join-link" }, url)),
+          links && !links.reachable ? h("p", { class: "error", id: "unreachable" },
+            "Phones cannot open this link: the server only listens on this computer. "
+            + "Restart it with HOST=0.0.0.0 make run (or set PUBLIC_URL) so devices on your network can join.") : null,
           h("button", { type: "button", onclick: async () => {
             try { await navigator.clipboard.writeText(url); announce("Link copied."); } catch { announce(url); }
           } }, "Copy link"))));
