@@ -176,7 +176,10 @@ class ServerProcess:
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
     def metrics_text(self) -> str:
-        with urllib.request.urlopen(self.base_url + "/metrics", timeout=10) as resp:
+        # /metrics takes the admin token (or metrics_token); the baselines ignore it.
+        request = urllib.request.Request(self.base_url + "/metrics",
+                                         headers={"Authorization": f"Bearer {self.admin_token}"})
+        with urllib.request.urlopen(request, timeout=10) as resp:
             return resp.read().decode()
 
     def metrics(self) -> dict[str, float]:

@@ -24,10 +24,10 @@ async def test_metrics_count_what_happens(server):
         await p.join(code)
         await p.act_and_wait("write_card", text="a card for the metrics")
         await p.act_and_wait("support_card", cid="c404")
-        text = (await _get(server.base_url + "/metrics")).text
+        text = (await _get(server.base_url + "/metrics", headers={"Authorization": f"Bearer {server.admin_token}"})).text
     values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
               if line and not line.startswith("#")}
-    assert values["essaim_connections"] == 1
+    assert values["essaim_connections_open"] == 1 and values["essaim_connections_accepted_total"] == 1
     assert values["essaim_frames_in_total"] >= 3
     assert values["essaim_frames_out_total"] >= 3
     assert values["essaim_ack_seconds_count"] == 2
@@ -42,6 +42,8 @@ async def test_metrics_count_what_happens(server):
 async def test_healthz_and_pages(server):
     r = await _get(server.base_url + "/healthz")
     assert r.status_code == 200 and r.json()["status"] == "ok"
+    r = await _get(server.base_url + "/readyz")
+    assert r.status_code == 200 and r.json()["status"] == "ready", r.text
     for path in ("/", "/join/ABC123", "/facilitator"):
         r = await _get(server.base_url + path)
         assert r.status_code in (200, 404)  # 404 only while the web app is not installed

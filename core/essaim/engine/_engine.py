@@ -51,6 +51,7 @@ from essaim.model.types import (
     Suggestion,
 )
 from essaim.engine._writer import GroupCommitWriter
+from essaim.engine.metrics import LATENCY_BUCKETS, Histogram
 
 log = logging.getLogger("essaim.engine")
 
@@ -106,6 +107,8 @@ class Engine:
         #: Finished campaigns a restart has not loaded yet (see _load_finished),
         #: and those it could not load, with the error's name.
         self._loading: set[str] = set()
+        #: Of those, the ones somebody asked for meanwhile (answered ``unavailable``).
+        self._asked_while_loading: set[str] = set()
         self._unreadable: dict[str, str] = {}
         self._stopping = False
         #: Finished campaigns unloaded for idleness (their codes stay known),
@@ -122,6 +125,8 @@ class Engine:
         #: in the background (the server freezes its objects out of the GC).
         self.campaign_loaded = trio.Event()
         self._structures: dict[str, SharedRead[Structure]] = {}
+        #: Seconds each results computation took (``/metrics``).
+        self.results_seconds = Histogram(LATENCY_BUCKETS)
         # Wall-clock time derived from trio's clock, so a fake clock in tests
         # moves phase deadlines too.
         self._trio_offset = time.time() - trio.current_time()
@@ -204,6 +209,7 @@ class Engine:
         finally:
             self._dormant.discard(campaign_id)  # loaded, or unreadable: no rebuild loop
             self._loading.discard(campaign_id)
+            self._asked_while_loading.discard(campaign_id)
 
     async def _unload_idle(self) -> None:
         """Unload finished campaigns that no one asked about for
@@ -249,6 +255,7 @@ class Engine:
         finally:
             self._dormant.add(campaign_id)
             self._loading.discard(campaign_id)
+            self._asked_while_loading.discard(campaign_id)  # the next ask starts the rebuild, and counts
         log.info("campaign %s unloaded after %.0f s unused; it is rebuilt when asked for",
                  campaign_id, self.limits.unload_finished_after)
 
@@ -312,6 +319,14 @@ class Engine:
         (a metrics scrape must not keep finished campaigns in memory)."""
         return [owner.state for owner in self._owners.values()]
 
+    def rebuilding(self, *, asked_only: bool = False) -> frozenset[str]:
+        """Campaigns being rebuilt from the store now; with ``asked_only``,
+        those somebody asked for meanwhile (they were answered
+        ``unavailable``), not the finished ones a restart rebuilds unasked."""
+        if asked_only:
+            return frozenset(self._loading & self._asked_while_loading)
+        return frozenset(self._loading)
+
     def stored_elsewhere(self) -> dict[str, str]:
         """Campaigns in the store but not in memory now (loading, unloaded or
         unreadable), with their join codes; asking for one loads it."""
@@ -329,6 +344,7 @@ class Engine:
             self._loading.add(campaign_id)
             self._spawn_load(self._load_one, campaign_id)
         if campaign_id in self._loading:
+            self._asked_while_loading.add(campaign_id)
             raise CommandError("this campaign is being loaded; try again in a few seconds", code="unavailable")
         if campaign_id in self._unreadable:
             raise CommandError(f"this campaign could not be loaded ({self._unreadable[campaign_id]}); "
@@ -497,6 +513,7 @@ class Engine:
             counters=counters,
         )
         visible = SegmentFilter(counts, min_size).results(results)
+        self.results_seconds.observe(trio.current_time() - started)
         return Computed(snapshot.seq, started, _ResultsAndCounts(visible, counts))
 
     async def export(self, campaign_id: str, fmt: str) -> list[Any]:

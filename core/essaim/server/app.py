@@ -22,6 +22,7 @@ from essaim.server.http.facilitator import register_facilitator_api
 from essaim.server.ws.fanout import Hubs
 from essaim.server.ops.metrics import GcPauses, ServerMetrics
 from essaim.server.ws.participant import CLOSE_RESTART, ParticipantSocket
+from essaim.server.http.monitoring import MONITORING_KEY, register_monitoring_routes
 from essaim.server.http.site import register_site_routes
 from essaim.server.proxies import ProxyHeaders
 
@@ -56,6 +57,8 @@ class EssaimServer:
         self.draining = False
         #: Where links printed and returned by the API point; the real port is filled in once listening.
         self.advertised = advertised(settings)
+        #: The port of the metrics_address listener once listening (0: none).
+        self.monitoring_port = 0
         self.participant_socket = ParticipantSocket(self)
         self.quart = self._build_quart()
 
@@ -73,6 +76,7 @@ class EssaimServer:
         # No Quart static folder: its built-in /static route would shadow site_routes' one.
         app = QuartTrio("essaim.server", static_folder=None)
         app.config["JSON_SORT_KEYS"] = False
+        register_monitoring_routes(app, self)
         register_site_routes(app, self)
         register_facilitator_api(app, self)
         return app
@@ -85,7 +89,10 @@ class EssaimServer:
     async def asgi(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] in ("http", "websocket"):
             scope = self.proxies.apply(scope)  # who the client is, behind a trusted proxy
-        if scope["type"] == "websocket" and scope["path"] == "/ws":
+            server_address = scope.get("server")
+            if self.monitoring_port and server_address and server_address[1] == self.monitoring_port:
+                scope[MONITORING_KEY] = True  # the metrics_address listener: monitoring routes only
+        if scope["type"] == "websocket" and scope["path"] == "/ws" and MONITORING_KEY not in scope:
             await self.participant_socket(scope, receive, send)
         else:
             await self.quart(scope, receive, send)

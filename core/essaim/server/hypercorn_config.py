@@ -16,15 +16,20 @@ import socket
 
 from hypercorn.config import Config, Sockets
 
-from essaim.server.settings import Settings
+from essaim.server.settings import Settings, split_address
 
 __all__ = ["hypercorn_config", "listening_sockets"]
 
 
+def _bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def hypercorn_config(settings: Settings) -> Config:
     config = Config()
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    config.bind = [f"{host}:{settings.port}"]
+    config.bind = [_bind(settings.host, settings.port)]
+    if settings.metrics_address:
+        config.bind.append(_bind(*split_address(settings.metrics_address)))  # the monitoring listener, second
     config.worker_class = "trio"
     config.backlog = settings.backlog
     config.websocket_max_message_size = settings.max_message_bytes

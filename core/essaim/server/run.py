@@ -30,6 +30,7 @@ from essaim.server.advertise import advertised
 from essaim.server.app import EssaimServer
 from essaim.server.ws.deflate import refuse_permessage_deflate
 from essaim.server.ops.gc_tuning import freeze_startup_objects, tune_gc
+from essaim.server.ops.metrics import watch_loop_lag
 from essaim.server.hypercorn_config import hypercorn_config, listening_sockets
 from essaim.server.settings import Settings
 from essaim.server.ws.transports import track_transports
@@ -64,8 +65,11 @@ async def serve(
             sockets = listening_sockets(config, settings)
             port = sockets.insecure_sockets[0].getsockname()[1]
             server.advertised = advertised(settings.with_changes(port=port))
+            if settings.metrics_address:
+                server.monitoring_port = sockets.insecure_sockets[1].getsockname()[1]
             server.gc_pauses.install()
             nursery.start_soon(server.sweep_slow_clients)
+            nursery.start_soon(watch_loop_lag, server.metrics.loop_lag)
 
             async def run_hypercorn(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
                 await worker_serve(
@@ -89,6 +93,7 @@ async def serve(
 
             nursery.start_soon(freeze_campaigns_loaded_later)
             log.info("listening", extra={"event": "listening", "url": server.base_url,
+                                         "metrics_port": server.monitoring_port or None,
                                          "campaigns": len(engine.campaign_ids())})
             task_status.started(server)
         server.gc_pauses.uninstall()

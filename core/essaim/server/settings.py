@@ -18,7 +18,7 @@ from typing import Any
 
 from essaim.server.proxies import PROXY_HEADER_FAMILIES, ProxyHeaders
 
-__all__ = ["Settings", "SettingsError", "load_settings", "unknown_environment", "ENV_PREFIX", "OTHER_TOOLS_ENV"]
+__all__ = ["Settings", "SettingsError", "load_settings", "unknown_environment", "split_address", "ENV_PREFIX", "OTHER_TOOLS_ENV"]
 
 ENV_PREFIX = "ESSAIM_"
 #: ``ESSAIM_*`` variables that belong to the test suite and the load tools,
@@ -59,6 +59,14 @@ class Settings:
     #: or forwarded (RFC 7239). Only that family is read: the other passes
     #: through from the client and could be forged.
     proxy_headers: str = "x-forwarded"
+
+    # -- monitoring -------------------------------------------------------------------------------
+    #: Bearer token Prometheus sends for /metrics (a read-only secret: /metrics
+    #: names campaigns); empty: /metrics takes the admin token. Not needed on metrics_address.
+    metrics_token: str = ""
+    #: host:port of a second listener serving only /metrics, /healthz and /readyz,
+    #: without a token: bind it where only the monitoring network reaches (empty: none).
+    metrics_address: str = ""
 
     # -- hypercorn -----------------------------------------------------------------------------
     #: Pending connections the kernel keeps: a restart brings a reconnect storm.
@@ -144,6 +152,15 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+def split_address(address: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9464`` for IPv6) as (host, port); SettingsError if it is not one."""
+    host, sep, port = address.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise SettingsError(f"setting 'metrics_address': {address!r} is not host:port, e.g. 10.0.0.5:9464")
+    return host, int(port)
+
+
 def _coerce(name: str, kind: Any, value: Any) -> Any:
     """Turn a value from TOML, env or flags into the field's type, or explain."""
     try:
@@ -182,6 +199,10 @@ def _check(s: Settings) -> Settings:
     except ValueError as exc:
         name = "proxy_headers" if s.proxy_headers not in PROXY_HEADER_FAMILIES else "trusted_proxies"
         raise SettingsError(f"setting {name!r}: {exc}") from None
+    if s.metrics_address:
+        host, port = split_address(s.metrics_address)
+        if port == s.port and port != 0:
+            raise SettingsError(f"setting 'metrics_address': port {port} is the main port; pick another one")
     if s.read_timeout <= s.ping_interval:
         raise SettingsError("setting 'read_timeout' must be longer than 'ping_interval' (2-3 times is right)")
     return s

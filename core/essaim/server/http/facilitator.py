@@ -25,7 +25,7 @@ from quart import Response, request
 from werkzeug.exceptions import HTTPException
 
 from essaim.model.commands import FACILITATOR, Command
-from essaim.errors import CommandError, TemplateError
+from essaim.errors import CommandError, NotFound, TemplateError, Unauthorized
 from essaim.model.template import CampaignTemplate
 from essaim.server.views import campaign_view, counters_view, phase_view
 
@@ -119,14 +119,20 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
             raise ApiError("unauthorized", "this needs the server's admin token in 'Authorization: Bearer <token>'")
 
     def require_facilitator(campaign_id: str) -> None:
+        """The admin, or this campaign's facilitator. Anyone else gets the same
+        401 for a campaign that does not exist as for a wrong token: the API
+        must not tell which campaign ids exist (issue 15)."""
         token = _bearer()
-        if token is None:
-            raise ApiError("unauthorized", "this needs the campaign's facilitator token in 'Authorization: Bearer <token>'")
-        engine.owner(campaign_id)  # NotFound first: a token only means something for a campaign
-        if server.is_admin(token):
+        if token is not None and server.is_admin(token):
+            engine.owner(campaign_id)  # the admin may learn that a campaign is unknown
             return
-        if engine.authenticate(campaign_id, token).role != "facilitator":
-            raise ApiError("unauthorized", "a participant token cannot use the facilitator API")
+        try:
+            actor = engine.authenticate(campaign_id, token) if token is not None else None
+        except (NotFound, Unauthorized):
+            actor = None
+        if actor is None or actor.role != "facilitator":
+            raise ApiError("unauthorized", "this needs the campaign's facilitator token in "
+                           "'Authorization: Bearer <token>' (a participant token cannot use this API)")
 
     @app.errorhandler(ApiError)
     async def on_api_error(error: ApiError) -> Response:

@@ -107,10 +107,14 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
                                  "application/zip": {"schema": {"type": "string"}}}}},
             security=fac, parameters=[_CAMPAIGN_ID, {"name": "format", "in": "path", "required": True,
                                                      "schema": {"type": "string"}}])},
-        "/healthz": {"get": {"summary": "Liveness: 200 while serving, 503 while draining", "responses": {
-            "200": _json_response("Serving"), "503": _json_response("Draining")}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {
-            "200": {"description": "Text format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/healthz": {"get": {"summary": "Liveness: 200 while the process serves (status 'draining' while it stops)",
+                             "responses": {"200": _json_response("Alive")}}},
+        "/readyz": {"get": {"summary": "Readiness: 200 when new people may be sent here, 503 with the failing checks",
+                            "responses": {"200": _json_response("Ready"), "503": _json_response("Not ready")}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics (the metrics token, or no token on metrics_address)",
+                             "security": [{"metrics": []}, {"admin": []}], "responses": {
+            "200": {"description": "Text format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}},
+            "401": _json_response("No or wrong token")}}},
         "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _json_response("OpenAPI 3.1")}}},
         "/": _page("The participant web app"),
         "/join/{code}": {"get": {**_page("The participant web app, with a join code")["get"], "parameters": [
@@ -131,6 +135,7 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
         "components": {
             "securitySchemes": {
                 "admin": {"type": "http", "scheme": "bearer", "description": "The server's admin token"},
+                "metrics": {"type": "http", "scheme": "bearer", "description": "The metrics_token setting"},
                 "facilitator": {"type": "http", "scheme": "bearer",
                                 "description": "The campaign's facilitator token (the admin token works too)"},
             },

@@ -1,5 +1,6 @@
 """Routes for people and machines that are not the API: the web app's pages
-and files, ``/healthz``, ``/metrics`` and ``/openapi.json``."""
+and files, and ``/openapi.json`` (``/healthz``, ``/readyz`` and ``/metrics``
+are in :mod:`essaim.server.http.monitoring`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import orjson
 import trio
 from quart import Response
 
-from essaim.server.ops.metrics import render_prometheus
 from essaim.server.http.openapi import openapi_document
 
 if TYPE_CHECKING:
@@ -66,17 +66,6 @@ def register_site_routes(app: "QuartTrio", server: "EssaimServer") -> None:
         if not path.is_relative_to(STATIC_DIR):
             return _missing(name)  # no way out of the folder
         return await _file(path, max_age=STATIC_MAX_AGE)
-
-    @app.get("/healthz")
-    async def healthz() -> Response:
-        body = {"status": "draining" if server.draining else "ok",
-                "campaigns": len(server.engine.campaign_ids()), "connections": len(server.live)}
-        return Response(orjson.dumps(body), status=503 if server.draining else 200, mimetype="application/json")
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        text = render_prometheus(server.metrics, server.gc_pauses, server.engine, server.hubs)
-        return Response(text, mimetype="text/plain; version=0.0.4")
 
     @app.get("/openapi.json")
     async def openapi() -> Response:

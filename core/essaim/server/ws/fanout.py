@@ -87,6 +87,8 @@ class CampaignHub:
         self.connections: set["Connection"] = set()
         self.by_pid: dict[str, set["Connection"]] = {}
         self.phase = _Shared()
+        #: trio time the last phase change was made durable (phase-push staleness).
+        self.phase_changed_at = trio.current_time()
         self.counters = _Shared()
         self.results = _Shared()
         self.results_data: bytes = b"null"
@@ -169,6 +171,7 @@ class CampaignHub:
                     personal.add(card.author)
         if phase:
             self.phase.version += 1
+            self.phase_changed_at = trio.current_time()
             self._prompts.clear()
             if results_wanted(self.engine, state):
                 self._results_wanted.set()

@@ -126,7 +126,7 @@ class Connection:
     """One participant's socket after the handshake."""
 
     __slots__ = ("server", "scope", "send", "outbox", "hub", "campaign_id", "pid", "actor", "bucket",
-                 "counters_sent", "results_sent", "sending_since", "slow", "finished", "_nursery",
+                 "counters_sent", "results_sent", "sending_since", "phase_changed_at", "slow", "finished", "_nursery",
                  "_prejoin_close", "__weakref__")
 
     def __init__(self, server: "EssaimServer", scope: dict[str, Any], send: Any) -> None:
@@ -143,6 +143,8 @@ class Connection:
         self.results_sent = 0
         #: trio time a frame started going out, while it is going out (for the slow-client sweeper).
         self.sending_since: float | None = None
+        #: When the phase change in the frame being built was made durable (its staleness, once sent).
+        self.phase_changed_at: float | None = None
         self.slow = False
         self.finished = False
         self._nursery: trio.Nursery | None = None
@@ -458,6 +460,9 @@ class Connection:
             await self.send({"type": "websocket.send", "text": frame.decode()})
             self.sending_since = None
             last_sent = trio.current_time()
+            if self.phase_changed_at is not None:
+                metrics.phase_staleness.observe(last_sent - self.phase_changed_at)
+                self.phase_changed_at = None
 
     async def _build_frame(self) -> bytes | None:
         """Everything owed now, in one frame; shared parts spliced in as encoded bytes."""
@@ -484,6 +489,7 @@ class Connection:
             parts += [b',"replies":', orjson.dumps(replies)]
         if phase:
             parts += [b',"phase":', hub.shared(hub.phase)]
+            self.phase_changed_at = hub.phase_changed_at
         if counters:
             parts += [b',"counters":', hub.shared(hub.counters)]
             self.counters_sent = hub.counters.version
