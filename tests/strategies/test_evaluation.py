@@ -9,6 +9,7 @@ import pytest
 
 from essaim import CommandError
 from essaim.model.state import Judgment
+from essaim_builtins.evaluation.opinions import opinion_map
 from essaim_builtins.evaluation.pairwise import _without_own_answers, bradley_terry, voter_weights
 
 from .strategy_campaign import harness
@@ -200,6 +201,24 @@ def test_agree_disagree_finds_opinion_groups_and_group_aware_consensus() -> None
     assert scores["ic1"].segments["role=Field"] > 0.8 > 0.2 > scores["ic1"].segments["role=Office"]
     with pytest.raises(CommandError):
         h.judge(pids[0], "vote", {"iid": "ic1", "vote": "maybe"})
+
+
+def test_opinion_map_stretches_sparse_voters_away_from_the_centre() -> None:
+    # Two camps vote on all 20 statements; a third person votes like camp A on 5.
+    def vote(pid: str, iid: int, agree: bool) -> Judgment:
+        return Judgment(pid, "vote", {"iid": f"s{iid:02d}", "vote": "agree" if agree else "disagree"}, 2, 0.0)
+
+    items = [f"s{i:02d}" for i in range(20)]
+    judgments = [vote(f"a{n}", i, i < 10) for n in range(6) for i in range(20)]
+    judgments += [vote(f"b{n}", i, i >= 10) for n in range(6) for i in range(20)]
+    judgments += [vote("sparse", i, i < 10) for i in (0, 3, 6, 12, 15)]
+    scaled, plain = (opinion_map(items, judgments, min_votes=5, seed="t", scale_sparse=s) for s in (True, False))
+    for pid in ("a0", "b0"):  # full voters: where they were
+        assert scaled.coordinates[pid] == pytest.approx(plain.coordinates[pid], abs=1e-3)
+    # 5 votes of 20: twice as far from the centre (sqrt(20 / 5)), towards camp A.
+    assert np.hypot(*scaled.coordinates["sparse"]) == pytest.approx(2 * np.hypot(*plain.coordinates["sparse"]), rel=1e-3)
+    assert np.dot(scaled.coordinates["sparse"], scaled.coordinates["a0"]) > 0 > np.dot(
+        scaled.coordinates["sparse"], scaled.coordinates["b0"])
 
 
 _MALFORMED = [

@@ -5,6 +5,7 @@ shows in ``make bench-quality``."""
 from __future__ import annotations
 
 from essaim_builtins.bench.crowds import simulate_moderation, simulate_ranking, simulate_structure
+from essaim_builtins.bench.opinion_crowd import simulate_opinions
 
 
 def test_crowd_sorting_beats_text_similarity_at_three_placements_per_card() -> None:
@@ -22,3 +23,8 @@ def test_adaptive_bradley_terry_beats_raw_win_counts() -> None:
 def test_juries_are_more_precise_than_three_flags_against_adversaries() -> None:
     run = simulate_moderation(1)
     assert run["jury_precision"] > run["flags3_precision"], run
+
+
+def test_scaling_sparse_voters_finds_planted_opinion_groups_better_than_plain_pca() -> None:
+    run = simulate_opinions(1, 4)
+    assert run["ari"] > run["plain_ari"] + 0.05, run

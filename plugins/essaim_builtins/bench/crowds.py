@@ -39,7 +39,7 @@ from essaim.simulation.agreement import adjusted_rand_index, kendall_tau, spearm
 
 import numpy as np
 
-__all__ = ["simulate_structure", "simulate_ranking", "simulate_moderation"]
+__all__ = ["simulate_structure", "simulate_ranking", "simulate_moderation", "bench_template"]
 
 _SYLLABLES = "ba be bi bo bu da de di do du fa fe fi fo ka ke ki ko la le li lo ma me mi mo na ne ni no pa pe pi " \
              "po ra re ri ro sa se si so ta te ti to va ve vi vo za ze zi zo".split()
@@ -59,7 +59,7 @@ def _words(rng: random.Random, n: int, taken: set[str]) -> list[str]:
 _PROFILE = ({"key": "role", "label": "Role", "choices": ["a", "b"]},)
 
 
-def _template(sort_settings: dict[str, Any], evaluation: str = "pairwise",
+def bench_template(sort_settings: dict[str, Any], evaluation: str = "pairwise",
               eval_settings: dict[str, Any] | None = None) -> CampaignTemplate:
     return make_template(
         ("collect", {"type": "sort", "settings": sort_settings},
@@ -174,7 +174,7 @@ def simulate_structure(
 ) -> dict[str, float]:
     rng = random.Random(seed)
     truth_cards = _crowd_cards(rng, themes, ideas_per_theme)
-    h = Harness(_template({"placements_per_card": placements_per_card, "similar_share": similar_share,
+    h = Harness(bench_template({"placements_per_card": placements_per_card, "similar_share": similar_share,
                            "stages": stages}), f"structure{seed}k{placements_per_card}")
     authors = [h.join({"role": rng.choice("ab")}) for _ in range(max(40, len(truth_cards) // 2))]
     h.start_phase(0)
@@ -260,7 +260,7 @@ def simulate_ranking(
         # One random stream per method, so that changing one method leaves
         # the others' figures as they were (the people stay the same).
         rng = random.Random(f"{seed}:{name}")
-        h = Harness(_template({}, strategy, {"max_tasks": 1000}), f"{name}{seed}j{per_item}")
+        h = Harness(bench_template({}, strategy, {"max_tasks": 1000}), f"{name}{seed}j{per_item}")
         voters = [h.join({"role": rng.choice("ab")}) for _ in range(n_voters)]
         h.start_phase(0)
         for n in range(n_items):
@@ -328,7 +328,7 @@ def simulate_moderation(
     abusive: float = 0.08, targets: int = 25,
 ) -> dict[str, float]:
     rng = random.Random(seed)
-    h = Harness(_template({}), f"moderation{seed}")
+    h = Harness(bench_template({}), f"moderation{seed}")
     pids = [h.join({"role": rng.choice("ab")}) for _ in range(n_participants)]
     adversaries = set(rng.sample(pids, int(adversarial * n_participants)))
     honest = [p for p in pids if p not in adversaries]

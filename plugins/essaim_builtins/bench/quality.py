@@ -9,7 +9,9 @@ simple baseline in the same run, on the same simulated people:
 * ranking: Spearman and Kendall tau against judgments per item, Bradley-Terry
   (random and adaptive pairs) and ratings against raw win counts;
 * moderation: precision and recall of hiding, peer juries against "hide after
-  3 flags", with 20% adversarial flaggers.
+  3 flags", with 20% adversarial flaggers;
+* opinion groups: adjusted Rand index of ``agree_disagree``'s groups against
+  planted ones, with Pol.is's scaling of sparse voters against plain PCA.
 
 Seeded and reproducible; prints Markdown tables (means over seeds).
 """
@@ -17,15 +19,15 @@ Seeded and reproducible; prints Markdown tables (means over seeds).
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from essaim_builtins.bench.crowds import simulate_moderation, simulate_ranking, simulate_structure
+from essaim_builtins.bench.opinion_crowd import opinion_section
+from essaim_builtins.bench.tables import mean, mean_and_error, table
 
 __all__ = ["main"]
 
@@ -53,19 +55,9 @@ RANKING_VOTERS = 60
 #: (pairwise.DEFAULT_MAX_TASKS); 3.3 answers is too little evidence to tell
 #: who is careless, so both efforts are reported.
 TARGET_ITEMS = 120
-
-
-def _mean(runs: Sequence[dict[str, float]], key: str) -> float:
-    return statistics.mean(r[key] for r in runs)
-
-
-def _table(header: Sequence[str], rows: list[list[Any]]) -> str:
-    def cell(v: Any) -> str:
-        return f"{v:.3f}" if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+#: Opinion-group crowds: one seed's ARI varies by about 0.1 (k-means can
+#: land on another number of groups), so a dozen seeds.
+OPINION_SEEDS = tuple(range(1, 13))
 
 
 def structure_table(seeds: Sequence[int], efforts: Sequence[int], log: Callable[[str], None]) -> tuple[str, bool]:
@@ -75,16 +67,16 @@ def structure_table(seeds: Sequence[int], efforts: Sequence[int], log: Callable[
         crowd = [simulate_structure(s, k) for s in seeds]
         one_board = [simulate_structure(s, k, stages=1) for s in seeds]
         plain = [simulate_structure(s, k, similar_share=0.0, stages=1) for s in seeds]
-        rows.append([k, _mean(crowd, "slots_per_card"), _mean(crowd, "crowd_idea"), _mean(one_board, "crowd_idea"),
-                     _mean(plain, "crowd_idea"), _mean(crowd, "text_idea"), _mean(crowd, "crowd_theme"),
-                     _mean(crowd, "text_theme")])
-        if k >= 3 and min(_mean(crowd, "crowd_idea"), _mean(one_board, "crowd_idea")) <= _mean(crowd, "text_idea"):
+        rows.append([k, mean(crowd, "slots_per_card"), mean(crowd, "crowd_idea"), mean(one_board, "crowd_idea"),
+                     mean(plain, "crowd_idea"), mean(crowd, "text_idea"), mean(crowd, "crowd_theme"),
+                     mean(crowd, "text_theme")])
+        if k >= 3 and min(mean(crowd, "crowd_idea"), mean(one_board, "crowd_idea")) <= mean(crowd, "text_idea"):
             wins_from_3 = False
         log(f"structure k={k} done")
     header = ["placements/card", "items sorted/card (2 boards)", "crowd ARI ideas, 2 boards",
               "crowd, 1 board", "crowd, 1 board, random hands", "text-only ARI ideas (best threshold)",
               "crowd ARI themes, 2 boards", "text-only ARI themes"]
-    return _table(header, rows), wins_from_3
+    return table(header, rows), wins_from_3
 
 
 def ranking_table(seeds: Sequence[int], efforts: Sequence[int], log: Callable[[str], None]) -> str:
@@ -94,19 +86,14 @@ def ranking_table(seeds: Sequence[int], efforts: Sequence[int], log: Callable[[s
         careful = [simulate_ranking(s, j, careless=0.0) for s in seeds]
         row: list[Any] = [j, j * RANKED_ITEMS // 2]
         for method in ("wins", "bt_random", "bt_adaptive", "ratings"):
-            row += [_mean(runs, f"{method}_spearman"), _mean(runs, f"{method}_kendall")]
-        row += [_mean(careful, "bt_adaptive_spearman"), _mean(careful, "ratings_spearman")]
+            row += [mean(runs, f"{method}_spearman"), mean(runs, f"{method}_kendall")]
+        row += [mean(careful, "bt_adaptive_spearman"), mean(careful, "ratings_spearman")]
         rows.append(row)
         log(f"ranking j={j} done")
     header = ["judgments/item", "pair answers", "win count ρ", "win count τ", "BT random pairs ρ", "BT random pairs τ",
               "BT adaptive ρ", "BT adaptive τ", "ratings ρ", "ratings τ",
               "BT adaptive ρ, careful voters only", "ratings ρ, careful voters only"]
-    return _table(header, rows)
-
-
-def _mean_and_error(values: Sequence[float]) -> tuple[float, float]:
-    spread = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else math.nan
-    return statistics.mean(values), spread
+    return table(header, rows)
 
 
 def careless_table(
@@ -123,9 +110,9 @@ def careless_table(
         row: list[Any] = [f"{share:.0%}"]
         for n_items in (RANKED_ITEMS, TARGET_ITEMS):
             runs = [simulate_ranking(s, 10, careless=share, n_items=n_items) for s in seeds]
-            bt = _mean_and_error([r["bt_adaptive_spearman"] for r in runs])
-            ratings = _mean_and_error([r["ratings_spearman"] for r in runs])
-            row += [f"{bt[0]:.3f} ± {bt[1]:.3f}", _mean(runs, "wins_spearman"), f"{ratings[0]:.3f} ± {ratings[1]:.3f}"]
+            bt = mean_and_error([r["bt_adaptive_spearman"] for r in runs])
+            ratings = mean_and_error([r["ratings_spearman"] for r in runs])
+            row += [f"{bt[0]:.3f} ± {bt[1]:.3f}", mean(runs, "wins_spearman"), f"{ratings[0]:.3f} ± {ratings[1]:.3f}"]
             at_target[n_items] = bt
         rows.append(row)
         log(f"careless share {share:.0%} done")
@@ -133,7 +120,7 @@ def careless_table(
     for n_items in (RANKED_ITEMS, TARGET_ITEMS):
         each = f"{n_items} items ({_answers_each(n_items):.1f} answers/person)"
         header += [f"BT adaptive ρ, {each}", "win count ρ", "ratings ρ (2× the answers)"]
-    return _table(header, rows), at_target
+    return table(header, rows), at_target
 
 
 def _answers_each(n_items: int) -> float:
@@ -145,11 +132,11 @@ def moderation_table(seeds: Sequence[int], log: Callable[[str], None]) -> tuple[
     runs = [simulate_moderation(s) for s in seeds]
     log("moderation done")
     rows = [
-        ["peer jury (7 jurors, quorum 3, lead of 2)", _mean(runs, "jury_precision"), _mean(runs, "jury_recall")],
-        ["hide after 3 flags", _mean(runs, "flags3_precision"), _mean(runs, "flags3_recall")],
+        ["peer jury (7 jurors, quorum 3, lead of 2)", mean(runs, "jury_precision"), mean(runs, "jury_recall")],
+        ["hide after 3 flags", mean(runs, "flags3_precision"), mean(runs, "flags3_recall")],
     ]
     better = all(r["jury_precision"] > r["flags3_precision"] for r in runs)
-    return _table(["moderation (20% adversarial)", "precision", "recall"], rows), better
+    return table(["moderation (20% adversarial)", "precision", "recall"], rows), better
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -174,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     shares = CARELESS_SHARES[-1:] if args.quick else CARELESS_SHARES
     careless, at_target = careless_table(t_seeds, shares, log)
     moderation, jury_better = moderation_table(m_seeds, log)
+    o_seeds = OPINION_SEEDS[:1] if args.quick else OPINION_SEEDS
+    opinions, opinion_targets = opinion_section(o_seeds, log)
     print(f"\n## Structure (ARI, mean of {len(s_seeds)} seeds; ~320 cards, 40 ideas in 8 themes, 4% spam)\n")
     print(structure)
     print(f"\n## Ranking (mean of {len(r_seeds)} seeds; {RANKED_ITEMS} items, {RANKING_VOTERS} voters: 70% careful, 20% one-sided, "
@@ -187,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(careless)
     print(f"\n## Moderation (mean of {len(m_seeds)} seeds; 300 participants, 400 cards, 8% abusive)\n")
     print(moderation)
+    print(f"\n## Opinion groups (agree_disagree; mean ± standard error over {len(o_seeds)} seeds; 200 statements, "
+          "300 voters with 8-32 votes each)\n")
+    print(opinions)
     print("\n## Targets\n")
     print(f"- crowd sorting (1 and 2 boards) beats text-only from 3 placements per card: {'yes' if crowd_wins else 'NO'}")
     for n_items in (TARGET_ITEMS, RANKED_ITEMS):
@@ -195,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{_answers_each(n_items):.1f} answers per person ({n_items} items): {rho:.3f} "
               f"(standard error over {len(t_seeds)} seeds {se:.3f}) ({'meets' if rho >= 0.85 else 'below'} the 0.85 target)")
     print(f"- juries strictly more precise than 'hide after 3 flags' in every seed: {'yes' if jury_better else 'NO'}")
+    for line in opinion_targets:
+        print(line)
     print(f"\ntotal {time.perf_counter() - start:.1f}s")
     return 0
 
