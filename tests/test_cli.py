@@ -114,7 +114,7 @@ def test_simulate_then_show_and_export(tmp_path: Path, capsys: pytest.CaptureFix
         assert code == 0 and out.strip().endswith(name)
     doc = json.loads((out_dir / "results.json").read_text())
     assert doc["campaign_id"] == row["campaign_id"] and doc["sheets"]
-    assert (out_dir / "results.csv").read_text().startswith("rank,")
+    assert (out_dir / "results.csv").read_text().startswith('"rank",')
 
     code, _, err = run(capsys, "export", row["code"], "--format", "nosuch", "--data", data)
     assert code == 1 and "available" in err

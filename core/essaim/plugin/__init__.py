@@ -1,8 +1,9 @@
 """The plugin contract: hook specifications, the registry that registration
 hooks fill in, and the host that loads plugins and calls their hooks.
 
-Plugin authors read :mod:`essaim.plugin.hookspecs` (the reference) and
-import :data:`hookimpl` from :mod:`essaim`.
+Plugin authors read :mod:`essaim.plugin.hookspecs` (the reference),
+import :data:`hookimpl` from :mod:`essaim`, and write CSV exports with
+:func:`essaim.plugin.spreadsheet.csv_bytes` (no live formulas).
 """
 
 from essaim.plugin._host import DEFAULT_PLUGINS, ENTRY_POINT_GROUP, ESSENTIAL_PLUGINS, PluginHost

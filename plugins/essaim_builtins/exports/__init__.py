@@ -15,8 +15,6 @@ here too). Rendering runs in a worker thread on copies of the state.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from typing import Any
@@ -25,6 +23,7 @@ import orjson
 import trio
 
 from essaim import hookimpl
+from essaim.plugin.spreadsheet import csv_bytes
 from essaim.plugin.registry import Registry
 from essaim.model.state import CampaignState
 from essaim.model.types import ExportFile, Results
@@ -82,15 +81,13 @@ def _json(state: CampaignState, results: Results) -> list[ExportFile]:
 
 
 def _csv(results: Results) -> list[ExportFile]:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["rank", "iid", "title", "score", "low", "high", "consensus", "controversy", "supporters",
-                     "cards", "segments"])
+    rows: list[list[Any]] = [["rank", "iid", "title", "score", "low", "high", "consensus", "controversy",
+                              "supporters", "cards", "segments"]]
     for s in results.sheets:
-        writer.writerow([s.rank, s.iid, s.title, s.score, s.low, s.high, s.consensus, s.controversy,
-                         s.supporters, " ".join(s.cards),
-                         "; ".join(f"{k}: {v}" for k, v in sorted(s.segments.items()))])
-    return [ExportFile("results.csv", "text/csv", out.getvalue().encode())]
+        rows.append([s.rank, s.iid, s.title, s.score, s.low, s.high, s.consensus, s.controversy,
+                     s.supporters, " ".join(s.cards),
+                     "; ".join(f"{k}: {v}" for k, v in sorted(s.segments.items()))])
+    return [ExportFile("results.csv", "text/csv", csv_bytes(rows))]
 
 
 @hookimpl

@@ -9,8 +9,6 @@ participant id is the number in its opaque pid. Votes are 1 agree,
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -19,6 +17,7 @@ import numpy as np
 
 from essaim.model.state import CampaignState, Judgment
 from essaim.model.types import ExportFile
+from essaim.plugin.spreadsheet import csv_bytes
 
 from essaim_builtins.evaluation.opinions import KIND, VOTES, group_counts, opinion_map
 
@@ -68,12 +67,6 @@ def _pid_number(pid: str) -> int:
 
 def _when(ts: float) -> tuple[int, str]:
     return int(ts * 1000), datetime.fromtimestamp(ts, timezone.utc).strftime("%a %b %d %Y %H:%M:%S GMT+0000")
-
-
-def _csv(rows: list[list[Any]]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue().encode()
 
 
 def render(data: PolisInput) -> list[ExportFile]:
@@ -128,9 +121,9 @@ def render(data: PolisInput) -> list[ExportFile]:
             row += [gs, ga, gd, gs - ga - gd]
         comment_groups.append(row)
     return [
-        ExportFile("summary.csv", MEDIA, _csv(summary)),
-        ExportFile("comments.csv", MEDIA, _csv(comments)),
-        ExportFile("votes.csv", MEDIA, _csv(votes)),
-        ExportFile("participant-votes.csv", MEDIA, _csv(participant_votes)),
-        ExportFile("comment-groups.csv", MEDIA, _csv(comment_groups)),
+        ExportFile("summary.csv", MEDIA, csv_bytes(summary)),
+        ExportFile("comments.csv", MEDIA, csv_bytes(comments)),
+        ExportFile("votes.csv", MEDIA, csv_bytes(votes)),
+        ExportFile("participant-votes.csv", MEDIA, csv_bytes(participant_votes)),
+        ExportFile("comment-groups.csv", MEDIA, csv_bytes(comment_groups)),
     ]
