@@ -80,6 +80,7 @@ bench-engine: $(STAMP)
 ## bench-quality: simulated crowds with known truth; each strategy against a simple baseline
 bench-quality: $(STAMP)
 	$(PY) -m essaim_builtins.bench.quality
+	$(PY) -m essaim_builtins.bench.personal_data
 
 ## bench-aggregation: sorting consensus over 20,000 cards / 150,000 placements, and engine latency meanwhile
 bench-aggregation: $(STAMP)

@@ -16,15 +16,10 @@ from collections.abc import Iterable
 
 from essaim.model.types import Screening
 
+from essaim_builtins.moderation.personal_data import mask_personal_data
+
 __all__ = ["screen_text", "ABUSE_WORDS", "fold"]
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-#: IBAN: country code, check digits, then 11 to 30 capitals/digits, printed
-#: in groups of four or not at all.
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
-#: Phone numbers (and other long digit runs: card or social security
-#: numbers): 8+ digits with optional separators and country code.
-_PHONE = re.compile(r"(?<!\w)(?:\+|00)?\d(?:[\s.\-()]*\d){7,}(?!\w)")
 _REPEAT = re.compile(r"(.)\1{9,}")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -59,16 +54,7 @@ def fold(text: str) -> str:
 def screen_text(
     text: str, *, extra_words: Iterable[str] = (), abuse_action: str = "hide"
 ) -> Screening:
-    findings: list[str] = []
-    masked, n = _EMAIL.subn("[email]", text)
-    if n:
-        findings.append("email")
-    masked, n = _IBAN.subn(_mask_iban, masked)
-    if masked.count("[iban]"):
-        findings.append("iban")
-    masked, n = _PHONE.subn("[phone]", masked)
-    if n:
-        findings.append("phone")
+    masked, findings = mask_personal_data(text)
 
     if _REPEAT.search(masked):
         return Screening(masked, tuple(findings + ["repetition"]),
@@ -92,9 +78,3 @@ def screen_text(
             return Screening(masked, tuple(findings), hide=True)
     return Screening(masked, tuple(findings))
 
-
-def _mask_iban(match: re.Match[str]) -> str:
-    # An IBAN has letters and at least 10 digits; this spares long words
-    # such as "FR12 ABCDEFGHIJKLM" that merely look like one.
-    digits = sum(ch.isdigit() for ch in match.group(0))
-    return "[iban]" if digits >= 10 else match.group(0)
