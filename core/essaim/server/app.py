@@ -25,6 +25,7 @@ from essaim.server.ws.participant import CLOSE_RESTART, ParticipantSocket
 from essaim.server.http.monitoring import MONITORING_KEY, register_monitoring_routes
 from essaim.server.http.site import register_site_routes
 from essaim.server.proxies import ProxyHeaders
+from essaim.server.http.unread_body import UnreadBodyGuard
 
 if TYPE_CHECKING:
     from essaim.engine import Engine
@@ -61,6 +62,8 @@ class EssaimServer:
         self.monitoring_port = 0
         self.participant_socket = ParticipantSocket(self)
         self.quart = self._build_quart()
+        #: The Quart app behind the guard that keeps early answers (413) from hanging keep-alive connections.
+        self.http_app = UnreadBodyGuard(self.quart)
 
     @property
     def base_url(self) -> str:
@@ -95,7 +98,7 @@ class EssaimServer:
         if scope["type"] == "websocket" and scope["path"] == "/ws" and MONITORING_KEY not in scope:
             await self.participant_socket(scope, receive, send)
         else:
-            await self.quart(scope, receive, send)
+            await self.http_app(scope, receive, send)
 
     # -- background work --------------------------------------------------------------------
 
