@@ -99,8 +99,10 @@ function render() {
   if (key !== app.viewKey) {
     const first = app.viewKey === null;
     const hadFocus = main.contains(document.activeElement) || document.activeElement === document.body;
-    app.viewKey = key;
+    // The key is kept only once its view is built: a view that failed to
+    // build is tried again on the next state, not left half-made.
     app.view = buildView(key);
+    app.viewKey = key;
     fill(main, app.view.el);
     if (!first && state.phase?.title) announce(t("phase_changed", { title: state.phase.title }));
     if (hadFocus) (app.view.focusTarget || document.getElementById("view-title"))?.focus();

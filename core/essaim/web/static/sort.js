@@ -145,8 +145,11 @@ export function sortView(app) {
         saved.set("grouping", null);
         render();
       } }, t("place_submit")));
-    if (focusedId && document.getElementById(focusedId)) document.getElementById(focusedId).focus();
-    else if (focusLost) document.getElementById("hand-title").focus(); // the button pressed is gone
+    // Look in `body`, not the document: on a reload with a hand open, the
+    // view is built before it is attached to the page.
+    const focused = focusedId && body.querySelector(`#${CSS.escape(focusedId)}`);
+    if (focused) focused.focus();
+    else if (focusLost) body.querySelector("#hand-title").focus(); // the button pressed is gone
   }
 
   const el = h("div", { class: "stack" }, h("h1", { id: "view-title", tabindex: "-1" }, t("sort_title")), body);
