@@ -18,7 +18,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,load]'
+	$(PY) -m pip install --quiet -e '.[dev,load,cluster]'
 	@touch $(STAMP)
 
 ## run: the server with a demo campaign on the embedded SQLite store in ./data

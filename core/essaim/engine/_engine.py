@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 import trio
 
 from essaim.engine._owner import CampaignOwner, Reply, hash_token
@@ -52,6 +51,7 @@ from essaim.model.types import (
 )
 from essaim.engine._writer import GroupCommitWriter
 from essaim.engine.metrics import LATENCY_BUCKETS, Histogram
+from essaim.engine.view import CampaignView
 
 log = logging.getLogger("essaim.engine")
 
@@ -155,14 +155,7 @@ class Engine:
     def _rebuild(self, campaign_id: str) -> CampaignState:
         """A campaign's state from its newest snapshot and the events after it
         (a worker thread with a blocking store: a fresh object, shared with no one)."""
-        stored = self.store.load(campaign_id)
-        if stored.snapshot is not None:
-            state = CampaignState.from_dict(orjson.loads(stored.snapshot))
-        else:
-            state = CampaignState(campaign_id)
-        for event in stored.events:
-            state.apply(event)
-        return state
+        return self.store.load(campaign_id).rebuild()
 
     def _spawn_load(self, load: Any, *args: Any) -> None:
         """Run ``load(*args)`` in the engine's nursery, counted in the loads
@@ -266,6 +259,14 @@ class Engine:
         for owner in list(self._owners.values()):
             await owner.aclose()
 
+    def metric_histograms(self) -> dict[str, tuple[str, Histogram]]:
+        """Histograms for ``/metrics`` beyond the writer's: name -> (help, histogram)."""
+        return {}
+
+    async def _after_writer(self) -> None:
+        """At exit, once the writer made everything durable (cluster mode
+        publishes the last batches here)."""
+
     async def _blocking(self, fn: Any, *args: Any) -> Any:
         if self.store.blocking:
             return await trio.to_thread.run_sync(fn, *args)
@@ -351,9 +352,25 @@ class Engine:
                                "the server log says why", code="unreadable")
         raise NotFound(f"no campaign {campaign_id!r}; check the link or the code")
 
+    def campaign(self, campaign_id: str) -> CampaignView:
+        """The campaign as the server serves it: its live state, durable seq,
+        subscription and command sink. Here its owner; in cluster mode, for a
+        campaign another process owns, a replica (:mod:`essaim.cluster`)."""
+        return self.owner(campaign_id)
+
+    async def ready(self, campaign_id: str) -> None:
+        """Return once :meth:`campaign` can serve this campaign here (at once
+        in one process; in cluster mode, once this process replicates it).
+        Raises what :meth:`campaign` raises for an unknown campaign."""
+        self.campaign(campaign_id)
+
+    def is_local(self, campaign_id: str) -> bool:
+        """The campaign's owner runs in this process (always, out of cluster mode)."""
+        return True
+
     def state(self, campaign_id: str) -> CampaignState:
         """The live state: read it, never change it."""
-        return self.owner(campaign_id).state
+        return self.campaign(campaign_id).state
 
     def by_code(self, code: str) -> str:
         """The campaign id for a join code (case-insensitive)."""
@@ -366,13 +383,17 @@ class Engine:
 
     async def join(self, campaign_id: str, profile: Mapping[str, Any] | None = None) -> Joined:
         """Add a participant; returns their id and secret token (shown once)."""
-        owner = self.owner(campaign_id)
         token = secrets.token_urlsafe(18)
-        ack = await owner.execute(FACILITATOR, Command("join", {
-            "profile": profile or {}, "token_hash": hash_token(token),
-            "max_participants": self.limits.max_participants,
+        pid, seq = await self.join_hashed(campaign_id, profile or {}, hash_token(token))
+        return Joined(campaign_id, pid, token, seq)
+
+    async def join_hashed(self, campaign_id: str, profile: Mapping[str, Any], token_hash: str) -> tuple[str, int]:
+        """Add a participant whose token only the caller knows (by its hash);
+        returns (pid, seq). A gateway joins this way through the owner."""
+        ack = await self.owner(campaign_id).execute(FACILITATOR, Command("join", {
+            "profile": profile, "token_hash": token_hash, "max_participants": self.limits.max_participants,
         }))
-        return Joined(campaign_id, ack.result["pid"], token, ack.seq)
+        return ack.result["pid"], ack.seq
 
     def authenticate(self, campaign_id: str, token: str) -> Actor:
         """The actor a token stands for in this campaign, or Unauthorized."""
@@ -393,19 +414,19 @@ class Engine:
         """Apply a command and return once it is durable. Raises CommandError
         (state unchanged) if it is malformed or not allowed."""
         check_shape(actor, command)
-        return await self.owner(campaign_id).execute(actor, command)
+        return await self.campaign(campaign_id).execute(actor, command)
 
     def submit_nowait(self, campaign_id: str, actor: Actor, command: Command, reply: Reply) -> None:
         """Queue a command without waiting; ``reply(ack, error)`` runs on the
         trio thread once it is durable or refused. Raises CommandError at once
         if malformed, or LimitExceeded("busy") if the campaign's queue is full."""
         check_shape(actor, command)
-        self.owner(campaign_id).submit_nowait(actor, command, reply)
+        self.campaign(campaign_id).submit_nowait(actor, command, reply)
 
     # -- queries (read the live state; no event) ------------------------------------------
 
-    def _participant(self, campaign_id: str, pid: str) -> tuple[CampaignOwner, Any]:
-        owner = self.owner(campaign_id)
+    def _participant(self, campaign_id: str, pid: str) -> tuple[CampaignView, Any]:
+        owner = self.campaign(campaign_id)
         p = owner.state.participants.get(pid)
         if p is None:
             raise Unauthorized("unknown participant; join the campaign again")
@@ -418,7 +439,7 @@ class Engine:
         return list(await owner.call("collection", "essaim_collection_prompts", state=owner.state, participant=p))
 
     async def suggest(self, campaign_id: str, text: str, limit: int | None = None) -> list[Suggestion]:
-        owner = self.owner(campaign_id)
+        owner = self.campaign(campaign_id)
         if not isinstance(text, str) or not text.strip():
             return []
         n = min(limit or self.limits.max_suggestions, self.limits.max_suggestions)
@@ -570,6 +591,7 @@ async def open_engine(
     plugins: PluginHost | None = None,
     limits: EngineLimits | None = None,
     finished_later: bool = False,
+    factory: Callable[[Store, PluginHost, trio.Nursery, EngineLimits], Engine] = Engine,
 ) -> AsyncIterator[Engine]:
     """Open an engine on ``store`` (a Store, a SQLite path, or None for memory).
 
@@ -578,7 +600,8 @@ async def open_engine(
     while the engine is in use (``engine.loaded`` is set once all are; until
     then asking for one raises CommandError "unavailable"). The server does
     this: a restart in the middle of a campaign must not wait for last
-    month's. On exit, stops taking commands, makes everything queued
+    month's. ``factory`` builds the engine (cluster mode passes one that
+    also serves campaigns owned elsewhere, :mod:`essaim.cluster`). On exit, stops taking commands, makes everything queued
     durable, and closes the store.
     """
     store = _as_store(store)
@@ -591,7 +614,7 @@ async def open_engine(
     else:
         store.open()
     async with trio.open_nursery() as nursery:
-        engine = Engine(store, host, nursery, limits or EngineLimits())
+        engine = factory(store, host, nursery, limits or EngineLimits())
         try:
             await engine._start()
             if not finished_later:
@@ -607,6 +630,7 @@ async def open_engine(
                     await owner.finished.wait()
                 await engine.writer.aclose()
                 await engine.writer.finished.wait()
+                await engine._after_writer()
                 await engine._blocking(store.close)
             nursery.cancel_scope.cancel()
 

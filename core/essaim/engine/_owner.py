@@ -30,6 +30,7 @@ from essaim.model.events import Event
 from essaim.plugin.registry import MODERATION_COMMANDS
 from essaim.model.state import CampaignState, Participant
 from essaim.model.types import CardInfo, Deal, FlagOutcome, Screening, SortingInput, Structure
+from essaim.engine.view import Listener, Reply, call_strategy, strategy_for
 
 if TYPE_CHECKING:
     from essaim.plugin import PluginHost
@@ -57,8 +58,6 @@ SNAPSHOT_FORCE_AFTER = 200_000
 #: scheduler trip per command under load.
 OWNER_BURST = 64
 
-Reply = Callable[[Ack | None, CommandError | None], None]
-Listener = Callable[[list[Event]], None]
 
 
 @dataclass(slots=True)
@@ -294,29 +293,11 @@ class CampaignOwner:
     # -- strategy helpers -------------------------------------------------------------------
 
     def strategy(self, family: str) -> tuple[str, Mapping[str, Any]]:
-        """The (name, settings) of the strategy for ``family`` now.
-
-        Moderation and results are campaign-wide; the others come from the
-        current phase, or else from the campaign's first phase of that family.
-        """
-        template = self.state.template
-        assert template is not None
-        if family == "moderation":
-            return template.moderation.name, template.moderation.settings
-        if family == "results":
-            return template.results.name, template.results.settings
-        phases = list(template.phases)
-        current = self.state.phase
-        if current is not None:
-            phases.insert(0, current)
-        for ph in phases:
-            if self.host.registry.phase_types[ph.type].family == family:
-                return ph.strategy, ph.settings  # type: ignore[return-value]
-        raise WrongPhase(f"this campaign has no {family} phase")
+        """The (name, settings) of the strategy for ``family`` now (:func:`~essaim.engine.view.strategy_for`)."""
+        return strategy_for(self.state, self.host.registry, family)
 
     async def call(self, family: str, hook: str, **kwargs: Any) -> Any:
-        name, settings = self.strategy(family)
-        return await self.host.acall_strategy(family, name, hook, settings=settings, **kwargs)
+        return await call_strategy(self.host, self.state, family, hook, **kwargs)
 
     def rng(self) -> random.Random:
         """Randomness for one decision, reproducible from the campaign and seq."""

@@ -30,7 +30,7 @@ class CampaignWatcher:
     def __init__(self, engine: Engine, campaign_id: str) -> None:
         self.state = engine.state(campaign_id)
         self._changed = trio.Event()
-        self._unsubscribe = engine.owner(campaign_id).subscribe(self._on_events)
+        self._unsubscribe = engine.campaign(campaign_id).subscribe(self._on_events)
 
     def _on_events(self, events: object) -> None:
         self._changed.set()

@@ -46,7 +46,7 @@ def campaign_view(state: CampaignState) -> dict[str, Any]:
 def phase_view(engine: "Engine", state: CampaignState) -> dict[str, Any]:
     spec = state.phase
     allowed: list[str] = []
-    if spec is not None and state.status == "running" and not engine.owner(state.campaign_id).transitioning:
+    if spec is not None and state.status == "running" and not engine.campaign(state.campaign_id).transitioning:
         ptype = engine.host.registry.phase_types.get(spec.type)
         allowed = sorted((ptype.commands if ptype else frozenset()) | MODERATION_COMMANDS)
     return {

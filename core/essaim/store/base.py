@@ -6,7 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import orjson
+
 from essaim.model.events import Event
+from essaim.model.state import CampaignState
 
 __all__ = ["Store", "StoredCampaign", "WriteItem"]
 
@@ -30,6 +33,17 @@ class StoredCampaign:
     snapshot: bytes | None
     snapshot_seq: int
     events: Sequence[Event]
+
+    def rebuild(self) -> CampaignState:
+        """The campaign's state: the snapshot with the events after it applied
+        (CPU-bound for a big campaign: call it from a worker thread)."""
+        if self.snapshot is not None:
+            state = CampaignState.from_dict(orjson.loads(self.snapshot))
+        else:
+            state = CampaignState(self.campaign_id)
+        for event in self.events:
+            state.apply(event)
+        return state
 
 
 class Store(Protocol):

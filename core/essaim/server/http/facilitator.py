@@ -124,7 +124,7 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
         must not tell which campaign ids exist (issue 15)."""
         token = _bearer()
         if token is not None and server.is_admin(token):
-            engine.owner(campaign_id)  # the admin may learn that a campaign is unknown
+            engine.campaign(campaign_id)  # the admin may learn that a campaign is unknown
             return
         try:
             actor = engine.authenticate(campaign_id, token) if token is not None else None
@@ -214,7 +214,7 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
     async def show_campaign(campaign_id: str) -> Response:
         require_facilitator(campaign_id)
         s = engine.state(campaign_id)
-        return _json({"campaign_id": campaign_id, "seq": engine.owner(campaign_id).durable_seq,
+        return _json({"campaign_id": campaign_id, "seq": engine.campaign(campaign_id).durable_seq,
                       "campaign": campaign_view(s), "phase": phase_view(engine, s),
                       "counters": counters_view(s, server.hubs.connection_count(campaign_id)),
                       "links": {"join_url": f"{server.base_url}/join/{s.code}",
@@ -240,7 +240,7 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
     async def stats(campaign_id: str) -> Response:
         require_facilitator(campaign_id)
         s = engine.state(campaign_id)
-        return _json({"seq": engine.owner(campaign_id).durable_seq, "counters": dict(s.counters),
+        return _json({"seq": engine.campaign(campaign_id).durable_seq, "counters": dict(s.counters),
                       "phase": phase_view(engine, s), **server.hubs.stats(campaign_id)})
 
     @app.get("/api/campaigns/<campaign_id>/moderation")

@@ -106,6 +106,7 @@ def collect_essaim(server: "EssaimServer") -> list[Metric]:
         _gauge("essaim_campaigns_rebuilding", "Campaigns being rebuilt from the store (after a restart or an unload).",
                len(engine.rebuilding())),
     ]
+    out += [_histogram(name, help_, hist) for name, (help_, hist) in engine.metric_histograms().items()]
     out[0].add_metric([build_version(), platform.python_version()], 1)
     errors = CounterMetricFamily("essaim_errors", "Errors sent to participants, by code.", labels=["code"])
     for code, n in sorted(m.errors.items()):

@@ -1,7 +1,7 @@
 """Fan-out: who gets told what, when, and at what cost in frames.
 
 One :class:`CampaignHub` per campaign listens to the campaign owner's
-durable events (``engine.owner(cid).subscribe``) and flags the outboxes of
+durable events (``engine.campaign(cid).subscribe``) and flags the outboxes of
 the connections concerned:
 
 - a phase change (``phase_*``, ``items_published``, ``campaign_finished``)
@@ -108,7 +108,7 @@ class CampaignHub:
         self.contributions: list[tuple[float, int]] = []
         #: Per participant, not per connection: opening more sockets buys no extra rate.
         self._buckets: dict[str, TokenBucket] = {}
-        self._unsubscribe = engine.owner(campaign_id).subscribe(self.on_events)
+        self._unsubscribe = engine.campaign(campaign_id).subscribe(self.on_events)
         #: Around the background tasks, cancelled by :meth:`close`.
         self._scope = trio.CancelScope()
         if results_wanted(engine, state):

@@ -327,7 +327,7 @@ class Connection:
             "resumed": resumed,
             "token": token,
             "pid": pid,
-            "seq": engine.owner(campaign_id).durable_seq,
+            "seq": engine.campaign(campaign_id).durable_seq,
             "campaign": campaign_view(state),
             "phase": phase_view(engine, state),
             "counters": counters_view(state, len(hub.connections)),
@@ -480,7 +480,7 @@ class Connection:
         if not (acks or errors or replies or phase or counters or you or results):
             return None
         engine = self.server.engine
-        parts = [b'{"type":"update","seq":', str(engine.owner(hub.campaign_id).durable_seq).encode()]
+        parts = [b'{"type":"update","seq":', str(engine.campaign(hub.campaign_id).durable_seq).encode()]
         if acks:
             parts += [b',"acks":', orjson.dumps(acks)]
         if errors:

@@ -1,0 +1,192 @@
+"""Cluster mode at the engine level: one owner, gateways with replicas, a real redis-server.
+
+Two (or three) ClusterEngines in one trio run stand for processes on
+different machines: each has its own store and its own connections to
+Valkey, and knows the others only through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import pytest
+import trio
+
+from essaim import FACILITATOR, Actor, Command, CampaignTemplate
+from essaim.cluster import BusError, ClusterEngine, open_cluster_engine
+from essaim.cluster import owner_link
+from essaim.errors import CommandError
+from essaim.store import MemoryStore
+from realservers import free_port
+from realservers.redis import RedisServer
+
+TEMPLATE = CampaignTemplate.parse("""
+[campaign]
+title = "Cluster test"
+min_segment_size = 1
+[[profile]]
+key = "site"
+label = "Site"
+choices = ["North", "South"]
+[[phase]]
+type = "collect"
+title = "Ideas"
+duration = "10m"
+[[phase]]
+type = "evaluate"
+title = "Vote"
+duration = "10m"
+[[phase]]
+type = "results"
+title = "Results"
+duration = "2m"
+""")
+
+#: Seconds any one step may take (they take milliseconds; a loaded CI machine is slow).
+STEP = 20
+
+
+@asynccontextmanager
+async def cluster(url: str, n: int) -> AsyncIterator[list[ClusterEngine]]:
+    """``n`` engines on one Valkey, each on its own in-memory store."""
+    async with AsyncExitStack() as stack:
+        yield [await stack.enter_async_context(open_cluster_engine(url, MemoryStore())) for _ in range(n)]
+
+
+async def joined_through(owner: ClusterEngine, gateway: ClusterEngine) -> tuple[str, Actor]:
+    """A new campaign of ``owner`` and a participant who joined it through ``gateway``."""
+    cid = (await owner.create_campaign(TEMPLATE)).campaign_id
+    with trio.fail_after(STEP):
+        await gateway.ready(cid)
+    joined = await gateway.join(cid, {"site": "North"})
+    return cid, gateway.authenticate(cid, joined.token)
+
+
+async def converged(owner: ClusterEngine, gateway: ClusterEngine, cid: str) -> None:
+    """Wait until the gateway's replica reached the owner's durable seq."""
+    replica = await gateway.gateway.replicated(cid)
+    await replica.applied(owner.campaign(cid).durable_seq)
+
+
+async def test_gateways_replicate_the_owners_state_and_forward_commands(redis_server: RedisServer) -> None:
+    async with cluster(redis_server.url, 3) as (owner, g1, g2):
+        created = await owner.create_campaign(TEMPLATE)
+        cid = created.campaign_id
+        with trio.fail_after(STEP):
+            await g1.ready(cid)
+            await g2.ready(cid)
+        assert g1.by_code(created.code.lower()) == cid  # codes are known cluster-wide
+        assert not g1.is_local(cid) and owner.is_local(cid)
+
+        # joins through gateways: the new participant is in the gateway's replica at once
+        j1 = await g1.join(cid, {"site": "North"})
+        j2 = await g2.join(cid, {"site": "South"})
+        assert j1.pid != j2.pid and j1.pid in g1.state(cid).participants
+        a1, a2 = g1.authenticate(cid, j1.token), g2.authenticate(cid, j2.token)
+        await g2.execute(cid, FACILITATOR, Command("start"))
+
+        # commands from every gateway land in one total order at the owner
+        acks = []
+        async with trio.open_nursery() as nursery:
+            async def write(engine: ClusterEngine, actor, i: int) -> None:
+                acks.append(await engine.execute(cid, actor, Command("write_card", {"text": f"idea {i}"}, f"m{i}")))
+            for i in range(20):
+                nursery.start_soon(write, g1 if i % 2 else g2, a1 if i % 2 else a2, i)
+        assert sorted(a.seq for a in acks) == sorted(set(a.seq for a in acks))
+        # read-your-writes: every ack's seq was applied by its gateway before it was released
+        for engine in (g1, g2):
+            await converged(owner, engine, cid)
+            assert engine.state(cid).to_dict() == owner.state(cid).to_dict()
+        assert owner.state(cid).counters["cards"] == 20
+
+        # a retry of a message id through another gateway is the same action, applied once
+        first = next(a for a in acks if a.result["cid"] == "c1")
+        msg = next(m for m in (f"m{i}" for i in range(20)) if owner.state(cid).remembered(
+            a1.pid if int(m[1:]) % 2 else a2.pid, m) == (first.seq, dict(first.result)))
+        author = a1 if int(msg[1:]) % 2 else a2
+        retried_on = g2 if author is a1 else g1  # the gateway that did not send it
+        again = await retried_on.execute(cid, author, Command("write_card", {"text": "ignored"}, msg))
+        assert again.duplicate and again.seq == first.seq
+        assert owner.state(cid).counters["cards"] == 20
+
+        # results and structure: computed by the owner, the same on every gateway
+        await owner.execute(cid, FACILITATOR, Command("advance"))
+        await owner.execute(cid, FACILITATOR, Command("advance"))
+        expected = (await owner.results(cid)).to_dict()
+        for engine in (g1, g2):
+            assert (await engine.results(cid)).to_dict() == expected
+        exported = await g1.export(cid, "json")
+        assert [f.content for f in exported] == [f.content for f in await owner.export(cid, "json")]
+
+
+async def test_a_gateway_refused_by_the_owner_gets_the_same_error(redis_server: RedisServer) -> None:
+    async with cluster(redis_server.url, 2) as (owner, gateway):
+        cid, actor = await joined_through(owner, gateway)
+        with pytest.raises(CommandError) as refused:
+            await gateway.execute(cid, actor, Command("write_card", {"text": "too early"}, "x1"))
+        assert refused.value.code == "wrong_phase"
+        with pytest.raises(CommandError) as full:
+            await gateway.join(cid, {"site": "Mars"})
+        assert full.value.code == "bad_profile"
+
+
+async def test_valkey_down_at_start_is_a_clear_error_naming_the_url() -> None:
+    url = f"redis://127.0.0.1:{free_port()}"
+    with pytest.raises(BusError, match=url.replace(".", r"\.")):
+        async with open_cluster_engine(url, MemoryStore()):
+            pass
+
+
+async def test_a_gateway_that_missed_entries_catches_up_without_loss_or_duplicates(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # While Valkey is away the owner keeps batches for it, up to a bound; past it
+    # the oldest are dropped (durable in its store), which gateways see as a gap.
+    monkeypatch.setattr(owner_link, "MAX_UNPUBLISHED", 3)
+    async with cluster(redis_server.url, 2) as (owner, gateway):
+        cid = (await owner.create_campaign(TEMPLATE)).campaign_id
+        with trio.fail_after(STEP):
+            await gateway.ready(cid)
+        await owner.execute(cid, FACILITATOR, Command("start"))
+        seen: list[int] = []
+        replica = await gateway.gateway.replicated(cid)
+        await converged(owner, gateway, cid)
+        replica.subscribe(lambda events: seen.extend(e.seq for e in events))
+        start = replica.state.seq
+        redis_server.stop()
+        for _ in range(10):  # local commands go on: the owner does not need Valkey
+            await owner.execute(cid, FACILITATOR, Command("extend", {"seconds": 1}))
+        assert owner_link.MAX_UNPUBLISHED < 10 and owner.owner_link.dropped > 0
+        redis_server.start()  # same port, every key lost
+        with trio.fail_after(STEP):
+            await replica.applied(owner.state(cid).seq)
+        assert seen == list(range(start + 1, owner.state(cid).seq + 1))  # each event once, in order
+        assert gateway.gateway.gaps >= 1
+        assert replica.state.to_dict() == owner.state(cid).to_dict()
+
+
+async def test_valkey_down_while_running_refuses_then_resumes(redis_server: RedisServer) -> None:
+    async with cluster(redis_server.url, 2) as (owner, gateway):
+        cid, actor = await joined_through(owner, gateway)
+        await owner.execute(cid, FACILITATOR, Command("start"))
+        acked = await gateway.execute(cid, actor, Command("write_card", {"text": "before"}, "b1"))
+        redis_server.stop()
+        with pytest.raises(CommandError) as refused, trio.fail_after(STEP):
+            await gateway.execute(cid, actor, Command("write_card", {"text": "during"}, "d1"))
+        assert refused.value.code == "unavailable"
+        redis_server.start()
+        # the phone retries with the same id until it is taken (bounded)
+        with trio.fail_after(STEP * 2):
+            while True:
+                try:
+                    ack = await gateway.execute(cid, actor, Command("write_card", {"text": "during"}, "d1"))
+                    break
+                except CommandError as error:
+                    assert error.code == "unavailable"
+                    await trio.sleep(0.2)
+        texts = [c.text for c in owner.state(cid).cards.values()]
+        assert texts.count("before") == 1 and texts.count("during") == 1  # nothing acked lost, nothing twice
+        assert acked.seq < ack.seq
+        await converged(owner, gateway, cid)
+        assert gateway.state(cid).to_dict() == owner.state(cid).to_dict()
