@@ -37,6 +37,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 PHONE = {"width": 360, "height": 740}
+#: A phone's browser context: its size, and a touch screen (no mouse hover).
+PHONE_CONTEXT = {"viewport": PHONE, "has_touch": True, "is_mobile": True}
 DESKTOP = {"width": 1280, "height": 900}
 ADMIN_TOKEN = "browser-tests-admin-token"
 #: A server starts in well under a second; 20 s covers a loaded 2-core machine.
@@ -155,9 +157,13 @@ choices = ["Field", "Office", "Management"]
 """
 
 
-def create_campaign(server: ServerProcess, *, profile: bool = False) -> Campaign:
+def create_campaign(server: ServerProcess, *, profile: bool = False, hand_size: int | None = None) -> Campaign:
+    """A campaign of the test template; with the profile questions, or
+    another hand size, when a test is about them."""
     admin = Api(server.base, ADMIN_TOKEN)
     toml = TEMPLATE.read_text(encoding="utf-8") + (PROFILE_TOML if profile else "")
+    if hand_size is not None:
+        toml = toml.replace("hand_size = 4", f"hand_size = {hand_size}")
     created = admin.call("/api/campaigns", {"toml": toml})
     return Campaign(api=Api(server.base, created["facilitator_token"]), **created)
 
@@ -191,6 +197,9 @@ def shoot(page: Any, name: str, *, full_page: bool = True, doc: bool = False) ->
     compressed set committed in docs/screenshots for the guides)."""
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
     path = REPORT_DIR / f"{name}.png"
+    if full_page:
+        # From the top: a page scrolled down puts its sticky header mid-picture.
+        page.evaluate("() => window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=full_page)
     docs = os.environ.get("ESSAIM_DOC_SCREENSHOTS")
     if docs and doc:

@@ -11,7 +11,7 @@ from typing import Any
 
 from browser_fixtures import browser, server  # noqa: F401 - pytest fixtures
 from browser_harness import (
-    DESKTOP, PHONE, REPO, Campaign, ServerProcess, axe_violations, create_campaign, describe, shoot,
+    DESKTOP, PHONE_CONTEXT, REPO, Campaign, ServerProcess, axe_violations, create_campaign, describe, shoot,
 )
 
 CARDS = {
@@ -23,13 +23,20 @@ CARDS = {
         "Meeting rooms are always booked"],
 }
 SIMILAR_DRAFT = "approval steps for small purchases"
+HALF_TYPED = "We could share one calendar for"
+#: Smallest tap target (WCAG 2.5.5), in CSS pixels.
+TAP_TARGET = 44
 #: Participant pages to measure: everything they load before the first interaction.
 BYTES_BUDGET = 200 * 1024
 
 
+def participant_page(browser: Any, **context: Any) -> Any:
+    """A fresh phone (touch screen, 360 px), in English unless told."""
+    return browser.new_context(**{**PHONE_CONTEXT, "locale": "en-GB", **context}).new_page()
+
+
 def participant(browser: Any, campaign: Campaign, **context: Any) -> Any:
-    ctx = browser.new_context(viewport=PHONE, locale=context.pop("locale", "en-GB"), **context)
-    page = ctx.new_page()
+    page = participant_page(browser, **context)
     page.goto(campaign.join_url)
     page.wait_for_selector("#conn[data-status=online]")
     return page
@@ -44,8 +51,7 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     violations: list[dict[str, Any]] = []
 
     # -- bytes before the first interaction, on a fresh phone --------------------------------
-    ctx = browser.new_context(viewport=PHONE, locale="en-GB")
-    first = ctx.new_page()
+    first = participant_page(browser)
     sizes: list[int] = []
     first.on("requestfinished", lambda req: sizes.append(req.sizes()["responseBodySize"] + req.sizes()["responseHeadersSize"]))
     first.goto(campaign.join_url)
@@ -91,7 +97,15 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     suggestion.wait_for()
     shoot(third, "participant-2-collect", doc=True)
     violations += axe_violations(third, "participant collect with suggestions")
+    # Suggestions sit between the text and the button, so a phone keyboard does not hide them.
+    tops = third.evaluate("() => ['#card-text', '.suggestions', '#card-submit'].map("
+                          "(s) => document.querySelector(s).getBoundingClientRect().top)")
+    assert tops == sorted(tops), tops
     suggestion.get_by_role("button", name="Support this instead").click()
+    # Supporting instead empties the box: the idea is there already.
+    third.wait_for_selector("#supported-line:has-text('You support')")
+    assert third.input_value("#card-text") == ""
+    third.fill("#card-text", SIMILAR_DRAFT)  # the suggestion again: supported, and it can be reported
     suggestion.get_by_text("Supported").wait_for()
     # Report another participant's card from the suggestions.
     suggestion.get_by_role("button", name="Report").click()
@@ -106,10 +120,22 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     pages[1].wait_for_timeout(300)
     jurors = [p for p in pages[:2] if p.locator("#jury-title").count()]
     assert jurors, "a juror sees the reported card"
-    shoot(jurors[0], "participant-3-jury", full_page=False, doc=True)
-    violations += axe_violations(jurors[0], "participant jury")
-    jurors[0].click("#jury-keep")
-    jurors[0].wait_for_selector("#jury", state="hidden")
+    juror = jurors[0]
+    shoot(juror, "participant-3-jury", full_page=False, doc=True)
+    violations += axe_violations(juror, "participant jury")
+    # The panel never hides the juror's own cards: the page keeps room for it below them.
+    juror.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    juror.wait_for_function(
+        "() => document.querySelector('#jury').getBoundingClientRect().top"
+        " >= [...document.querySelectorAll('.my-card')].pop().getBoundingClientRect().bottom")
+    # It can be set aside: a one-line bar remains, and brings the case back.
+    juror.click("#jury-later")
+    juror.wait_for_selector("#jury-open")
+    assert juror.locator("#jury").bounding_box()["height"] < 90
+    shoot(juror, "participant-3-jury-later", full_page=False)
+    juror.click("#jury-open")
+    juror.click("#jury-keep")
+    juror.wait_for_selector("#jury", state="hidden")
 
     # A second report that no juror settles: the facilitator has the last word.
     first.fill("#card-text", "meeting rooms always booked")
@@ -125,12 +151,17 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     fac.get_by_role("button", name="Hide: Meeting rooms are always booked").click()
     fac.wait_for_selector("#moderation-h:has-text('(0 open)')")
     third.wait_for_selector(".my-card:has-text('Meeting rooms are always booked') >> text=hidden by moderation")
+    pages[1].fill("#card-text", HALF_TYPED)  # not sent when the collection ends
     fac.click("#ctl-advance")
 
     # -- sort: volunteer, get a hand, group it -----------------------------------------------
     for page in pages:
         wait_view(page, "Help structure the ideas")
     violations += axe_violations(pages[0], "participant sort intro")
+    # The half-typed card is kept and shown, not silently dropped.
+    assert pages[1].inner_text("#unsent-text") == HALF_TYPED
+    pages[1].get_by_role("button", name="Dismiss").click()
+    assert pages[1].locator("#unsent-text").count() == 0
     for n, page in enumerate(pages):
         page.click("#volunteer")
         page.wait_for_selector("#place")
@@ -144,8 +175,8 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
             # Synthetic drag events: the long phone page scrolls under a real mouse drag.
             transfer = page.evaluate_handle("() => new DataTransfer()")
             page.locator(".sort-card:has(#group-2)").dispatch_event("dragstart", {"dataTransfer": transfer})
-            page.locator("section.group[aria-label='Theme 2']").dispatch_event("drop", {"dataTransfer": transfer})
-            page.wait_for_selector("section.group[aria-label='Theme 2'] #group-2")
+            page.locator(".drop-target[data-group='2']").dispatch_event("drop", {"dataTransfer": transfer})
+            page.wait_for_selector(".sort-card[data-group='2'] #group-2")
             assert page.input_value("#group-2") == "2"
         else:
             page.select_option("#group-2", "2")
@@ -163,9 +194,22 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     for page in pages:
         wait_view(page, "Which matters more?")
     pages[0].wait_for_selector("#choice-a")
+    for target in ("#lang", "#cant-decide", ".choice .flag-box button"):
+        size = pages[0].locator(target).first.bounding_box()
+        assert min(size["width"], size["height"]) >= TAP_TARGET, (target, size)
     shoot(pages[0], "participant-6-evaluate", doc=True)
     violations += axe_violations(pages[0], "participant evaluate")
+    # An idea being compared can be reported too (the task says which card it shows).
+    pages[1].wait_for_selector("#choice-a")
+    option = pages[1].locator(".choice").first
+    option.get_by_role("button", name="Report").click()
+    option.get_by_role("button", name="Send report").click()
+    option.get_by_text("Reported").wait_for()
+    moderation = campaign.api.call(f"/api/campaigns/{campaign.campaign_id}/moderation")
+    assert [c["text"] for c in moderation["open_cases"]] == [pages[1].inner_text("#choice-a")]
     for page in pages:
+        if page.locator("#jury-later").count():
+            page.click("#jury-later")  # set aside while comparing
         for _ in range(4):
             page.wait_for_selector("#choice-a, #eval-done")
             if not page.locator("#choice-a").count():
@@ -196,4 +240,10 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     for page in pages:
         wait_view(page, "Thank you!")
     assert campaign.show()["phase"]["status"] == "finished"
+    # Someone opening the link afterwards sees the results, and is not counted.
+    late = participant_page(browser)
+    late.goto(campaign.join_url)
+    wait_view(late, "Thank you!")
+    late.wait_for_selector(".result")
+    assert campaign.show()["counters"]["participants"] == 3
     assert not violations, describe(violations)

@@ -14,14 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from essaim.model.hand_items import group_members, is_group
 from essaim.plugin.registry import MODERATION_COMMANDS
+from essaim.model.standing import places, points
 from essaim.model.state import CampaignState
 
 if TYPE_CHECKING:
     from essaim.engine import Engine
-    from essaim.model.types import Results
+    from essaim.model.types import EvaluationTask, Results
 
 __all__ = [
-    "campaign_view", "phase_view", "counters_view", "you_view", "results_view",
+    "campaign_view", "phase_view", "counters_view", "you_view", "results_view", "task_view",
     "PROTOCOL_VERSION",
 ]
 
@@ -38,7 +39,7 @@ def campaign_view(state: CampaignState) -> dict[str, Any]:
         "language": t.language,
         "profile": [{"key": a.key, "label": a.label, "choices": list(a.choices), "required": a.required}
                     for a in t.profile],
-        "phases": [{"index": i, "type": p.type, "title": p.title, "duration": p.duration}
+        "phases": [{"index": i, "type": p.type, "title": p.title, "duration": p.duration, "strategy": p.strategy}
                    for i, p in enumerate(t.phases)],
     }
 
@@ -114,6 +115,46 @@ def you_view(engine: "Engine", state: CampaignState, pid: str, prompts: list[dic
     return {"prompts": prompts, "cards": cards, "sorter": p.sorter, "hand": hand, "jury": jury}
 
 
+def _idea_card(state: CampaignState, iid: str) -> tuple[str, str] | None:
+    """The card an idea shows as its title, as (cid, text): its representative
+    card (the first, whose text is the title), or, once moderation hid that
+    one, its first visible card. None when the idea is unknown or has no card
+    left to show."""
+    item = state.items.get(iid)
+    if item is None:
+        return None
+    cards = [state.cards[c] for c in item.cards if c in state.cards]
+    shown = next((c for c in cards if c.text == item.title), cards[0] if cards else None)
+    if shown is not None and not shown.hidden:
+        return shown.cid, shown.text
+    visible = next((c for c in cards if not c.hidden), None)
+    return (visible.cid, visible.text) if visible is not None else None
+
+
+def _with_card(state: CampaignState, idea: Any) -> Any:
+    if not isinstance(idea, dict) or not isinstance(idea.get("iid"), str):
+        return idea
+    found = _idea_card(state, idea["iid"])
+    if found is None:
+        return idea
+    cid, text = found
+    return {**idea, "cid": cid, **({"title": text} if "title" in idea else {})}
+
+
+def task_view(state: CampaignState, task: "EvaluationTask") -> dict[str, Any]:
+    """An evaluation task as a participant gets it: every idea in it (the
+    task itself, ``a``/``b``, ``items``) carries ``cid``, the card its title
+    shows, so the participant can report it; a title whose card was hidden
+    since shows the idea's next visible card instead."""
+    out = _with_card(state, task.to_dict())
+    for side in ("a", "b"):
+        if side in out:
+            out[side] = _with_card(state, out[side])
+    if isinstance(out.get("items"), list):
+        out["items"] = [_with_card(state, i) for i in out["items"]]
+    return out
+
+
 def prompts_wanted(engine: "Engine", state: CampaignState) -> bool:
     """Prompts are shown in a collection phase only."""
     return _phase_family(engine, state) == "collection"
@@ -140,9 +181,12 @@ def results_view(results: "Results") -> list[dict[str, Any]]:
     """The top ranked sheets as participants see them (``results`` already
     from :meth:`Engine.results <essaim.engine.Engine.results>`), at most PARTICIPANT_RESULT_SHEETS
     with PARTICIPANT_RESULT_CARDS cards each."""
+    sheets = results.sheets[:PARTICIPANT_RESULT_SHEETS]
+    shared = places([s.score for s in sheets])
     return [
-        {"rank": s.rank, "iid": s.iid, "title": s.title, "score": s.score, "low": s.low, "high": s.high,
+        {"rank": s.rank, "place": place, "points": points(s.score), "iid": s.iid, "title": s.title,
+         "score": s.score, "low": s.low, "high": s.high,
          "supporters": s.supporters, "consensus": s.consensus, "controversy": s.controversy,
          "cards": list(s.card_texts[:PARTICIPANT_RESULT_CARDS]), "segments": dict(s.segments)}
-        for s in results.sheets[:PARTICIPANT_RESULT_SHEETS]
+        for s, place in zip(sheets, shared)
     ]

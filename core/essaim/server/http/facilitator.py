@@ -206,7 +206,8 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
         the profile questions first. The code is public (it is on the join
         link and the QR code); nothing here is secret."""
         campaign_id = engine.by_code(code)
-        return _json({"campaign": campaign_view(engine.state(campaign_id))})
+        state = engine.state(campaign_id)
+        return _json({"campaign": campaign_view(state), "status": state.status})
 
     # -- one campaign (facilitator) --------------------------------------------------------------
 

@@ -120,6 +120,8 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
         "/join/{code}": {"get": {**_page("The participant web app, with a join code")["get"], "parameters": [
             {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}]}},
         "/facilitator": _page("The facilitator web app"),
+        "/favicon.ico": {"get": {"summary": "The web app's icon (SVG)", "responses": {
+            "200": {"description": "The icon", "content": {"image/svg+xml": {"schema": {"type": "string"}}}}}}},
         "/static/{name}": {"get": {"summary": "Files of the web app", "parameters": [
             {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}], "responses": {
             "200": {"description": "The file", "content": {"*/*": {"schema": {}}}},

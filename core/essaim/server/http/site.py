@@ -60,6 +60,11 @@ def register_site_routes(app: "QuartTrio", server: "EssaimServer") -> None:
     async def facilitator_page() -> Response:
         return await _file(STATIC_DIR / "facilitator.html", max_age=0)
 
+    @app.get("/favicon.ico")
+    async def favicon() -> Response:
+        # Browsers ask for it whatever the pages link: the same SVG icon.
+        return await _file(STATIC_DIR / "favicon.svg", max_age=STATIC_MAX_AGE)
+
     @app.get("/static/<path:name>")
     async def static_file(name: str) -> Response:
         path = (STATIC_DIR / name).resolve()

@@ -36,7 +36,9 @@ from essaim.server.views import (
     campaign_view,
     counters_view,
     phase_view,
+    results_view,
     results_wanted,
+    task_view,
     you_view,
 )
 
@@ -235,8 +237,8 @@ class Connection:
                 continue
             try:
                 if mtype == "join":
-                    await self._do_join(msg)
-                    return None
+                    # A finished campaign gets a look at its results, not a new participant.
+                    return None if await self._do_join(msg) else CLOSE_NORMAL
                 if mtype == "resume":
                     await self._do_resume(msg)
                     return None
@@ -270,11 +272,16 @@ class Connection:
             raise CommandError("'campaign' must be the campaign's join code", code="bad_request")
         return self.server.engine.by_code(code)
 
-    async def _do_join(self, msg: dict[str, Any]) -> None:
+    async def _do_join(self, msg: dict[str, Any]) -> bool:
+        """Join; True once welcomed as a participant, False when the campaign
+        is over (the client got a spectator's welcome: nothing was written)."""
         engine = self.server.engine
         campaign_id = self._campaign(msg)
         profile = msg.get("profile") or {}
         state = engine.state(campaign_id)
+        if state.status == "finished":
+            await self._welcome_spectator(campaign_id)
+            return False
         check_profile(state.template, profile)  # refuse before writing anything
         # Once the join is on its way, join_timeout or the drain must not cut it
         # short: the participant would exist without the client ever getting its
@@ -282,6 +289,22 @@ class Connection:
         with trio.CancelScope(shield=True), trio.move_on_after(JOIN_SHIELD_SECONDS):
             joined = await engine.join(campaign_id, profile)
             await self._welcome(campaign_id, joined.pid, joined.token, resumed=False)
+        return True
+
+    async def _welcome_spectator(self, campaign_id: str) -> None:
+        """Someone opening a finished campaign's link sees its results without
+        becoming a participant: late visitors must not change the count of
+        who took part (nor write anything). The socket then closes (1000)."""
+        engine = self.server.engine
+        results = results_view(await engine.results(campaign_id))
+        state = engine.state(campaign_id)
+        await self._send_now({
+            "type": "welcome", "protocol": PROTOCOL_VERSION, "resumed": False, "spectator": True,
+            "token": None, "pid": None, "seq": engine.owner(campaign_id).durable_seq,
+            "campaign": campaign_view(state), "phase": phase_view(engine, state),
+            "counters": counters_view(state, self.server.hubs.connection_count(campaign_id)),
+            "you": None, "results": results,
+        })
 
     async def _do_resume(self, msg: dict[str, Any]) -> None:
         engine = self.server.engine
@@ -421,7 +444,8 @@ class Connection:
                     {"cid": s.cid, "text": s.text, "score": s.score} for s in found]}
             else:
                 task = await engine.next_task(self.campaign_id, self.pid)  # type: ignore[arg-type]
-                entry = {"id": msg_id, "task": task.to_dict() if task is not None else None}
+                state = engine.state(self.campaign_id)  # type: ignore[arg-type]
+                entry = {"id": msg_id, "task": task_view(state, task) if task is not None else None}
         except CommandError as error:
             self._answer_error(_error(error.code, error.message, msg_id))
             return

@@ -1,7 +1,7 @@
 // Collect phase: answer a prompt with a card; similar cards are suggested
 // while typing so the participant can support one instead of duplicating it.
 import { h, fill, debounce } from "./dom.js";
-import { t } from "./i18n.js";
+import { t, campaignTexts } from "./i18n.js";
 import { flagControl } from "./flag.js";
 
 // Wait this long after the last keystroke before asking for suggestions:
@@ -10,6 +10,8 @@ const SUGGEST_DELAY_MS = 350;
 // Below this many characters suggestions are noise.
 const SUGGEST_MIN_CHARS = 8;
 const CARD_MIN_CHARS = 3;
+// Suggestions shown at once: three fit above the button with a keyboard open.
+const SUGGESTIONS_SHOWN = 3;
 
 export function collectView(app) {
   const { session, saved } = app;
@@ -23,7 +25,10 @@ export function collectView(app) {
   });
   textarea.value = draft.text || "";
   const errorLine = h("p", { id: "card-error", class: "error", "aria-live": "polite" });
-  const suggestionsBox = h("section", { "aria-labelledby": "suggestions-title", hidden: true });
+  // Inside the form, between the text and the button: with a phone's keyboard
+  // open, what is just under the text box is what stays in view.
+  const suggestionsBox = h("section", { class: "suggestions", "aria-labelledby": "suggestions-title", hidden: true });
+  const supportedLine = h("p", { class: "ok", id: "supported-line", role: "status" });
   const myCardsBox = h("section", { "aria-labelledby": "my-cards-title" });
 
   const saveDraft = () => saved.set("draft", draft);
@@ -41,11 +46,22 @@ export function collectView(app) {
   }, SUGGEST_DELAY_MS);
 
   textarea.addEventListener("input", () => {
+    supportedLine.textContent = "";
     draft.text = textarea.value;
     saveDraft();
     errorLine.textContent = "";
     askSuggestions();
   });
+
+  /** Empty the box (the card was sent, or an existing one supported instead). */
+  function clearBox() {
+    draft.text = "";
+    saveDraft();
+    textarea.value = "";
+    lastSuggestions = [];
+    session.cancelQueries("suggest");
+    renderSuggestions();
+  }
 
   const form = h("form", { class: "card stack", onsubmit: (event) => {
     event.preventDefault();
@@ -58,17 +74,16 @@ export function collectView(app) {
     const fields = { text };
     if (draft.prompt) fields.prompt = draft.prompt;
     session.act("write_card", fields, { text });
-    draft.text = "";
-    saveDraft();
-    textarea.value = "";
-    lastSuggestions = [];
-    renderSuggestions();
+    supportedLine.textContent = "";
+    clearBox();
     renderMyCards();
     textarea.focus();
   } },
     promptBox,
     h("div", {}, h("label", { for: "card-text" }, t("card_label")), textarea,
       h("p", { class: "hint", id: "card-hint" }, t("card_hint")), errorLine),
+    suggestionsBox,
+    supportedLine,
     h("button", { type: "submit", class: "primary", id: "card-submit" }, t("card_submit")),
   );
 
@@ -76,11 +91,12 @@ export function collectView(app) {
     const list = prompts();
     if (!list.length) return fill(promptBox, null);
     if (!list.some((p) => p.id === draft.prompt)) draft.prompt = list[0].id;
+    const texts = campaignTexts(session.state.campaign);
     fill(promptBox, h("legend", { class: "hint" }, t("prompt_label")),
       list.map((p) => h("label", {},
         h("input", { type: "radio", name: "prompt", value: p.id, checked: p.id === draft.prompt,
           onchange: () => { draft.prompt = p.id; saveDraft(); } }),
-        h("span", {}, p.text))));
+        h("span", {}, texts.prompt(p)))));
   }
 
   function supported() {
@@ -94,7 +110,7 @@ export function collectView(app) {
     const done = supported();
     fill(suggestionsBox,
       h("h2", { id: "suggestions-title" }, t("suggestions_title")),
-      h("ul", { class: "plain" }, shown.map((s) => h("li", { class: "card suggestion" },
+      h("ul", { class: "plain" }, shown.slice(0, SUGGESTIONS_SHOWN).map((s) => h("li", { class: "suggestion" },
         h("p", {}, s.text),
         h("div", { class: "row" },
           done.has(s.cid)
@@ -102,11 +118,17 @@ export function collectView(app) {
             : h("button", { type: "button", class: "good", onclick: () => {
               session.act("support_card", { cid: s.cid }, { text: s.text });
               saved.set("supported", [...supported(), s.cid]);
-              renderSuggestions();
+              // The idea exists: what was typed is not needed any more.
+              clearBox();
+              supportedLine.textContent = t("support_done", { text: s.text });
               app.announce(t("support_ack"));
               textarea.focus();
             } }, t("support_instead")),
-          flagControl(app, s.cid))))));
+          flagControl(app, s.cid, s.text))))));
+    if (shown.length && document.activeElement === textarea) {
+      // Keep the suggestions and the button in view above a phone's keyboard.
+      suggestionsBox.scrollIntoView({ block: "nearest" });
+    }
   }
 
   function renderMyCards() {
@@ -125,7 +147,7 @@ export function collectView(app) {
 
   const el = h("div", { class: "stack" },
     h("h1", { id: "view-title", tabindex: "-1" }, t("collect_title")),
-    form, suggestionsBox, myCardsBox);
+    form, myCardsBox);
   renderPrompts();
   renderMyCards();
   if (textarea.value.trim().length >= SUGGEST_MIN_CHARS) askSuggestions();

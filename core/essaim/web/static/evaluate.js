@@ -2,6 +2,7 @@
 // compare, an item to rate or to vote on), answered with `evaluate`.
 import { h, fill } from "./dom.js";
 import { t } from "./i18n.js";
+import { flagControl } from "./flag.js";
 
 export function evaluateView(app) {
   const { session } = app;
@@ -36,7 +37,7 @@ export function evaluateView(app) {
       const input = approval
         ? h("input", { id, type: "checkbox", value: item.iid })
         : h("input", { id, type: "number", min: 0, max: task.budget, step: 1, value: 0, inputmode: "numeric" });
-      return { item, input, field: h("div", { class: "ballot-row" }, input, h("label", { for: id }, item.title)) };
+      return { item, input, field: h("div", { class: "ballot-row" }, input, h("label", { for: id }, item.title), report(item)) };
     });
     const check = () => {
       const used = approval ? fields.filter((f) => f.input.checked).length : fields.reduce((n, f) => n + (Number(f.input.value) || 0), 0);
@@ -54,21 +55,28 @@ export function evaluateView(app) {
       fields.map((f) => f.field)), status, send];
   }
 
+  /** "Report" for the card an idea shows (`cid`, sent with each idea of a task). */
+  function report(idea) {
+    return idea && idea.cid ? flagControl(app, idea.cid, idea.title) : null;
+  }
+
   function render(focus = false) {
     if (task === undefined) return fill(body, h("p", { class: "hint" }, t("evaluate_loading")));
     if (task === null) return fill(body, h("p", { class: "ok", id: "eval-done" }, t("evaluate_done")), h("p", { class: "hint" }, t("done_count", { n: answered })));
     let content;
     if (task.kind === "pair") {
+      const option = (side) => h("div", { class: "choice" },
+        h("button", { type: "button", id: `choice-${side}`, onclick: () => answer("pair", { a: task.a.iid, b: task.b.iid, choice: side }) }, task[side].title),
+        report(task[side]));
       content = [
         h("p", {}, t("evaluate_intro")),
-        h("div", { class: "pair" },
-          h("button", { type: "button", id: "choice-a", onclick: () => answer("pair", { a: task.a.iid, b: task.b.iid, choice: "a" }) }, task.a.title),
-          h("button", { type: "button", id: "choice-b", onclick: () => answer("pair", { a: task.a.iid, b: task.b.iid, choice: "b" }) }, task.b.title)),
-        h("button", { type: "button", class: "link-button", onclick: () => answer("pair", { a: task.a.iid, b: task.b.iid, choice: "cant_decide" }) }, t("cant_decide")),
+        h("div", { class: "pair" }, option("a"), option("b")),
+        h("button", { type: "button", class: "link-button", id: "cant-decide", onclick: () => answer("pair", { a: task.a.iid, b: task.b.iid, choice: "cant_decide" }) }, t("cant_decide")),
       ];
     } else if (task.kind === "vote") {
       content = [
         h("p", { class: "card", id: "statement" }, task.title),
+        report(task),
         h("div", { class: "row", role: "group", "aria-labelledby": "statement" }, ["agree", "disagree", "pass"].map((vote) =>
           h("button", { type: "button", id: `vote-${vote}`, onclick: () => answer("vote", { iid: task.iid, vote }) }, t(vote)))),
       ];
@@ -82,6 +90,7 @@ export function evaluateView(app) {
       });
       content = [
         h("p", { class: "card" }, task.title),
+        report(task),
         inputs.map((x) => x.field),
         h("button", { type: "button", class: "primary", id: "rate-send", onclick: () => answer("rate", {
           iid: task.iid, ratings: Object.fromEntries(inputs.map((x) => [x.c.id, Number(x.input.value)])) }) }, t("rating_send")),

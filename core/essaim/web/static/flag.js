@@ -5,13 +5,14 @@ import { t } from "./i18n.js";
 
 const MAX_REASON = 200; // protocol limit on `reason`
 
-/** A "Report" button for card `cid` that opens its form below it. */
-export function flagControl(app, cid) {
+/** A "Report" button for card `cid` (showing `text`) that opens its form below it. */
+export function flagControl(app, cid, text = "") {
   const box = h("div", { class: "flag-box" });
   const flagged = () => app.saved.get("flagged", []).includes(cid);
   const renderButton = () => {
     if (flagged()) return fill(box, h("span", { class: "hint" }, t("flag_done")));
-    return fill(box, h("button", { type: "button", class: "link-button", onclick: openForm }, t("flag")));
+    return fill(box, h("button", { type: "button", class: "link-button", onclick: openForm,
+      "aria-label": text ? t("flag_about", { text }) : null }, t("flag")));
   };
   const openForm = () => {
     const id = `reason-${cid}`;

@@ -50,6 +50,7 @@ const STRINGS = {
     supporters_one: "{n} supporter",
     flag: "Report",
     flag_reason: "Why? (optional)",
+    flag_about: "Report “{text}”",
     flag_send: "Send report",
     flag_cancel: "Cancel",
     flag_done: "Reported. A small jury of participants will decide.",
@@ -59,7 +60,7 @@ const STRINGS = {
     deal: "Give me a hand of cards",
     deal_next: "Sort another hand",
     hand_title: "Your hand",
-    hand_help: "For each card choose a group. Cards in the same group share a theme; choose “same idea as” to merge duplicates. You can also drag cards onto a group.",
+    hand_help: "Choose a group under each card: cards in the same group share a theme; “same idea as” merges duplicates.",
     group_label: "Group",
     group_none: "Not sure",
     group_n: "Theme {n}",
@@ -100,6 +101,30 @@ const STRINGS = {
     support_ack: "Support recorded.",
     phase_changed: "New phase: {title}",
     one_minute: "One minute left.",
+    error_code_shape: "A session code has 4 to 12 letters and digits.",
+    support_done: "You support “{text}”. Your box is free for another idea.",
+    same_idea_mark: "= same idea as “{text}”",
+    group_for: "Group for card {n}",
+    grouping_empty: "No card grouped yet: choose a group under each card.",
+    jury_arrived: "A reported card is waiting for your verdict.",
+    jury_waiting: "{n} reported cards wait for your verdict",
+    jury_waiting_one: "A reported card waits for your verdict",
+    jury_open: "Judge now",
+    jury_later: "Later",
+    unsent_title: "Your card was not sent",
+    unsent_text: "The collection ended while you were typing. Here is your text, kept on this phone:",
+    copy: "Copy",
+    copied: "Copied.",
+    dismiss: "Dismiss",
+    place_n: "Place {n}",
+    place_tied: "Tied for place {n}",
+    points_label: "{n} out of 100",
+    scale_pairwise: "Scores out of 100: the chance that people pick this idea over an average one.",
+    scale_approval: "Scores out of 100: how many of 100 people shown the idea approved it.",
+    scale_budget: "Scores out of 100: the share of their points people gave the idea.",
+    scale_ratings: "Scores out of 100: the idea's average rating on a 0–100 scale.",
+    scale_agree_disagree: "Scores out of 100: how surely every opinion group agrees with the idea.",
+    scale_other: "Scores out of 100: higher is better.",
   },
   fr: {
     app_name: "Essaim",
@@ -149,6 +174,7 @@ const STRINGS = {
     supporters_one: "{n} soutien",
     flag: "Signaler",
     flag_reason: "Pourquoi ? (facultatif)",
+    flag_about: "Signaler « {text} »",
     flag_send: "Envoyer le signalement",
     flag_cancel: "Annuler",
     flag_done: "Signalé. Un petit jury de participants va décider.",
@@ -158,7 +184,7 @@ const STRINGS = {
     deal: "Me donner une main de cartes",
     deal_next: "Trier une autre main",
     hand_title: "Votre main",
-    hand_help: "Pour chaque carte, choisissez un groupe. Les cartes d'un même groupe partagent un thème ; choisissez « même idée que » pour fusionner les doublons. Vous pouvez aussi glisser les cartes sur un groupe.",
+    hand_help: "Choisissez un groupe sous chaque carte : les cartes d'un même groupe partagent un thème ; « même idée que » fusionne les doublons.",
     group_label: "Groupe",
     group_none: "Je ne sais pas",
     group_n: "Thème {n}",
@@ -200,6 +226,30 @@ const STRINGS = {
     support_ack: "Soutien enregistré.",
     phase_changed: "Nouvelle phase : {title}",
     one_minute: "Plus qu'une minute.",
+    error_code_shape: "Un code de session compte 4 à 12 lettres et chiffres.",
+    support_done: "Vous soutenez « {text} ». Le champ est libre pour une autre idée.",
+    same_idea_mark: "= même idée que « {text} »",
+    group_for: "Groupe de la carte {n}",
+    grouping_empty: "Aucune carte groupée : choisissez un groupe sous chaque carte.",
+    jury_arrived: "Une carte signalée attend votre avis.",
+    jury_waiting: "{n} cartes signalées attendent votre avis",
+    jury_waiting_one: "Une carte signalée attend votre avis",
+    jury_open: "Juger maintenant",
+    jury_later: "Plus tard",
+    unsent_title: "Votre carte n'a pas été envoyée",
+    unsent_text: "La collecte s'est terminée pendant que vous écriviez. Voici votre texte, gardé sur ce téléphone :",
+    copy: "Copier",
+    copied: "Copié.",
+    dismiss: "Fermer",
+    place_n: "Place {n}",
+    place_tied: "À égalité, place {n}",
+    points_label: "{n} sur 100",
+    scale_pairwise: "Notes sur 100 : la probabilité que l'on préfère cette idée à une idée moyenne.",
+    scale_approval: "Notes sur 100 : combien de personnes sur 100 à qui l'idée a été présentée l'ont approuvée.",
+    scale_budget: "Notes sur 100 : la part de leurs points que les participants ont donnée à l'idée.",
+    scale_ratings: "Notes sur 100 : la note moyenne de l'idée, ramenée sur 100.",
+    scale_agree_disagree: "Notes sur 100 : à quel point chaque groupe d'opinion est d'accord avec l'idée.",
+    scale_other: "Notes sur 100 : plus c'est haut, mieux c'est.",
   },
 };
 
@@ -238,6 +288,35 @@ export function t(key, params = {}) {
   const table = STRINGS[current];
   const text = (one && table[`${key}_one`]) || table[key] || STRINGS.en[key] || key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
+}
+
+/** Add strings (the console's, the presenter's) to the tables: {en: {...}, fr: {...}}. */
+export function extend(tables) {
+  for (const [code, strings] of Object.entries(tables)) Object.assign(STRINGS[code] ||= {}, strings);
+}
+
+/**
+ * The campaign's own texts in the current language: the template's
+ * translations (welcome.campaign.translations) where it has them, its own
+ * texts otherwise.
+ */
+export function campaignTexts(campaign) {
+  const tr = campaign?.translations?.[current] || null;
+  return {
+    title: tr?.title || campaign?.title || "",
+    phase: (index, fallback) => tr?.phases?.[index] || fallback,
+    prompt: (p) => tr?.prompts?.[p.id] || p.text,
+    translations: tr,
+  };
+}
+
+/** Evaluation strategies whose scores have a sentence of their own. */
+const SCALES = new Set(["pairwise", "approval", "budget", "ratings", "agree_disagree"]);
+
+/** What a score out of 100 means in this campaign, in one sentence. */
+export function scaleMeaning(campaign) {
+  const strategies = (campaign?.phases || []).map((p) => p.strategy).filter((s) => SCALES.has(s));
+  return t(strategies.length ? `scale_${strategies[strategies.length - 1]}` : "scale_other");
 }
 
 document.documentElement.lang = current;

@@ -11,40 +11,93 @@ export function codeFromLocation() {
   return code && CODE_PATTERN.test(code) ? code.toUpperCase() : null;
 }
 
-/** Show the code form; `error` (a message) when a code was refused. */
-export function showCodeForm(main, error = null) {
+/** The campaign behind a code, from the public GET /api/join/<code>:
+ * {campaign, status} when it exists, {missing: true} when the server says it does
+ * not, {} when the server cannot be asked (offline: the socket will tell). */
+export async function lookUpCode(code) {
+  try {
+    const response = await fetch(`/api/join/${encodeURIComponent(code)}`, { headers: { Accept: "application/json" } });
+    if (response.status === 404) return { missing: true };
+    if (!response.ok) return {};
+    const info = await response.json();
+    return { campaign: info.campaign, status: info.status };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Show the code form. `error` (a message) when a code was refused, `typed`
+ * the code to show again: a wrong code is corrected, not typed again.
+ */
+export function showCodeForm(main, error = null, typed = "") {
   const input = h("input", {
     id: "code", name: "code", autocomplete: "off", autocapitalize: "characters", spellcheck: "false",
-    class: "big-code", required: true, pattern: "[A-Za-z0-9]{4,12}", "aria-describedby": "code-hint",
+    class: "big-code", "aria-describedby": "code-hint code-error", value: typed,
   });
-  const form = h("form", { class: "card stack", onsubmit: (event) => {
+  // One error line, said once: the browser's own validation bubble is off (novalidate).
+  const errorLine = h("p", { class: "error", id: "code-error", role: "alert" });
+  const showError = (message) => {
+    errorLine.textContent = message || "";
+    if (message) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+  };
+  const submit = h("button", { type: "submit", class: "primary" }, t("join_button"));
+  const form = h("form", { class: "card stack", novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
     const code = input.value.trim().toUpperCase();
-    if (CODE_PATTERN.test(code)) location.assign(`/join/${encodeURIComponent(code)}`);
+    if (!CODE_PATTERN.test(code)) {
+      showError(t("error_code_shape"));
+      input.focus();
+      return;
+    }
+    submit.disabled = true;
+    const found = await lookUpCode(code);
+    submit.disabled = false;
+    if (found.missing) {
+      showError(t("error_not_found"));
+      input.focus();
+      input.select();
+      return;
+    }
+    location.assign(`/join/${encodeURIComponent(code)}`);
   } },
     h("h1", { id: "view-title", tabindex: "-1" }, t("join_title")),
-    error ? h("p", { class: "error", role: "alert" }, error) : null,
     h("div", {}, h("label", { for: "code" }, t("join_code_label")), input,
       h("p", { class: "hint", id: "code-hint" }, t("join_code_hint"))),
-    h("button", { type: "submit", class: "primary" }, t("join_button")),
+    errorLine,
+    submit,
   );
+  input.addEventListener("input", () => showError(null));
   fill(main, form);
+  showError(error);
   input.focus();
+}
+
+/** The profile questions' labels and choices in the participant's language. */
+function localized(q, tr) {
+  const own = tr?.profile?.[q.key] || {};
+  return {
+    label: own.label || q.label,
+    choice: (value) => own.choices?.[value] || value,
+  };
 }
 
 /**
  * Ask the template's profile questions (all optional unless required) and
  * resolve with the answers; resolves at once when there are none.
+ * `translations` is the campaign's texts in the participant's language.
  */
-export function askProfile(main, questions) {
+export function askProfile(main, questions, translations = null) {
   if (!questions || !questions.length) return Promise.resolve({});
   return new Promise((resolve) => {
     const selects = questions.map((q) => {
       const id = `profile-${q.key}`;
+      const text = localized(q, translations);
       const select = h("select", { id, name: q.key, required: q.required || null },
         h("option", { value: "" }, t("profile_skip")),
-        q.choices.map((choice) => h("option", { value: choice }, choice)));
-      return { q, select, field: h("div", {}, h("label", { for: id }, q.label), select) };
+        q.choices.map((choice) => h("option", { value: choice }, text.choice(choice))));
+      return { q, select, field: h("div", {}, h("label", { for: id }, text.label), select) };
     });
     const form = h("form", { class: "card stack", onsubmit: (event) => {
       event.preventDefault();

@@ -1,9 +1,9 @@
 // The participant app: join, then one view per phase, kept live by the
 // session's updates. Plain ES modules, no build step.
 import { h, fill, clock } from "./dom.js";
-import { t, lang, setLang } from "./i18n.js";
+import { t, lang, setLang, campaignTexts } from "./i18n.js";
 import { Session, SavedSession } from "./session.js";
-import { codeFromLocation, showCodeForm, askProfile } from "./join.js";
+import { codeFromLocation, showCodeForm, askProfile, lookUpCode } from "./join.js";
 import { collectView } from "./collect.js";
 import { sortView } from "./sort.js";
 import { evaluateView } from "./evaluate.js";
@@ -93,6 +93,30 @@ function buildView(key) {
   }
 }
 
+/** The card a participant was typing when collection ended: kept and shown, never dropped. */
+function unsentCard(kind) {
+  const draft = app.saved.get("draft");
+  if (kind === "collect" || !draft || !draft.text || !draft.text.trim()) return null;
+  const box = h("section", { class: "card unsent stack", "aria-labelledby": "unsent-title" },
+    h("h2", { id: "unsent-title" }, t("unsent_title")),
+    h("p", { class: "hint" }, t("unsent_text")),
+    h("blockquote", { id: "unsent-text" }, draft.text),
+    h("div", { class: "row" },
+      h("button", { type: "button", onclick: async () => {
+        try { await navigator.clipboard.writeText(draft.text); announce(t("copied")); } catch { announce(draft.text); }
+      } }, t("copy")),
+      h("button", { type: "button", class: "link-button", onclick: () => {
+        app.saved.set("draft", { ...draft, text: "" });
+        box.remove();
+        document.getElementById("view-title")?.focus();
+      } }, t("dismiss"))));
+  return box;
+}
+
+function phaseTitle(phase) {
+  return campaignTexts(app.session.state.campaign).phase(phase.index, phase.title);
+}
+
 function render() {
   const state = app.session.state;
   const key = viewKeyOf(state);
@@ -103,8 +127,8 @@ function render() {
     // build is tried again on the next state, not left half-made.
     app.view = buildView(key);
     app.viewKey = key;
-    fill(main, app.view.el);
-    if (!first && state.phase?.title) announce(t("phase_changed", { title: state.phase.title }));
+    fill(main, unsentCard(key.split(":")[0]), app.view.el);
+    if (!first && state.phase?.title) announce(t("phase_changed", { title: phaseTitle(state.phase) }));
     if (hadFocus) (app.view.focusTarget || document.getElementById("view-title"))?.focus();
   } else {
     app.view.update();
@@ -116,9 +140,10 @@ function render() {
 function renderHeader() {
   const { campaign, phase, counters } = app.session.state;
   if (campaign) {
-    document.title = `${campaign.title} · Essaim`;
+    const texts = campaignTexts(campaign);
+    document.title = `${texts.title} · Essaim`;
     const total = campaign.phases.length;
-    phaseNameEl.textContent = phase && phase.type ? `${phase.title} · ${phase.index + 1}/${total}` : campaign.title;
+    phaseNameEl.textContent = phase && phase.type ? `${phaseTitle(phase)} · ${phase.index + 1}/${total}` : texts.title;
     phaseNameEl.title = phase && phase.type ? t("phase_of", { n: phase.index + 1, total }) : "";
   }
   countersEl.textContent = counters && counters.participants != null
@@ -151,9 +176,10 @@ function renderTimer() {
 
 function renderConnection(status) {
   const pending = app.session ? app.session.outbox.length : 0;
-  connEl.classList.toggle("offline", status !== "online");
+  connEl.classList.toggle("offline", status !== "online" && status !== "ended");
   connEl.dataset.status = status;
-  if (status === "online") connEl.textContent = pending ? t("pending_actions", { n: pending }) : t("online");
+  if (status === "ended") connEl.textContent = "";
+  else if (status === "online") connEl.textContent = pending ? t("pending_actions", { n: pending }) : t("online");
   else if (status === "connecting") connEl.textContent = t("connecting");
   else connEl.textContent = t("reconnecting");
 }
@@ -185,7 +211,7 @@ function startSession(code, profile) {
   });
   session.addEventListener("fatal", (e) => {
     app.session = null;
-    showCodeForm(main, errorMessage(e.detail));
+    showCodeForm(main, errorMessage(e.detail), code);
   });
   session.addEventListener("notice", (e) => announce(errorMessage(e.detail)));
   app.viewKey = null;
@@ -194,26 +220,19 @@ function startSession(code, profile) {
   session.start();
 }
 
-/** Profile questions before the first join, when the server can tell them. */
-async function profileQuestions(code) {
-  try {
-    const response = await fetch(`/api/join/${encodeURIComponent(code)}`, { headers: { Accept: "application/json" } });
-    if (!response.ok) return [];
-    const info = await response.json();
-    return info.profile || info.campaign?.profile || [];
-  } catch {
-    return [];
-  }
-}
-
 async function boot() {
   renderLangButton();
   const code = codeFromLocation();
   if (!code) return showCodeForm(main);
   const saved = new SavedSession(code);
   if (saved.get("token")) return startSession(code, null);
-  const questions = await profileQuestions(code);
-  const profile = await askProfile(main, questions);
+  // Profile questions before the first join, when the server can tell them;
+  // a code that does not exist is said at once, with the code kept to correct.
+  const found = await lookUpCode(code);
+  if (found.missing) return showCodeForm(main, t("error_not_found"), code);
+  const campaign = found.campaign;
+  const profile = found.status === "finished" ? {}
+    : await askProfile(main, campaign?.profile || [], campaign?.translations?.[lang()]);
   startSession(code, profile);
 }
 

@@ -217,6 +217,17 @@ export class Session extends EventTarget {
   }
 
   welcome(frame) {
+    if (frame.spectator) {
+      // The campaign is over: its results, without becoming a participant.
+      // The server closes the socket; there is nothing to reconnect for.
+      this.stopped = true;
+      this.spectator = true;
+      this.state.campaign = frame.campaign;
+      this.applySections({ ...frame, you: {} });
+      this.emit("connection", { status: "ended" });
+      this.emit("state", { welcome: true });
+      return;
+    }
     this.saved.set("token", frame.token);
     this.saved.set("pid", frame.pid);
     this.ready = true;

@@ -88,56 +88,63 @@ export function sortView(app) {
     const groupNames = [["", t("group_none")],
       ...Array.from({ length: THEME_GROUPS }, (_, i) => [String(i + 1), t("group_n", { n: i + 1 })]),
       [OFF, t("group_off")]];
+    const groupLabel = Object.fromEntries(groupNames);
 
+    // One compact row per card, in the hand's order: cards never move under
+    // the participant's finger when a group is chosen. A hand of 8 fits a
+    // phone in about a screen and a half (the group shows as a coloured edge).
     const cardEl = (card, index) => {
       const a = state.assign[card.cid] || { group: "", same: "" };
       const groupId = `group-${index}`;
       const sameId = `same-${index}`;
       const sameCandidates = a.group && a.group !== OFF
         ? cards.filter((c) => c.cid !== card.cid && state.assign[c.cid]?.group === a.group) : [];
-      return h("li", { class: "sort-card", draggable: "true", "data-cid": card.cid,
+      return h("li", { class: "sort-card", draggable: "true", "data-cid": card.cid, "data-group": a.group || "none",
         ondragstart: (event) => { dragged = card.cid; event.dataTransfer.setData("text/plain", card.cid); } },
-        h("p", {}, card.text),
-        a.same && textOf[a.same] ? h("p", { class: "idea-mark" }, `= ${textOf[a.same].slice(0, 40)}`) : null,
-        h("div", { class: "controls" },
-          h("div", {}, h("label", { for: groupId }, t("group_label")),
-            h("select", { id: groupId, onchange: (event) => {
-              setGroup(card.cid, event.target.value);
-              document.getElementById(groupId)?.focus();
-            } },
-            groupNames.map(([value, label]) => h("option", { value, selected: value === a.group }, label)))),
-          sameCandidates.length ? h("div", {}, h("label", { for: sameId }, t("same_idea_label")),
-            h("select", { id: sameId, onchange: (event) => {
-              state.assign[card.cid].same = event.target.value;
-              save();
-              renderHand(hand);
-              document.getElementById(sameId)?.focus();
-            } },
-            h("option", { value: "" }, t("same_idea_none")),
-            sameCandidates.map((c) => h("option", { value: c.cid, selected: c.cid === a.same }, c.text.slice(0, 40))))) : null),
-        flagControl(app, card.cid));
+        h("p", { class: "sort-text", id: `card-${index}` }, card.text),
+        a.same && textOf[a.same] ? h("p", { class: "idea-mark" }, t("same_idea_mark", { text: textOf[a.same] })) : null,
+        h("div", { class: "sort-controls" },
+          h("label", { for: groupId, class: "visually-hidden" }, t("group_for", { n: index + 1 })),
+          h("select", { id: groupId, "aria-describedby": `card-${index}`, onchange: (event) => {
+            setGroup(card.cid, event.target.value);
+            document.getElementById(groupId)?.focus();
+          } },
+          groupNames.map(([value, label]) => h("option", { value, selected: value === a.group }, label))),
+          flagControl(app, card.cid, card.text)),
+        sameCandidates.length ? h("div", { class: "same-idea" }, h("label", { for: sameId }, t("same_idea_label")),
+          h("select", { id: sameId, onchange: (event) => {
+            state.assign[card.cid].same = event.target.value;
+            save();
+            renderHand(hand);
+            document.getElementById(sameId)?.focus();
+          } },
+          h("option", { value: "" }, t("same_idea_none")),
+          sameCandidates.map((c) => h("option", { value: c.cid, selected: c.cid === a.same }, c.text)))) : null);
     };
 
-    const zone = (value, label) => {
-      const members = cards.map((c, i) => [c, i]).filter(([c]) => (state.assign[c.cid]?.group || "") === value);
-      return h("section", { class: "group", "aria-label": label,
-        ondragover: (event) => { event.preventDefault(); event.currentTarget.classList.add("drop"); },
-        ondragleave: (event) => event.currentTarget.classList.remove("drop"),
-        ondrop: (event) => {
-          event.preventDefault();
-          const cid = event.dataTransfer.getData("text/plain") || dragged;
-          if (cid) setGroup(cid, value);
-        } },
-        h("h3", {}, `${label} (${members.length})`),
-        h("ul", { class: "plain" }, members.map(([c, i]) => cardEl(c, i))));
-    };
+    // Drop targets for a mouse on a wide screen (drag a card onto a group); a phone uses the selects.
+    const dropTarget = ([value, label]) => h("li", { class: "drop-target", "data-group": value || "none",
+      "aria-label": label,
+      ondragover: (event) => { event.preventDefault(); event.currentTarget.classList.add("drop"); },
+      ondragleave: (event) => event.currentTarget.classList.remove("drop"),
+      ondrop: (event) => {
+        event.preventDefault();
+        const cid = event.dataTransfer.getData("text/plain") || dragged;
+        if (cid) setGroup(cid, value);
+      } }, label);
 
+    const counts = groupNames.filter(([value]) => value)
+      .map(([value]) => [value, cards.filter((c) => state.assign[c.cid]?.group === value).length])
+      .filter(([, n]) => n);
     const focusedId = document.activeElement?.id;
     const focusLost = !document.activeElement || document.activeElement === document.body || body.contains(document.activeElement);
     fill(body,
       h("h2", { id: "hand-title", tabindex: "-1" }, t("hand_title")),
       h("p", { class: "hint" }, t("hand_help")),
-      h("div", { class: "hand-groups" }, groupNames.map(([value, label]) => zone(value, label))),
+      h("ul", { class: "plain drop-targets", "aria-hidden": "true" }, groupNames.map(dropTarget)),
+      h("ol", { class: "plain sort-cards" }, cards.map(cardEl)),
+      h("p", { class: "hint", id: "grouping-summary", "aria-live": "polite" },
+        counts.length ? counts.map(([value, n]) => `${groupLabel[value]}: ${n}`).join(" · ") : t("grouping_empty")),
       h("button", { type: "button", class: "primary", id: "place", onclick: () => {
         const { themes, offtopic } = placementOf(hand.items, state.assign);
         session.act("place", { hid: hand.hid, themes, offtopic });
