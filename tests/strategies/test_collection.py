@@ -68,6 +68,23 @@ def test_the_word_being_typed_is_completed() -> None:
     h.start_phase(0)
     meeting = h.write(pid, "Meetings always start late")
     h.write(pid, "Mechanics need better tools")
-    assert [s.cid for s in _call(h, "essaim_collection_similar", text="too many meet", limit=5)] == [meeting]
-    # Once the word is finished (a space typed), it is taken as it is.
-    assert _call(h, "essaim_collection_similar", text="too many meet ", limit=5) == []
+    found = _call(h, "essaim_collection_similar", text="too many meet", limit=5)
+    # "Mechanics" shares only the trigram "<me": a weak match, ranked below.
+    assert found[0].cid == meeting and all(s.score < found[0].score / 2 for s in found[1:])
+    # A stem is shorter than its words: "meeti" is completed by "meet" too.
+    assert [s.cid for s in _call(h, "essaim_collection_similar", text="too many meeti", limit=5)][0] == meeting
+
+
+def test_word_forms_are_suggested_in_french_and_english() -> None:
+    h = harness()
+    pid = h.join({"role": "Office"})
+    h.start_phase(0)
+    cards = {text: h.write(pid, text) for text in (
+        "Des menus végétariens à la cantine", "Un parrainage des nouveaux arrivants",
+        "Une formation aux nouveaux outils", "Recycling bins on every floor", "Parking is always full")}
+    for typed, expected in (("Plus d'options végétariennes ", "Des menus végétariens à la cantine"),
+                            ("Un parrain pour chaque nouveau ", "Un parrainage des nouveaux arrivants"),
+                            ("Former les équipes aux outils ", "Une formation aux nouveaux outils"),
+                            ("We should recycle more ", "Recycling bins on every floor")):
+        found = _call(h, "essaim_collection_similar", text=typed, limit=1)
+        assert [s.cid for s in found] == [cards[expected]], typed

@@ -5,7 +5,10 @@ shows in ``make bench-quality``."""
 from __future__ import annotations
 
 from essaim_builtins.bench.crowds import simulate_moderation, simulate_ranking, simulate_structure
+from essaim_builtins.bench.duplicates import suggestion_quality
 from essaim_builtins.bench.opinion_crowd import simulate_opinions
+from essaim_builtins.bench.word_index import WordIndex
+from essaim_builtins.collection.similarity import SimilarityIndex
 
 
 def test_crowd_sorting_beats_text_similarity_at_three_placements_per_card() -> None:
@@ -28,3 +31,10 @@ def test_juries_are_more_precise_than_three_flags_against_adversaries() -> None:
 def test_scaling_sparse_voters_finds_planted_opinion_groups_better_than_plain_pca() -> None:
     run = simulate_opinions(1, 4)
     assert run["ari"] > run["plain_ari"] + 0.05, run
+
+
+def test_stems_and_trigrams_suggest_more_duplicates_than_words_without_losing_precision() -> None:
+    before, now = suggestion_quality(WordIndex), suggestion_quality(SimilarityIndex)
+    assert now["recall_all"] > before["recall_all"] + 0.05, (before, now)
+    assert now["precision_all"] >= before["precision_all"], (before, now)
+    assert now["recall_word forms"] > 0.5, now

@@ -10,6 +10,9 @@ simple baseline in the same run, on the same simulated people:
   (random and adaptive pairs) and ratings against raw win counts;
 * moderation: precision and recall of hiding, peer juries against "hide after
   3 flags", with 20% adversarial flaggers;
+* duplicate suggestions: recall in the top 5 and precision on a labelled
+  French/English set, and keystroke latency at 20,000 cards, against the
+  word index suggestions used before;
 * opinion groups: adjusted Rand index of ``agree_disagree``'s groups against
   planted ones, with Pol.is's scaling of sparse voters against plain PCA.
 
@@ -26,6 +29,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from essaim_builtins.bench.crowds import simulate_moderation, simulate_ranking, simulate_structure
+from essaim_builtins.bench.duplicates import LATENCY_CARDS, duplicates_section
 from essaim_builtins.bench.opinion_crowd import opinion_section
 from essaim_builtins.bench.tables import mean, mean_and_error, table
 
@@ -163,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     moderation, jury_better = moderation_table(m_seeds, log)
     o_seeds = OPINION_SEEDS[:1] if args.quick else OPINION_SEEDS
     opinions, opinion_targets = opinion_section(o_seeds, log)
+    duplicates, duplicate_targets = duplicates_section(log, 2_000 if args.quick else LATENCY_CARDS)
     print(f"\n## Structure (ARI, mean of {len(s_seeds)} seeds; ~320 cards, 40 ideas in 8 themes, 4% spam)\n")
     print(structure)
     print(f"\n## Ranking (mean of {len(r_seeds)} seeds; {RANKED_ITEMS} items, {RANKING_VOTERS} voters: 70% careful, 20% one-sided, "
@@ -179,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\n## Opinion groups (agree_disagree; mean ± standard error over {len(o_seeds)} seeds; 200 statements, "
           "300 voters with 8-32 votes each)\n")
     print(opinions)
+    print("\n## Duplicate suggestions (labelled French/English cards; each card typed as a query against all the "
+          "others)\n")
+    print(duplicates)
     print("\n## Targets\n")
     print(f"- crowd sorting (1 and 2 boards) beats text-only from 3 placements per card: {'yes' if crowd_wins else 'NO'}")
     for n_items in (TARGET_ITEMS, RANKED_ITEMS):
@@ -187,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{_answers_each(n_items):.1f} answers per person ({n_items} items): {rho:.3f} "
               f"(standard error over {len(t_seeds)} seeds {se:.3f}) ({'meets' if rho >= 0.85 else 'below'} the 0.85 target)")
     print(f"- juries strictly more precise than 'hide after 3 flags' in every seed: {'yes' if jury_better else 'NO'}")
-    for line in opinion_targets:
+    for line in opinion_targets + duplicate_targets:
         print(line)
     print(f"\ntotal {time.perf_counter() - start:.1f}s")
     return 0
