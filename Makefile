@@ -10,7 +10,7 @@ DATA ?= data
 PROFILE ?= smoke
 HOST ?=
 
-.PHONY: run test test-slow test-deps chromium screenshots loadtest bench bench-engine bench-quality bench-aggregation bench-results venv clean
+.PHONY: run test test-slow test-deps chromium screenshots loadtest bench bench-cluster bench-owner bench-engine bench-quality bench-aggregation bench-results venv clean
 
 venv: $(STAMP)
 
@@ -72,6 +72,15 @@ loadtest: $(STAMP)
 TASKSET_GENERATOR := $(if $(shell command -v taskset),taskset -c 1)
 bench: $(STAMP)
 	$(TASKSET_GENERATOR) $(PY) -m loadtests.bench
+
+## bench-cluster: sessions one gateway holds in cluster mode (owner + gateway + real redis-server)
+##                next to one plain process, side by side per level (docs/scaling.md)
+bench-cluster: $(STAMP) test-deps
+	$(TASKSET_GENERATOR) $(PY) -m loadtests.bench_cluster
+
+## bench-owner: commands/s one campaign owner acks from 10 simulated gateways, 100,000 participants
+bench-owner: $(STAMP) test-deps
+	$(PY) -m loadtests.bench_owner
 
 ## bench-engine: durable vs in-memory acknowledged commands per second
 bench-engine: $(STAMP)

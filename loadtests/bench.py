@@ -25,6 +25,7 @@ import asyncio
 import gc
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pathlib import Path
@@ -32,6 +33,7 @@ from pathlib import Path
 from . import slo
 from .profiling import start_recording, summarize_collapsed
 from .lean import Facilitator, Fleet, LoopLag, raise_open_files_limit
+from .deployments import Deployment, RunningDeployment
 from .servers import KINDS, ServerProcess, bucket_quantile
 
 __all__ = ["LevelResult", "run_level", "main"]
@@ -78,6 +80,9 @@ class LevelResult:
     #: p99 of the facilitator console's results poll (ms); essaim only (the
     #: bare servers have no results to compute).
     console_results_p99: float = 0.0
+    #: Cluster mode: p95 of the gateway's replication lag (owner's publication
+    #: to the replica's application, ms, bucket upper bound) from /metrics.
+    replica_lag_p95: float = 0.0
     actions: int = 0
     breaches: list[str] = field(default_factory=list)
 
@@ -87,11 +92,11 @@ class LevelResult:
                 f"  {self.staleness_p95:6.0f}  {self.kib_idle:5.1f} {self.kib_active:5.1f}"
                 f"  {self.cpu_ms_per_frame:6.3f} {self.frames_per_second:7.0f} {self.cpu_share:5.0%} {self.generator_cpu:5.0%}"
                 f" {self.generator_lag_max:6.0f} {self.server_ack_p99:6.0f} {self.commit_p99:6.0f} {self.peak_mib:6.0f}"
-                f" {self.console_results_p99:6.0f} {self.gc_max:6.0f}  {verdict}")
+                f" {self.console_results_p99:6.0f} {self.gc_max:6.0f} {self.replica_lag_p95:6.0f}  {verdict}")
 
 
-HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu   gen glagmax sack99 cmt99   peak  res99  gcmax  verdict\n"
-          "                        (ms)   (ms)   (ms)   idle  activ                              (ms)   (ms)   (ms)   (MiB)   (ms)   (ms)")
+HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu   gen glagmax sack99 cmt99   peak  res99  gcmax rlag95  verdict\n"
+          "                        (ms)   (ms)   (ms)   idle  activ                              (ms)   (ms)   (ms)   (MiB)   (ms)   (ms)   (ms)")
 
 
 async def _sample_peak_rss(server: ServerProcess, result: LevelResult) -> None:
@@ -105,15 +110,17 @@ async def _sample_peak_rss(server: ServerProcess, result: LevelResult) -> None:
 
 async def run_level(kind: str, sessions: int, window: float, server_cpu: str | None,
                     objectives: slo.Objectives, join_rate: float = JOIN_RATE,
-                    profile_to: Path | None = None) -> LevelResult:
+                    profile_to: Path | None = None, deploy: Callable[[], Deployment] | None = None) -> LevelResult:
+    """One level on a fresh ``kind`` server pinned to ``server_cpu``, or on
+    what ``deploy`` starts (a cluster, a running deployment: see deployments.py)."""
     result = LevelResult(kind, sessions)
-    server = ServerProcess(kind, cpu=server_cpu).start()
+    server: Deployment = deploy() if deploy is not None else ServerProcess(kind, cpu=server_cpu).start()
     fleet: Fleet | None = None
     try:
         rss0 = server.rss_kib()
         facilitator = Facilitator(server.base_url, server.admin_token)
         code = await facilitator.create()
-        fleet = Fleet(server.ws_url, server.base_url, code)
+        fleet = Fleet(server.ws_urls, code)
         await fleet.grow(sessions, join_rate)
         await fleet.wait_welcomed(sessions, timeout=60)
         result.welcomed = fleet.welcomed
@@ -133,7 +140,7 @@ async def run_level(kind: str, sessions: int, window: float, server_cpu: str | N
         # A facilitator watches every real campaign: their console polls the
         # heaviest reads (results, structure) all along.
         console_stop = asyncio.Event()
-        console = asyncio.create_task(facilitator.watch(fleet.tally, console_stop)) if kind == "essaim" else None
+        console = asyncio.create_task(facilitator.watch(fleet.tally, console_stop)) if kind.startswith("essaim") else None
         for i, _ in enumerate(PHASES):
             await asyncio.sleep(window)
             if i < len(PHASES) - 1:
@@ -145,7 +152,8 @@ async def run_level(kind: str, sessions: int, window: float, server_cpu: str | N
         hist1 = server.histogram()
         for attr, name, q in (("server_ack_p99", "essaim_ack_seconds", 0.99),
                               ("commit_p99", "essaim_store_commit_seconds", 0.99),
-                              ("gc_max", "essaim_gc_pause_seconds", 1.0)):
+                              ("gc_max", "essaim_gc_pause_seconds", 1.0),
+                              ("replica_lag_p95", "essaim_replica_lag_seconds", 0.95)):
             if name in hist1:
                 setattr(result, attr, 1000 * bucket_quantile(hist0.get(name, []), hist1[name], q))
         result.generator_cpu = (time.process_time() - gen0) / (t1 - t0)
@@ -185,7 +193,8 @@ async def ramp(kind: str, levels: list[int], args: argparse.Namespace, objective
     out = []
     for n in levels:
         spy = Path(args.py_spy) / f"py-spy-{kind}-{n}.txt" if args.py_spy and kind == "essaim" else None
-        r = await run_level(kind, n, args.window, args.server_cpu, objectives, profile_to=spy)
+        r = await run_level(kind, n, args.window, args.server_cpu, objectives, profile_to=spy,
+                            deploy=(lambda: RunningDeployment(args.host.split(","))) if args.host else None)
         print(r.row(), flush=True)
         if spy is not None and spy.exists() and not r.held:
             print(f"where the server's time went at {n} sessions (py-spy, {spy}):")
@@ -225,7 +234,7 @@ async def amain(args: argparse.Namespace) -> int:
     # A baseline starts at the engine's best level (below it, it usually
     # holds) and goes up; if it breaks there, it goes down until it holds.
     baselines = {}
-    for kind in filter(None, args.compare.split(",")):
+    for kind in filter(None, "" if args.host else args.compare.split(",")):
         start = max(held_engine, levels[0])
         tried = await ramp(kind, [n for n in levels if n >= start], args, objectives)
         if tried and not tried[0].held:
@@ -256,6 +265,10 @@ def main() -> None:
     parser.add_argument("--py-spy", default="", metavar="DIR",
                         help="record the essaim server with py-spy at each level into DIR; summary at the break")
     parser.add_argument("--target", type=int, default=10000, help="sessions the engine must hold (exit 1 if not)")
+    parser.add_argument("--host", default="", metavar="URL[,URL...]",
+                        help="a running deployment instead of a fresh local server: its base URLs (sessions spread "
+                             "round-robin; the first takes the facilitator's calls; ESSAIM_ADMIN_TOKEN must be set). "
+                             "No baselines, no server-side columns")
     args = parser.parse_args()
     sys.exit(asyncio.run(amain(args)))
 

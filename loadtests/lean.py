@@ -20,6 +20,7 @@ import resource
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,11 +166,17 @@ class Facilitator:
 
 
 class Fleet:
-    """N participant sessions against one server, opened at a bounded rate."""
+    """N participant sessions, opened at a bounded rate, spread round-robin
+    over the WebSocket URLs given (the gateways of a cluster, or one server).
+    Each URL carries the campaign code (``/ws?c=CODE``), as the web app
+    sends it, so a proxy can route by campaign, and each session sends the
+    Origin of the server it connects to, as a browser on its page would."""
 
-    def __init__(self, ws_url: str, origin: str, code: str, *, workload: Workload = CAMPAIGN,
+    def __init__(self, ws_urls: str | Sequence[str], code: str, *, workload: Workload = CAMPAIGN,
                  compression: float = 1.0, seed: int = 1) -> None:
-        self.ws_url, self.origin, self.code = ws_url, origin, code
+        urls = [ws_urls] if isinstance(ws_urls, str) else list(ws_urls)
+        self.ws_urls = [f"{url}{'&' if '?' in url else '?'}c={code}" for url in urls]
+        self.code = code
         self.workload, self.compression = workload, compression
         self.rng = random.Random(seed)
         self.tally = Tally()
@@ -186,7 +193,8 @@ class Fleet:
         """Open sessions until ``n`` are running, ``per_second`` at most."""
         gap = 1.0 / per_second
         while len(self.tasks) < n and not self.stop.is_set():
-            self.tasks.append(asyncio.create_task(self._session(self.participant())))
+            url = self.ws_urls[len(self.tasks) % len(self.ws_urls)]
+            self.tasks.append(asyncio.create_task(self._session(self.participant(), url)))
             await asyncio.sleep(gap)
 
     async def wait_welcomed(self, n: int, timeout: float) -> bool:
@@ -202,10 +210,11 @@ class Fleet:
         for t in self.tasks:
             t.cancel()
 
-    async def _session(self, p: Participant) -> None:
+    async def _session(self, p: Participant, url: str) -> None:
         started = time.time()
         try:
-            async with connect(self.ws_url, origin=self.origin, compression=None, open_timeout=CONNECT_TIMEOUT_SECONDS,
+            origin = "http" + url.split("/ws")[0].removeprefix("ws")  # ws://h:p/ws?c=.. -> http://h:p
+            async with connect(url, origin=origin, compression=None, open_timeout=CONNECT_TIMEOUT_SECONDS,
                                ping_interval=None, close_timeout=2, max_size=MAX_FRAME_BYTES) as ws:
                 self.open += 1
                 try:

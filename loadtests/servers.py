@@ -67,6 +67,8 @@ class ServerProcess:
     log_path: str = ""
     #: More environment for the server (e.g. essaim settings as ESSAIM_* variables).
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: More arguments for ``essaim serve`` (e.g. ``--cluster redis://...``).
+    extra_args: list[str] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -77,6 +79,10 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     @property
+    def ws_urls(self) -> list[str]:
+        return [self.ws_url]
+
+    @property
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
@@ -85,7 +91,7 @@ class ServerProcess:
         py = sys.executable
         if self.kind == "essaim":
             cmd = [py, "-m", "essaim", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--data-dir", self.data_dir]
+                   "--data-dir", self.data_dir, *self.extra_args]
         elif self.kind in ("bare", "bare-asgi", "bare-paced", "uvicorn"):
             module = "uvicorn_websockets" if self.kind == "uvicorn" else "bare_quart_trio"
             cmd = [py, "-m", f"loadtests.baselines.{module}", "--port", str(self.port)]

@@ -70,6 +70,11 @@ class LimitExceeded(CommandError):
     code = "limit_exceeded"
 
 
+class BusError(EssaimError):
+    """Cluster mode: the bus (Valkey) cannot be reached or refused a command.
+    The message names its URL."""
+
+
 class TemplateError(EssaimError):
     """A campaign template is invalid.
 

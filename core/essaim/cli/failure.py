@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from essaim.errors import CommandError, EssaimError, NotFound, PluginError, StoreError, TemplateError
+from essaim.errors import BusError, CommandError, EssaimError, NotFound, PluginError, StoreError, TemplateError
 
 __all__ = ["CLIError", "Failure", "describe", "sole_error", "EXIT_FAILURE", "EXIT_USAGE"]
 
@@ -61,6 +61,9 @@ def describe(error: BaseException) -> Failure | None:
     if isinstance(error, StoreError):
         return Failure(str(error), "check that --data names a writable directory with enough space",
                        EXIT_FAILURE)
+    if isinstance(error, BusError):
+        return Failure(str(error), "start Valkey (or Redis 7) there, or fix --cluster / ESSAIM_CLUSTER; "
+                       "without --cluster the server runs on its own", EXIT_FAILURE)
     if isinstance(error, CommandError):
         return Failure(error.message, "check the command's arguments with `essaim COMMAND --help`", EXIT_FAILURE)
     if isinstance(error, EssaimError):

@@ -35,6 +35,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--allowed-origins", dest="allowed_origins",
                    help="comma-separated extra WebSocket origins allowed besides the server's own")
     p.add_argument("--log-level", dest="log_level", help="debug, info, warning, error (default info)")
+    p.add_argument("--cluster", metavar="URL",
+                   help="cluster mode: the Valkey URL (redis://host:port) shared by every server of the campaigns")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                    help="any setting, e.g. --set rate_per_second=10 (repeatable)")
     p.add_argument("--demo", action="store_true", help="create or reuse a demo campaign and print its links")
@@ -43,7 +45,7 @@ def register(subparsers: Any) -> None:
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     values: dict[str, Any] = {k: getattr(args, k) for k in
-                              ("host", "port", "public_url", "allowed_origins", "log_level")}
+                              ("host", "port", "public_url", "allowed_origins", "log_level", "cluster")}
     values["data_dir"] = args.data
     for item in args.overrides:
         name, sep, value = item.partition("=")

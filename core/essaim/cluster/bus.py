@@ -34,6 +34,8 @@ from glide import (
 from glide_shared.commands.core_options import ExpirySet, ExpiryType
 from glide_shared.commands.stream import MaxId, MinId
 
+from essaim.errors import BusError
+
 __all__ = ["Bus", "BusError", "Add", "Entry", "parse_url"]
 
 log = logging.getLogger("essaim.cluster.bus")
@@ -46,10 +48,6 @@ REQUEST_TIMEOUT_MS = 3000
 CONNECT_TIMEOUT_MS = 3000
 
 Entry = tuple[bytes, dict[bytes, bytes]]
-
-
-class BusError(Exception):
-    """Valkey could not be reached, or refused a command."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ import trio
 from essaim.cluster.bus import Add, Bus, BusError
 from essaim.cluster.gateway_link import REQUEST_TIMEOUT_SECONDS, GatewayLink
 from essaim.cluster.owner_link import OwnerLink
-from essaim.cluster.wire import CAMPAIGNS, DIRECTORY, results_from_dict, structure_from_dict
+from essaim.cluster.wire import CAMPAIGNS, CODES, DIRECTORY, results_from_dict, structure_from_dict
 from essaim.engine import Engine, EngineLimits, open_engine
 from essaim.engine._owner import CampaignOwner
 from essaim.engine.metrics import Histogram
@@ -92,6 +92,7 @@ class ClusterEngine(Engine):
         info = orjson.dumps({"code": code, "node": self.node})
         bus = self._buses[0]
         await bus.hset(CAMPAIGNS, {campaign_id: info})
+        await bus.hset(CODES, {code: campaign_id.encode()})
         await bus.add(Add(DIRECTORY, {"c": campaign_id.encode(), "i": info}, maxlen=10_000))
 
     async def _keep_announced(self) -> None:
@@ -135,6 +136,15 @@ class ClusterEngine(Engine):
         if not await self.gateway.look_up(campaign_id):
             raise NotFound(f"no campaign {campaign_id!r}; check the link or the code")
         await self.gateway.replicated(campaign_id)
+
+    async def find(self, code: str) -> str:
+        try:
+            return self.by_code(code)
+        except NotFound:
+            cid = await self.gateway.look_up_code(code.strip().upper())
+            if cid is None:
+                raise
+            return cid
 
     def by_code(self, code: str) -> str:
         try:

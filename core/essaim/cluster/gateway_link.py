@@ -28,6 +28,7 @@ from essaim.cluster.bus import Add, Bus, BusError
 from essaim.cluster.replica import Replica, error_from_reply
 from essaim.cluster.wire import (
     CAMPAIGNS,
+    CODES,
     DIRECTORY,
     REQUESTS_MAX_ENTRIES,
     decode_events,
@@ -249,6 +250,16 @@ class GatewayLink:
             if info is not None:
                 self._learn(campaign_id, orjson.loads(info))
         return campaign_id in self.directory
+
+    async def look_up_code(self, code: str) -> str | None:
+        """The campaign of a join code this process has not heard of yet, from Valkey."""
+        try:
+            cid = await self._read_bus.hget(CODES, code) if self.connected else None
+        except BusError:
+            return None
+        if cid is None or not await self.look_up(cid.decode()):
+            return None
+        return cid.decode()
 
     def _learn(self, campaign_id: str, info: dict[str, Any]) -> None:
         if info.get("node") == self.node:

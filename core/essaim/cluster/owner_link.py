@@ -272,6 +272,8 @@ class OwnerLink:
                 ok = await answer(self, cid, node, request, args)
         except CommandError as error:
             self.reply(node, request, error=error)
+        except BusError as error:
+            self.reply(node, request, error=CommandError(f"{error}; try again in a moment", code="unavailable"))
         except EssaimError as error:
             log.error("campaign %s: a gateway's request failed: %s", cid, error, exc_info=error)
             self.reply(node, request, error=CommandError(str(error), code="plugin_error"))

@@ -14,7 +14,8 @@ Per campaign ``C``:
 
 Per process: ``essaim:node:N:replies``, the owner's answers to that
 gateway's requests (``r``, and ``ok`` or ``e``, JSON). Cluster-wide:
-the hash ``essaim:campaigns`` (campaign id → code and owner node) and the
+the hash ``essaim:campaigns`` (campaign id → code and owner node), the hash
+``essaim:codes`` (join code → campaign id) and the
 stream ``essaim:directory`` announcing new campaigns.
 """
 
@@ -30,7 +31,7 @@ from essaim.model.types import Idea, ItemScore, OpportunitySheet, Results, Struc
 from essaim.store.base import StoredCampaign
 
 __all__ = [
-    "events_key", "requests_key", "replies_key", "snapshot_key", "CAMPAIGNS", "DIRECTORY",
+    "events_key", "requests_key", "replies_key", "snapshot_key", "CAMPAIGNS", "CODES", "DIRECTORY",
     "encode_events", "decode_events", "encode_stored", "decode_stored", "results_from_dict",
     "structure_from_dict", "STREAM_MAX_ENTRIES", "REQUESTS_MAX_ENTRIES", "REPLIES_MAX_ENTRIES",
 ]
@@ -46,6 +47,8 @@ REQUESTS_MAX_ENTRIES = 100_000
 REPLIES_MAX_ENTRIES = 100_000
 
 CAMPAIGNS = "essaim:campaigns"
+#: Join code -> campaign id, cluster-wide.
+CODES = "essaim:codes"
 DIRECTORY = "essaim:directory"
 
 

@@ -372,6 +372,11 @@ class Engine:
         """The live state: read it, never change it."""
         return self.campaign(campaign_id).state
 
+    async def find(self, code: str) -> str:
+        """:meth:`by_code`, and in cluster mode also a campaign created
+        elsewhere a moment ago that this process has not heard of yet."""
+        return self.by_code(code)
+
     def by_code(self, code: str) -> str:
         """The campaign id for a join code (case-insensitive)."""
         try:

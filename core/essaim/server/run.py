@@ -23,7 +23,10 @@ import trio
 from hypercorn.trio.run import worker_serve
 from hypercorn.utils import wrap_app
 
+from typing import Any
+
 from essaim.engine import open_engine
+from essaim.errors import BusError
 from essaim.plugin import PluginHost
 from essaim.store import Store
 from essaim.server.advertise import advertised
@@ -43,6 +46,18 @@ log = logging.getLogger("essaim.server")
 STORE_FILE = "essaim.sqlite3"
 
 
+def _open_engine(settings: Settings, store: Store | str | Path, plugins: PluginHost | None) -> Any:
+    """The engine: on its own, or in cluster mode on ``settings.cluster``
+    (owner of its campaigns, gateway to the others: essaim.cluster)."""
+    if not settings.cluster:
+        return open_engine(store, plugins=plugins, finished_later=True)
+    try:
+        from essaim.cluster import open_cluster_engine
+    except ImportError as exc:  # valkey-glide is an optional dependency
+        raise BusError(f"cluster mode needs valkey-glide ({exc}); install it with: pip install 'essaim[cluster]'") from None
+    return open_cluster_engine(settings.cluster, store, plugins=plugins, finished_later=True)
+
+
 async def serve(
     settings: Settings,
     *,
@@ -58,7 +73,7 @@ async def serve(
     if store is None:
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         store = Path(settings.data_dir) / STORE_FILE
-    async with open_engine(store, plugins=plugins, finished_later=True) as engine:
+    async with _open_engine(settings, store, plugins) as engine:
         async with trio.open_nursery() as nursery:
             server = EssaimServer(engine, settings, nursery)
             config = hypercorn_config(settings)

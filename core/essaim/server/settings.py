@@ -51,6 +51,10 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     #: Log level of the JSON logs.
     log_level: str = "info"
+    #: Cluster mode: the Valkey (or Redis 7) URL, redis://host:port, shared by
+    #: every process serving the same campaigns (docs/scaling.md); empty: one
+    #: process on its own, no server needed.
+    cluster: str = ""
     #: Reverse proxies (addresses or CIDR blocks, comma-separated in env/flags)
     #: whose forwarded headers say who the client is; from any other peer
     #: they are ignored, so nobody can pick the address their limits count on.

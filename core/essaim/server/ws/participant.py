@@ -266,17 +266,22 @@ class Connection:
         self.server.metrics.errors[code] += 1
         await self._send_now({"type": "error", "code": code, "message": message})
 
-    def _campaign(self, msg: dict[str, Any]) -> str:
+    async def _campaign(self, msg: dict[str, Any]) -> str:
+        """The campaign of the join code, ready to be served here (in cluster
+        mode this gateway's replica of it, built on first use)."""
         code = msg.get("campaign")
         if not isinstance(code, str) or not code or len(code) > MAX_MSG_ID_CHARS:
             raise CommandError("'campaign' must be the campaign's join code", code="bad_request")
-        return self.server.engine.by_code(code)
+        engine = self.server.engine
+        campaign_id = await engine.find(code)
+        await engine.ready(campaign_id)
+        return campaign_id
 
     async def _do_join(self, msg: dict[str, Any]) -> bool:
         """Join; True once welcomed as a participant, False when the campaign
         is over (the client got a spectator's welcome: nothing was written)."""
         engine = self.server.engine
-        campaign_id = self._campaign(msg)
+        campaign_id = await self._campaign(msg)
         profile = msg.get("profile") or {}
         state = engine.state(campaign_id)
         if state.status == "finished":
@@ -308,7 +313,7 @@ class Connection:
 
     async def _do_resume(self, msg: dict[str, Any]) -> None:
         engine = self.server.engine
-        campaign_id = self._campaign(msg)
+        campaign_id = await self._campaign(msg)
         token = msg.get("token")
         if not isinstance(token, str) or not token or len(token) > 200:
             raise CommandError("'token' must be the token from 'welcome'", code="unauthorized")

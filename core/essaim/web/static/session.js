@@ -88,7 +88,9 @@ export class Session extends EventTarget {
   connect() {
     clearTimeout(this.retryTimer);
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${scheme}//${location.host}/ws`);
+    // The campaign in the URL lets a proxy send a campaign's phones to the
+    // same servers (docs/scaling.md); any server can serve any campaign.
+    const ws = new WebSocket(`${scheme}//${location.host}/ws?c=${encodeURIComponent(this.code)}`);
     this.ws = ws;
     this.ready = false;
     this.emit("connection", { status: "connecting" });
