@@ -3,6 +3,7 @@ per client address, sockets per participant are capped."""
 
 from __future__ import annotations
 
+import requests
 import trio
 from essaim.server import ratelimit
 from essaim.server.ratelimit import AddressBuckets
@@ -56,3 +57,45 @@ def test_address_buckets_are_per_address_and_bounded(monkeypatch):
     for i in range(50):
         buckets.take(f"10.1.0.{i}", 2.0)
     assert len(buckets._buckets) <= 10
+
+
+async def _get_join_info(server, code: str, address: str | None = None) -> requests.Response:
+    headers = {"X-Forwarded-For": address} if address else {}
+    return await trio.to_thread.run_sync(
+        lambda: requests.get(f"{server.base_url}/api/join/{code}", headers=headers, timeout=10))
+
+
+async def test_join_code_lookups_over_http_share_the_join_limit(tmp_path):
+    """GET /api/join/{code} answers whether a code exists: guessing codes
+    there costs the same attempts as joining over the WebSocket."""
+    async with running_server(tmp_path, join_rate_per_second=0.001, join_burst=3) as server:
+        _, code, _ = await new_campaign(server)
+        assert (await _get_join_info(server, code)).status_code == 200
+        assert (await _get_join_info(server, "NOPE1")).status_code == 404
+        assert (await _get_join_info(server, "NOPE2")).status_code == 404
+        refused = await _get_join_info(server, code)
+        assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+        assert int(refused.headers["Retry-After"]) >= 1
+        # The same address has no attempts left on the WebSocket either.
+        async with participant_connection(server) as p:
+            await p.send({"type": "join", "campaign": code})
+            assert (await p.recv())["code"] == "rate_limited"
+
+
+async def test_websocket_joins_spend_the_attempts_of_http_lookups(tmp_path):
+    async with running_server(tmp_path, join_rate_per_second=0.001, join_burst=2) as server:
+        _, code, _ = await new_campaign(server)
+        for _ in range(2):
+            async with participant_connection(server) as p:
+                await p.join(code)
+        assert (await _get_join_info(server, code)).status_code == 429
+
+
+async def test_the_join_limit_is_per_client_address_behind_a_trusted_proxy(tmp_path):
+    """The address is the one client_address() gives: each forwarded client has its own attempts."""
+    async with running_server(tmp_path, join_rate_per_second=0.001, join_burst=1,
+                              trusted_proxies=("127.0.0.1",)) as server:
+        _, code, _ = await new_campaign(server)
+        assert (await _get_join_info(server, code, "198.51.100.1")).status_code == 200
+        assert (await _get_join_info(server, code, "198.51.100.1")).status_code == 429
+        assert (await _get_join_info(server, code, "198.51.100.2")).status_code == 200

@@ -24,7 +24,8 @@ from essaim.server.ops.metrics import GcPauses, ServerMetrics
 from essaim.server.ws.participant import CLOSE_RESTART, ParticipantSocket
 from essaim.server.http.monitoring import MONITORING_KEY, register_monitoring_routes
 from essaim.server.http.site import register_site_routes
-from essaim.server.proxies import ProxyHeaders
+from essaim.server.proxies import ProxyHeaders, client_address
+from essaim.server.ratelimit import AddressBuckets
 from essaim.server.http.unread_body import UnreadBodyGuard
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ class EssaimServer:
         self.gc_pauses = GcPauses()
         self.hubs = Hubs(engine, settings, self.metrics, nursery)
         self.proxies = ProxyHeaders(settings.trusted_proxies, settings.proxy_headers)
+        #: Join attempts per client address, on every path that tells whether a
+        #: join code exists (the WebSocket join/resume, GET /api/join/{code}):
+        #: the code is public, and guessing must cost the same everywhere.
+        self.join_attempts = AddressBuckets(settings.join_rate_per_second, settings.join_burst)
         #: Every open participant socket, joined or not (for drain and the slow-client sweeper).
         self.live: set["Connection"] = set()
         self.admin_token = settings.admin_token or secrets.token_urlsafe(24)
@@ -83,6 +88,10 @@ class EssaimServer:
         register_site_routes(app, self)
         register_facilitator_api(app, self)
         return app
+
+    def may_attempt_join(self, scope: dict[str, Any]) -> bool:
+        """Spend one join attempt of the client behind ``scope``, if it has one left."""
+        return self.join_attempts.take(client_address(scope), trio.current_time())
 
     def is_admin(self, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(token.encode(), self.admin_token.encode())  # type: ignore[union-attr]

@@ -133,16 +133,19 @@ class Settings:
     max_connections_per_participant: int = 4
 
     # -- per client address ----------------------------------------------------------------------
-    #: Sustained join/resume attempts per second from one IP address. The join
+    #: Sustained join/resume attempts (and join-code lookups, GET
+    #: /api/join/{code}) per second from one IP address. The join
     #: code is public: without this, one script fills a campaign with fake
     #: participants (each a durable event) and real people get campaign_full.
     #: 10/s lets a whole office behind one NAT trickle in; a flood from one
     #: address makes at most 18,000 joins in a 30-minute campaign.
     join_rate_per_second: float = 10.0
     #: Burst of join/resume attempts from one address: an office of ~300 behind
-    #: one NAT joining at the same moment, or reconnecting after a restart.
+    #: one NAT joining at the same moment, or reconnecting after a restart. A
+    #: browser's first join costs two attempts (the page's GET /api/join/{code},
+    #: then the WebSocket join), hence 600.
     #: Behind a reverse proxy every client has the proxy's address: raise both.
-    join_burst: int = 300
+    join_burst: int = 600
 
     # -- shutdown --------------------------------------------------------------------------------
     #: Time the 1012 close frames get to reach clients before hypercorn takes over.

@@ -42,6 +42,9 @@ __all__ = ["register_facilitator_api", "ApiError", "STATUS_BY_CODE", "PHASE_ACTI
 #: A template is a few KiB; 256 KiB leaves room for long prompt lists and stops abuse.
 MAX_BODY_BYTES = 256 * 1024
 PHASE_ACTIONS = ("start", "pause", "resume", "extend", "advance")
+#: Retry-After of a rate-limited join lookup: attempts come back at
+#: join_rate_per_second (10/s by default), so a second is plenty.
+JOIN_RETRY_AFTER_SECONDS = 1
 
 STATUS_BY_CODE = {
     "bad_request": 400, "bad_json": 400, "bad_template": 400, "too_long": 400, "too_short": 400,
@@ -204,7 +207,13 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
         """The campaign's title, language, profile questions and phases, by
         join code: what ``welcome`` tells after joining, so the page can ask
         the profile questions first. The code is public (it is on the join
-        link and the QR code); nothing here is secret."""
+        link and the QR code); nothing here is secret, but whether a code
+        exists is: each lookup spends a join attempt of the client's address,
+        as a WebSocket join does."""
+        if not server.may_attempt_join(request.scope):
+            response = _error("rate_limited", "too many join attempts from your address; wait a moment")
+            response.headers["Retry-After"] = str(JOIN_RETRY_AFTER_SECONDS)
+            return response
         campaign_id = engine.by_code(code)
         state = engine.state(campaign_id)
         return _json({"campaign": campaign_view(state), "status": state.status})

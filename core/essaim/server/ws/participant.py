@@ -28,8 +28,8 @@ from essaim.engine._owner import check_profile
 from essaim.model.commands import MAX_MSG_ID_CHARS, PARTICIPANT_COMMAND_TYPES, Actor, Command
 from essaim.errors import CommandError, EssaimError
 from essaim.server.ws.outbox import Outbox
-from essaim.server.proxies import FORWARDED_SCHEME_KEY, client_address
-from essaim.server.ratelimit import AddressBuckets, TokenBucket
+from essaim.server.proxies import FORWARDED_SCHEME_KEY
+from essaim.server.ratelimit import TokenBucket
 from essaim.server.ws.transports import abort_transport
 from essaim.server.views import (
     PROTOCOL_VERSION,
@@ -76,8 +76,6 @@ class ParticipantSocket:
 
     def __init__(self, server: "EssaimServer") -> None:
         self.server = server
-        #: Join and resume attempts per client address (the join code is public).
-        self.join_attempts = AddressBuckets(server.settings.join_rate_per_second, server.settings.join_burst)
 
     def origin_allowed(self, scope: dict[str, Any]) -> bool:
         """Same origin, or one of ``allowed_origins``. No Origin header
@@ -232,7 +230,7 @@ class Connection:
             if not isinstance(mtype, (str, type(None))):  # a missing type is an unknown one, below
                 await self._send_error_frame("bad_request", "'type' must be a string, e.g. \"join\"")
                 continue
-            if mtype in ("join", "resume") and not self._may_attempt_join():
+            if mtype in ("join", "resume") and not self.server.may_attempt_join(self.scope):
                 await self._send_error_frame("rate_limited", "too many join attempts from your address; wait a moment")
                 continue
             try:
@@ -257,10 +255,6 @@ class Connection:
                 await self._send_error_frame("unknown_type", f"unknown type {mtype!r}; send 'join' or 'resume' first")
         await self._send_error_frame("not_joined", "too many frames before 'join' or 'resume'; reconnect")
         return CLOSE_POLICY
-
-    def _may_attempt_join(self) -> bool:
-        address = client_address(self.scope)
-        return self.server.participant_socket.join_attempts.take(address, trio.current_time())
 
     async def _send_error_frame(self, code: str, message: str) -> None:
         self.server.metrics.errors[code] += 1
