@@ -27,6 +27,8 @@ START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 15.0
 #: Joins per second (and burst) the local server accepts from 127.0.0.1 in a load test.
 LOAD_JOIN_RATE_PER_SECOND = 100_000
+#: Sockets the local server accepts from 127.0.0.1 in a load test: more than any profile opens.
+LOAD_SOCKETS_PER_ADDRESS = 1_000_000
 #: Clock ticks per second for /proc/<pid>/stat.
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -111,9 +113,11 @@ class ServerProcess:
         env = dict(os.environ, ESSAIM_ADMIN_TOKEN=self.admin_token, ESSAIM_LOG_LEVEL="warning", **self.extra_env)
         if self.kind == "essaim":
             # Every simulated participant comes from 127.0.0.1: the per-address
-            # join limit (an office behind one NAT) would refuse all but ~300.
+            # limits (an office behind one NAT) would refuse all but ~300 joins
+            # and 1,000 sockets.
             env.setdefault("ESSAIM_JOIN_RATE_PER_SECOND", str(LOAD_JOIN_RATE_PER_SECOND))
             env.setdefault("ESSAIM_JOIN_BURST", str(LOAD_JOIN_RATE_PER_SECOND))
+            env.setdefault("ESSAIM_MAX_SOCKETS_PER_ADDRESS", str(LOAD_SOCKETS_PER_ADDRESS))
         if self.kind == "essaim" and self.broadcast is not None:
             env["ESSAIM_COUNTERS_INTERVAL"] = str(self.broadcast)
         if self.kind == "essaim" and self.frame_budget is not None and self.frame_budget > 0:

@@ -147,6 +147,15 @@ class Settings:
     #: Behind a reverse proxy every client has the proxy's address: raise both.
     join_burst: int = 600
 
+    #: Open participant sockets from one client address, joined or not. Each is
+    #: a file descriptor and two tasks: without a cap one script held 1,500
+    #: idle sockets and could starve the process of descriptors for everyone.
+    #: 1,000 fits a venue of ~500 people behind one NAT with a phone and a
+    #: stale tab each (an office of 300 is the join_burst's case); more from
+    #: one address: close 1013, the page retries. Behind a reverse proxy,
+    #: list it in trusted_proxies, or this caps the whole audience.
+    max_sockets_per_address: int = 1000
+
     # -- shutdown --------------------------------------------------------------------------------
     #: Time the 1012 close frames get to reach clients before hypercorn takes over.
     drain_timeout: float = 3.0

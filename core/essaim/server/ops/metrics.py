@@ -48,6 +48,8 @@ class ServerMetrics:
         self.updates_dropped = 0
         self.slow_disconnects = 0
         self.origin_refused = 0
+        #: Sockets closed at once (1013) because their address held max_sockets_per_address.
+        self.address_limit_refused = 0
         self.errors = Counter[str]()
         self.ack_seconds = Histogram(LATENCY_BUCKETS)
         #: A phase change made durable -> the frame carrying it handed to the kernel, per client.

@@ -90,6 +90,8 @@ def collect_essaim(server: "EssaimServer") -> list[Metric]:
         _counter("essaim_slow_disconnects", "Clients disconnected (4000) because they did not read their frames.",
                  m.slow_disconnects),
         _counter("essaim_origin_refused", "WebSocket handshakes refused for their Origin.", m.origin_refused),
+        _counter("essaim_address_limit_refused", "Sockets closed (1013): their address held max_sockets_per_address.",
+                 m.address_limit_refused),
         _histogram("essaim_ack_seconds", "From an action received to its durable ack queued.", m.ack_seconds),
         _histogram("essaim_phase_push_staleness_seconds",
                    "From a phase change made durable to the frame carrying it handed to the kernel, per client.",

@@ -28,7 +28,7 @@ from essaim.engine._owner import check_profile
 from essaim.model.commands import MAX_MSG_ID_CHARS, PARTICIPANT_COMMAND_TYPES, Actor, Command
 from essaim.errors import CommandError, EssaimError
 from essaim.server.ws.outbox import Outbox
-from essaim.server.proxies import FORWARDED_SCHEME_KEY
+from essaim.server.proxies import FORWARDED_SCHEME_KEY, client_address
 from essaim.server.ratelimit import TokenBucket
 from essaim.server.ws.transports import abort_transport
 from essaim.server.views import (
@@ -48,13 +48,15 @@ if TYPE_CHECKING:
     from essaim.server.ws.fanout import CampaignHub
 
 __all__ = ["ParticipantSocket", "Connection", "QUERY_TYPES", "CLOSE_TOO_SLOW", "CLOSE_RESTART",
-           "CLOSE_UNAUTHORIZED", "CLOSE_POLICY"]
+           "CLOSE_UNAUTHORIZED", "CLOSE_POLICY", "CLOSE_TRY_AGAIN_LATER"]
 
 log = logging.getLogger("essaim.server.ws")
 
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
 CLOSE_RESTART = 1012
+#: RFC 6455 "Try Again Later": the address holds too many sockets; the page retries with back-off.
+CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_TOO_SLOW = 4000
 CLOSE_UNAUTHORIZED = 4003
 
@@ -76,6 +78,14 @@ class ParticipantSocket:
 
     def __init__(self, server: "EssaimServer") -> None:
         self.server = server
+        #: Open sockets per client address (entries leave at zero).
+        self._by_address: dict[str, int] = {}
+
+    def sockets_of(self, address: str) -> int:
+        return self._by_address.get(address, 0)
+
+    def tracked_addresses(self) -> int:
+        return len(self._by_address)
 
     def origin_allowed(self, scope: dict[str, Any]) -> bool:
         """Same origin, or one of ``allowed_origins``. No Origin header
@@ -109,6 +119,14 @@ class ParticipantSocket:
         if self.server.draining:
             await send({"type": "websocket.close", "code": CLOSE_RESTART})
             return
+        address = client_address(scope)
+        held = self._by_address.get(address, 0)
+        if held >= self.server.settings.max_sockets_per_address:
+            metrics.address_limit_refused += 1
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER,
+                        "reason": "too many open connections from your address; try again later"})
+            return
+        self._by_address[address] = held + 1
         conn = Connection(self.server, scope, send)
         metrics.connections_total += 1
         metrics.connections_open += 1
@@ -120,6 +138,11 @@ class ParticipantSocket:
             self.server.forget(conn)
             metrics.connections_open -= 1
             self.server.hubs.leave(conn)
+            left = self._by_address[address] - 1
+            if left:
+                self._by_address[address] = left
+            else:
+                del self._by_address[address]
 
 
 class Connection:
