@@ -15,6 +15,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 import trio
+from quart import Response, request
 from quart_trio import QuartTrio
 
 from essaim.server.advertise import advertised
@@ -23,6 +24,7 @@ from essaim.server.ws.fanout import Hubs
 from essaim.server.ops.metrics import GcPauses, ServerMetrics
 from essaim.server.ws.participant import CLOSE_RESTART, ParticipantSocket
 from essaim.server.http.monitoring import MONITORING_KEY, register_monitoring_routes
+from essaim.server.http.security_headers import add_security_headers
 from essaim.server.http.site import register_site_routes
 from essaim.server.proxies import ProxyHeaders, client_address
 from essaim.server.ratelimit import AddressBuckets
@@ -87,6 +89,11 @@ class EssaimServer:
         register_monitoring_routes(app, self)
         register_site_routes(app, self)
         register_facilitator_api(app, self)
+
+        @app.after_request
+        async def security_headers(response: Response) -> Response:
+            return add_security_headers(response, request.host)
+
         return app
 
     def may_attempt_join(self, scope: dict[str, Any]) -> bool:

@@ -43,7 +43,6 @@ async def _file(path: Path, *, max_age: int) -> Response:
     mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     response = Response(data, mimetype=mimetype)
     response.headers["Cache-Control"] = f"public, max-age={max_age}" if max_age else "no-cache"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

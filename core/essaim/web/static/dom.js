@@ -13,6 +13,8 @@ export function h(tag, attrs = {}, ...children) {
     if (name.startsWith("on") && typeof value === "function") el.addEventListener(name.slice(2), value);
     else if (name === "class") el.className = value;
     else if (name === "value") el.value = value;
+    // Through CSSOM: the Content-Security-Policy refuses style attributes in markup.
+    else if (name === "style") el.style.cssText = value;
     else if (value === true) el.setAttribute(name, "");
     else el.setAttribute(name, String(value));
   }
