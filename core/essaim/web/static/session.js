@@ -300,6 +300,11 @@ export class Session extends EventTarget {
       this.emit("fatal", frame);
       return;
     }
+    if (!this.ready && TRANSIENT_ERRORS.has(frame.code) && this.ws) {
+      // Join or resume refused for now (the address's join limit: an office
+      // behind one NAT joining at once): reconnect with back-off and try again.
+      this.ws.close(1000);
+    }
     this.emit("notice", frame);
   }
 
