@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import secrets
 import subprocess
 import sys
@@ -69,7 +70,9 @@ async def build_state(engine, participants: int) -> str:
     async with trio.open_nursery() as nursery:
         for _ in range(JOIN_CONCURRENCY):
             nursery.start_soon(joiner)
-    print(f"state: {participants} participants joined in {time.perf_counter() - started:.1f} s", flush=True)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"state: {participants} participants joined in {time.perf_counter() - started:.1f} s; owner process "
+          f"peak RSS {rss:.0f} MiB", flush=True)
     await engine.execute(cid, FACILITATOR, Command("start"))
     return cid
 

@@ -190,3 +190,28 @@ async def test_valkey_down_while_running_refuses_then_resumes(redis_server: Redi
         assert acked.seq < ack.seq
         await converged(owner, gateway, cid)
         assert gateway.state(cid).to_dict() == owner.state(cid).to_dict()
+
+
+async def test_an_ack_waits_for_its_seq_and_is_refused_if_the_replica_stays_behind() -> None:
+    # No bus needed: the replica alone, fed batches as the stream would.
+    from essaim.cluster.replica import HOLD_SECONDS, Replica
+    from essaim.model.commands import Ack
+    from essaim.model.events import Event
+    from essaim.model.state import CampaignState
+    from essaim.plugin import PluginHost
+
+    state = CampaignState("c1")
+    state.apply(Event(1, "campaign_created", 0.0, {"code": "ABCDEF", "template": TEMPLATE.to_dict(),
+                                                   "facilitator_token_hash": "x"}))
+    replica = Replica(state, PluginHost.load(), link=None)  # type: ignore[arg-type]
+    answers: list[tuple[int | None, str | None]] = []
+    reply = lambda ack, error: answers.append((ack.seq if ack else None, error.code if error else None))  # noqa: E731
+    replica._when_applied(Ack(2, {}), reply)
+    replica._when_applied(Ack(3, {}), reply)
+    assert answers == []  # not applied yet: the phone must not read an older state than its action
+    joined = Event(2, "participant_joined", 1.0, {"pid": "p1", "token_hash": "t", "profile": {}})
+    assert replica.apply([joined]) and replica.apply([joined])  # a batch read twice is applied once
+    assert answers == [(2, None)] and replica.state.seq == 2
+    assert not replica.apply([Event(4, "phase_started", 2.0, {"index": 0, "deadline": 99.0})])  # a gap
+    replica.expire_held(trio.current_time() + HOLD_SECONDS + 1)
+    assert answers == [(2, None), (None, "unavailable")]

@@ -61,6 +61,9 @@ READ_COUNT = 1024
 READ_BLOCK_MS = 250
 #: Seconds between two tries while Valkey is away.
 RETRY_SECONDS = 0.5
+#: Seconds of failing reads before this gateway refuses actions at once
+#: (before that, a request still leaves and gets its own answer or deadline).
+DOWN_AFTER_SECONDS = 1.0
 
 OnReply = Callable[[Any, CommandError | None], None]
 
@@ -169,6 +172,8 @@ class GatewayLink:
             late = [n for n, p in self._pending.items() if p.deadline <= now]
             for number in late:
                 self._answer(number, None, _unavailable("the campaign's owner did not answer in time"))
+            for replica in self.replicas.values():
+                replica.expire_held(now)
 
     # -- replicas ---------------------------------------------------------------------------
 
@@ -271,6 +276,7 @@ class GatewayLink:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             task_status.started()
+            failing_since: float | None = None
             while True:
                 keys = {replies_key(self.node): self._replies_from, DIRECTORY: self._directory_from}
                 for cid, replica in self.replicas.items():
@@ -279,11 +285,16 @@ class GatewayLink:
                 try:
                     got = await self._read_bus.read(keys, count=READ_COUNT, block_ms=READ_BLOCK_MS)
                 except BusError as exc:
-                    if self.connected:
+                    # One slow answer on a loaded machine is not an outage:
+                    # refuse actions once reads have failed for DOWN_AFTER_SECONDS.
+                    now = trio.current_time()
+                    failing_since = now if failing_since is None else failing_since
+                    if self.connected and now - failing_since >= DOWN_AFTER_SECONDS:
                         log.error("lost Valkey: %s; actions are refused as unavailable until it is back", exc)
-                    self.connected = False
+                        self.connected = False
                     await trio.sleep(RETRY_SECONDS)
                     continue
+                failing_since = None
                 if not self.connected:
                     log.info("Valkey is back")
                     self.connected = True

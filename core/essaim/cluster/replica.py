@@ -34,6 +34,10 @@ __all__ = ["Replica", "error_from_reply"]
 
 log = logging.getLogger("essaim.cluster.replica")
 
+#: Seconds an ack may wait for the replica to apply its seq (milliseconds
+#: normally; longer only while a gap is being filled from the owner's store).
+HOLD_SECONDS = 10.0
+
 _ERRORS: dict[str, type[CommandError]] = {
     "not_found": NotFound, "unauthorized": Unauthorized, "wrong_phase": WrongPhase,
     "busy": LimitExceeded, "limit_exceeded": LimitExceeded, "campaign_full": LimitExceeded,
@@ -54,8 +58,8 @@ class Replica:
         self.host = host
         self._link = link
         self._listeners: list[Listener] = []
-        #: Acks whose seq the replica has not applied yet: (seq, order, reply, ack).
-        self._held: list[tuple[int, int, Reply, Ack]] = []
+        #: Acks whose seq the replica has not applied yet: (seq, order, reply, ack, deadline).
+        self._held: list[tuple[int, int, Reply, Ack, float]] = []
         self._order = 0
         self._changed = trio.Event()
         #: Set while a gap is being filled from the owner's store.
@@ -112,7 +116,7 @@ class Replica:
     def _release(self) -> None:
         held = self._held
         while held and held[0][0] <= self.state.seq:
-            _, _, reply, ack = heapq.heappop(held)
+            _, _, reply, ack, _ = heapq.heappop(held)
             reply(ack, None)
 
     def _when_applied(self, ack: Ack, reply: Reply) -> None:
@@ -120,13 +124,23 @@ class Replica:
             reply(ack, None)
         else:
             self._order += 1
-            heapq.heappush(self._held, (ack.seq, self._order, reply, ack))
+            heapq.heappush(self._held, (ack.seq, self._order, reply, ack, trio.current_time() + HOLD_SECONDS))
 
-    def fail_held(self, error: CommandError) -> None:
-        """Give up the acks waiting for their seq (the replica is being dropped)."""
-        held, self._held = self._held, []
-        for _, _, reply, _ in held:
-            reply(None, error)
+    def expire_held(self, now: float) -> None:
+        """Answer ``unavailable`` for acks held past HOLD_SECONDS (the replica
+        is stuck behind a gap it cannot fill): the phone retries with the same
+        message id and gets the ack, marked duplicate, once the replica moves."""
+        if not self._held or min(h[4] for h in self._held) > now:
+            return
+        keep = []
+        for item in self._held:
+            if item[4] <= now:
+                item[2](None, CommandError("this server is behind the campaign; try again in a moment",
+                                           code="unavailable"))
+            else:
+                keep.append(item)
+        heapq.heapify(keep)
+        self._held = keep
 
     # -- commands ----------------------------------------------------------------------------
 
