@@ -32,6 +32,7 @@ from pathlib import Path
 
 from . import slo
 from .profiling import start_recording, summarize_collapsed
+from .fleet_processes import SpreadFleet
 from .lean import Facilitator, Fleet, LoopLag, raise_open_files_limit
 from .deployments import Deployment, RunningDeployment
 from .servers import KINDS, ServerProcess, bucket_quantile
@@ -110,23 +111,26 @@ async def _sample_peak_rss(server: ServerProcess, result: LevelResult) -> None:
 
 async def run_level(kind: str, sessions: int, window: float, server_cpu: str | None,
                     objectives: slo.Objectives, join_rate: float = JOIN_RATE,
-                    profile_to: Path | None = None, deploy: Callable[[], Deployment] | None = None) -> LevelResult:
+                    profile_to: Path | None = None, deploy: Callable[[], Deployment] | None = None,
+                    processes: int = 1) -> LevelResult:
     """One level on a fresh ``kind`` server pinned to ``server_cpu``, or on
-    what ``deploy`` starts (a cluster, a running deployment: see deployments.py)."""
+    what ``deploy`` starts (a cluster, a running deployment: see deployments.py);
+    sessions from ``processes`` generator processes (fleet_processes.py)."""
     result = LevelResult(kind, sessions)
     server: Deployment = deploy() if deploy is not None else ServerProcess(kind, cpu=server_cpu).start()
-    fleet: Fleet | None = None
+    fleet: Fleet | SpreadFleet | None = None
     try:
         rss0 = server.rss_kib()
         facilitator = Facilitator(server.base_url, server.admin_token)
         code = await facilitator.create()
-        fleet = Fleet(server.ws_urls, code)
+        fleet = Fleet(server.ws_urls, code) if processes == 1 else SpreadFleet(server.ws_urls, code, processes)
         await fleet.grow(sessions, join_rate)
         await fleet.wait_welcomed(sessions, timeout=60)
+        await fleet.sync()
         result.welcomed = fleet.welcomed
         result.kib_idle = (server.rss_kib() - rss0) / max(fleet.welcomed, 1)
         join_errors = fleet.tally.measured.connection_errors
-        fleet.tally.reset()  # the window measures the campaign, not the ramp
+        await fleet.reset()  # the window measures the campaign, not the ramp
         gc.collect()
         gc.freeze()  # the sessions' long-lived objects: out of every later collection
         cpu0, frames0, t0 = server.cpu_seconds(), server.frames_out(), time.monotonic()
@@ -163,6 +167,7 @@ async def run_level(kind: str, sessions: int, window: float, server_cpu: str | N
         if spy is not None:
             spy.wait(30)
         result.kib_active = (server.rss_kib() - rss0) / max(fleet.welcomed, 1)
+        await fleet.sync()
         frames = max(frames1 - frames0, 1.0)
         result.cpu_ms_per_frame = 1000 * (cpu1 - cpu0) / frames
         result.frames_per_second = frames / (t1 - t0)
@@ -194,7 +199,8 @@ async def ramp(kind: str, levels: list[int], args: argparse.Namespace, objective
     for n in levels:
         spy = Path(args.py_spy) / f"py-spy-{kind}-{n}.txt" if args.py_spy and kind == "essaim" else None
         r = await run_level(kind, n, args.window, args.server_cpu, objectives, profile_to=spy,
-                            deploy=(lambda: RunningDeployment(args.host.split(","))) if args.host else None)
+                            deploy=(lambda: RunningDeployment(args.host.split(","))) if args.host else None,
+                            processes=args.processes)
         print(r.row(), flush=True)
         if spy is not None and spy.exists() and not r.held:
             print(f"where the server's time went at {n} sessions (py-spy, {spy}):")
@@ -265,6 +271,8 @@ def main() -> None:
     parser.add_argument("--py-spy", default="", metavar="DIR",
                         help="record the essaim server with py-spy at each level into DIR; summary at the break")
     parser.add_argument("--target", type=int, default=10000, help="sessions the engine must hold (exit 1 if not)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="generator processes (one drives ~10,000 sessions per core; 50,000+ need several)")
     parser.add_argument("--host", default="", metavar="URL[,URL...]",
                         help="a running deployment instead of a fresh local server: its base URLs (sessions spread "
                              "round-robin; the first takes the facilitator's calls; ESSAIM_ADMIN_TOKEN must be set). "

@@ -203,6 +203,13 @@ class Fleet:
             await asyncio.sleep(0.5)
         return self.welcomed >= n
 
+    async def reset(self) -> None:
+        """Forget what was measured so far (the ramp), keep the sessions."""
+        self.tally.reset()
+
+    async def sync(self) -> None:
+        """Nothing to gather: every session is in this process (see fleet_processes.SpreadFleet)."""
+
     async def close(self) -> None:
         self.stop.set()
         if self.tasks:

@@ -42,6 +42,30 @@ def test_the_lean_generator_runs_a_campaign_level_against_a_bare_server() -> Non
     assert result.actions > 0 and result.frames_per_second > 0
 
 
+def test_sessions_from_several_generator_processes_are_counted_as_one_fleet() -> None:
+    """--processes 3: two worker processes and this one; their tallies add up."""
+    result = asyncio.run(bench.run_level("bare", 30, window=1.0, server_cpu=None, processes=3,
+                                         objectives=slo.Objectives(ack_p95_ms=1e6, ack_p99_ms=1e6,
+                                                                   staleness_p95_ms=1e6)))
+    assert result.welcomed == 30, result.breaches
+    assert result.held, result.breaches
+
+
+def test_tallies_of_workers_survive_their_json_lines() -> None:
+    from loadtests.behaviour import Sample
+    from loadtests.fleet_processes import add_tally, tally_to_dict
+    from loadtests.lean import Tally
+    import orjson
+
+    worker, total = Tally(), Tally()
+    worker.add([Sample("ack", "ack write_card", 0.012), Sample("connect", "connect+welcome", 0.2, error="Boom")])
+    add_tally(total, orjson.loads(orjson.dumps(tally_to_dict(worker), option=orjson.OPT_NON_STR_KEYS)))
+    add_tally(total, orjson.loads(orjson.dumps(tally_to_dict(worker), option=orjson.OPT_NON_STR_KEYS)))
+    assert total.measured.requests == 4 and total.measured.failures == 2 and total.measured.connection_errors == 2
+    assert total.measured.acks == {k: 2 * v for k, v in worker.measured.acks.items()}
+    assert total.by_name["ack write_card"] == {k: 2 * v for k, v in worker.by_name["ack write_card"].items()}
+
+
 def test_the_lean_generator_watches_essaim_with_a_facilitator_console() -> None:
     """Against essaim, the level polls as an open console does; its results
     poll shows in its own column and counts as requests (no failure)."""
