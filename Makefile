@@ -68,15 +68,19 @@ loadtest: $(STAMP)
 	$(PY) -m loadtests.run --profile $(PROFILE) $(if $(HOST),--host $(HOST))
 
 ## bench: capacity benchmark, essaim serve vs the bare hypercorn+quart-trio stack,
-##        server on core 0, the lean generator on core 1 (docs/performance.md)
+##        server on core 0, the lean generator on core 1 (docs/performance.md).
+##        HOST=URL[,URL...] loads a running deployment instead (sessions round-robin
+##        over its URLs; set ESSAIM_ADMIN_TOKEN); PROCESSES=4 spreads the sessions over
+##        several generator processes; LEVELS=1000,5000 WINDOW=30 choose the levels
 TASKSET_GENERATOR := $(if $(shell command -v taskset),taskset -c 1)
+BENCH_ARGS = $(if $(LEVELS),--levels $(LEVELS)) $(if $(WINDOW),--window $(WINDOW))
 bench: $(STAMP)
-	$(TASKSET_GENERATOR) $(PY) -m loadtests.bench
+	$(if $(HOST),,$(TASKSET_GENERATOR)) $(PY) -m loadtests.bench $(BENCH_ARGS) $(if $(HOST),--host $(HOST)) $(if $(PROCESSES),--processes $(PROCESSES))
 
 ## bench-cluster: sessions one gateway holds in cluster mode (owner + gateway + real redis-server)
 ##                next to one plain process, side by side per level (docs/scaling.md)
 bench-cluster: $(STAMP) test-deps
-	$(TASKSET_GENERATOR) $(PY) -m loadtests.bench_cluster
+	$(TASKSET_GENERATOR) $(PY) -m loadtests.bench_cluster $(BENCH_ARGS)
 
 ## bench-owner: commands/s one campaign owner acks from 10 simulated gateways, 100,000 participants
 bench-owner: $(STAMP) test-deps

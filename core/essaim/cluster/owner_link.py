@@ -3,7 +3,7 @@ and answer what gateways ask.
 
 Every campaign whose owner runs in this process is *attached*: its durable
 batches of events go to the campaign's event stream (one XADD per batch,
-id ``<last seq>-0``; adjacent batches of one campaign merged, everything
+id ``<last seq>-0``; a campaign's batches waiting merged into one, everything
 waiting sent in one pipeline), and its request stream is read: commands go
 to the engine (:meth:`~essaim.engine.Engine.submit_nowait`, the same path
 as a local phone's) and the reply goes back on the asking gateway's reply
@@ -81,6 +81,8 @@ class _Outbox:
     items: list[_Batch | Add] = field(default_factory=list)
     #: Events and replies in ``items``.
     size: int = 0
+    #: The batch of each campaign in ``items`` (new events join it).
+    batches: dict[str, _Batch] = field(default_factory=dict)
 
 
 class OwnerLink:
@@ -139,15 +141,20 @@ class OwnerLink:
                   out.size)
 
     def _on_events(self, campaign_id: str, events: list[Event]) -> None:
-        last = self._out.items[-1] if self._out.items else None
-        if isinstance(last, _Batch) and last.campaign_id == campaign_id and last.events[-1].seq + 1 == events[0].seq:
-            last.events.extend(events)  # one entry for adjacent batches of one campaign
+        last = self._out.batches.get(campaign_id)
+        if last is not None and last.events[-1].seq + 1 == events[0].seq:
+            # One entry for all the campaign's batches waiting, even with
+            # replies between them: the entry stays ahead of every reply
+            # that follows it (and gateways hold acks until applied anyway).
+            last.events.extend(events)
             self._out.size += len(events)
             if self._out.size + self._in_flight > MAX_UNPUBLISHED:
                 self._drop(self._out)
                 self._out = _Outbox()
             return
-        self._push(_Batch(campaign_id, list(events), time.time()))
+        batch = _Batch(campaign_id, list(events), time.time())
+        self._push(batch)
+        self._out.batches[campaign_id] = batch
 
     def reply(self, node: str, request: bytes, ok: Any = None, error: CommandError | None = None) -> None:
         fields = {"r": request}
@@ -180,6 +187,7 @@ class OwnerLink:
                 else:
                     out.items.extend(self._out.items)
                     out.size += self._out.size
+                    out.batches = self._out.batches  # new events join the newer batches
                     self._out = out
                 await trio.sleep(RETRY_SECONDS)
                 continue
