@@ -23,7 +23,6 @@ import json
 import random
 import resource
 import secrets
-import subprocess
 import sys
 import tempfile
 import time

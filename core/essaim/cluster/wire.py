@@ -21,7 +21,7 @@ stream ``essaim:directory`` announcing new campaigns.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
