@@ -16,5 +16,7 @@ def test_quick_quality_benchmark_prints_its_tables_and_targets(capsys: pytest.Ca
     assert "Spearman at 10 judgments per item, 30% careless voters, 10.0 answers per person (120 items)" in out
     assert "3.3 answers per person (40 items)" in out
     assert "standard error over 2 seeds" in out
+    assert "coverage of the 95% intervals" in out
+    assert "- 95% interval coverage (Bradley-Terry, 10 judgments per item)" in out
     assert "duplicate suggestions, labelled set of 204 French/English cards" in out
     assert "opinion groups, 4 planted, 8-32 votes of 200 per person: Pol.is scaling gains" in out

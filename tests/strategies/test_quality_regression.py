@@ -23,6 +23,11 @@ def test_adaptive_bradley_terry_beats_raw_win_counts() -> None:
     assert run["ratings_spearman"] > run["wins_spearman"], run
 
 
+def test_bradley_terry_intervals_cover_the_truth_with_careful_voters() -> None:
+    coverage = [simulate_ranking(seed, 10, careless=0.0)["bt_adaptive_coverage"] for seed in (1, 2, 3)]
+    assert sum(coverage) / 3 >= 0.9, coverage  # 0.85 with the former prior of one virtual game
+
+
 def test_juries_are_more_precise_than_three_flags_against_adversaries() -> None:
     run = simulate_moderation(1)
     assert run["jury_precision"] > run["flags3_precision"], run

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ from essaim_builtins.collection.similarity import SimilarityIndex
 
 from essaim.errors import CommandError
 from essaim.model.template import CampaignTemplate
+from essaim.model.types import ItemScore
 from essaim.testing import make_template
 from essaim_builtins.bench.harness import Harness
 from essaim.simulation.agreement import adjusted_rand_index, kendall_tau, spearman
@@ -220,6 +222,23 @@ def simulate_structure(
 # -- ranking ------------------------------------------------------------------------------
 
 
+#: Careful voters choose "a" with probability 1 / (1 + exp(-slope (qa - qb))).
+CAREFUL_SLOPE = 2.0
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
+
+
+def _pearson(x: list[float], y: list[float]) -> float:
+    mx, my = statistics.mean(x), statistics.mean(y)
+    cov = sum((a - mx) * (b - my) for a, b in zip(x, y))
+    vx = math.sqrt(sum((a - mx) ** 2 for a in x))
+    vy = math.sqrt(sum((b - my) ** 2 for b in y))
+    return cov / (vx * vy) if vx and vy else 0.0
+
+
 def _choice(kind: str, qa: float, qb: float, rng: random.Random) -> str:
     if kind == "lazy":
         return "a"
@@ -227,7 +246,7 @@ def _choice(kind: str, qa: float, qb: float, rng: random.Random) -> str:
         return rng.choice(("a", "b", "cant_decide"))
     if abs(qa - qb) < 0.2 and rng.random() < 0.2:
         return "cant_decide"
-    return "a" if rng.random() < 1 / (1 + math.exp(-2.0 * (qa - qb))) else "b"
+    return "a" if rng.random() < 1 / (1 + math.exp(-CAREFUL_SLOPE * (qa - qb))) else "b"
 
 
 def _rating(kind: str, q: float, bias: float, rng: random.Random) -> int:
@@ -275,6 +294,24 @@ def simulate_ranking(
         out[f"{label}_spearman"] = spearman([q[i] for i in iids], [found.get(i, 0.0) for i in iids])
         out[f"{label}_kendall"] = kendall_tau([q[i] for i in iids], [found.get(i, 0.0) for i in iids])
 
+    def intervals(label: str, q: dict[str, float], scores: list[ItemScore]) -> None:
+        """Coverage of the 95% intervals and the fit's reliability, on the
+        Bradley-Terry scale: careful voters choose by a logistic of twice
+        the quality gap, so an item's true log-strength is 2 (q - mean q)."""
+        mean_q = statistics.mean(q.values())
+        theta = {s.iid: _logit(s.score) for s in scores}
+        low = {s.iid: _logit(s.low) for s in scores}
+        high = {s.iid: _logit(s.high) for s in scores}
+        true = {i: CAREFUL_SLOPE * (q[i] - mean_q) for i in q}
+        out[f"{label}_coverage"] = statistics.mean(low[i] <= true[i] <= high[i] for i in q)
+        # Scale separation reliability as comparative-judgement studies
+        # report it: (observed variance - mean error variance) / observed
+        # variance; the squared correlation with the truth is what it estimates.
+        se2 = statistics.mean(((high[i] - low[i]) / (2 * 1.96)) ** 2 for i in q)
+        var = statistics.pvariance(list(theta.values()))
+        out[f"{label}_ssr"] = (var - se2) / var if var else 0.0
+        out[f"{label}_r2"] = _pearson([theta[i] for i in q], [true[i] for i in q]) ** 2
+
     pairs = per_item * n_items // 2
     # Random pairs: raw win counts (the baseline) and Bradley-Terry on the same judgments.
     h, voters, q, rng = campaign("pairwise", "random")
@@ -296,7 +333,9 @@ def simulate_ranking(
         wins[a] += {"a": 1.0, "b": 0.0}.get(choice, 0.5)
         wins[b] += {"a": 0.0, "b": 1.0}.get(choice, 0.5)
     measure("wins", q, {i: wins[i] / seen[i] if seen[i] else 0.5 for i in iids})
-    measure("bt_random", q, {s.iid: s.score for s in h.scores()})
+    scores = h.scores()
+    measure("bt_random", q, {s.iid: s.score for s in scores})
+    intervals("bt_random", q, scores)
     # Adaptive pairs through the strategy.
     h, voters, q, rng = campaign("pairwise", "adaptive")
     for _ in range(pairs):
@@ -306,7 +345,9 @@ def simulate_ranking(
             continue
         a, b = task.payload["a"]["iid"], task.payload["b"]["iid"]
         h.judge(voters[v], "pair", {"a": a, "b": b, "choice": _choice(kinds[v], q[a], q[b], rng)})
-    measure("bt_adaptive", q, {s.iid: s.score for s in h.scores()})
+    scores = h.scores()
+    measure("bt_adaptive", q, {s.iid: s.score for s in scores})
+    intervals("bt_adaptive", q, scores)
     # Ratings: per_item ratings of each item.
     h, voters, q, rng = campaign("ratings", "ratings")
     for _ in range(per_item * n_items):

@@ -31,7 +31,7 @@ from typing import Any
 from essaim_builtins.bench.crowds import simulate_moderation, simulate_ranking, simulate_structure
 from essaim_builtins.bench.duplicates import LATENCY_CARDS, duplicates_section
 from essaim_builtins.bench.opinion_crowd import opinion_section
-from essaim_builtins.bench.tables import mean, mean_and_error, table
+from essaim_builtins.bench.tables import estimate, mean, mean_and_error, table
 
 __all__ = ["main"]
 
@@ -100,20 +100,24 @@ def ranking_table(seeds: Sequence[int], efforts: Sequence[int], log: Callable[[s
     return table(header, rows)
 
 
+Runs = dict[tuple[float, int], list[dict[str, float]]]
+
+
 def careless_table(
     seeds: Sequence[int], shares: Sequence[float], log: Callable[[str], None]
-) -> tuple[str, dict[int, tuple[float, float]]]:
+) -> tuple[str, dict[int, tuple[float, float]], Runs]:
     """Spearman at 10 judgments per item against the share of careless
     voters, on many seeds, with the 60 voters giving 3.3 answers each (40
     items) or 10 each (TARGET_ITEMS); returns the table and, per number of
     items, (mean, standard error) of adaptive Bradley-Terry at the
-    benchmark's share (the last one)."""
+    benchmark's share (the last one), and the runs by (share, items)."""
     rows = []
     at_target: dict[int, tuple[float, float]] = {}
+    every: Runs = {}
     for share in shares:
         row: list[Any] = [f"{share:.0%}"]
         for n_items in (RANKED_ITEMS, TARGET_ITEMS):
-            runs = [simulate_ranking(s, 10, careless=share, n_items=n_items) for s in seeds]
+            runs = every[(share, n_items)] = [simulate_ranking(s, 10, careless=share, n_items=n_items) for s in seeds]
             bt = mean_and_error([r["bt_adaptive_spearman"] for r in runs])
             ratings = mean_and_error([r["ratings_spearman"] for r in runs])
             row += [f"{bt[0]:.3f} ± {bt[1]:.3f}", mean(runs, "wins_spearman"), f"{ratings[0]:.3f} ± {ratings[1]:.3f}"]
@@ -124,7 +128,40 @@ def careless_table(
     for n_items in (RANKED_ITEMS, TARGET_ITEMS):
         each = f"{n_items} items ({_answers_each(n_items):.1f} answers/person)"
         header += [f"BT adaptive ρ, {each}", "win count ρ", "ratings ρ (2× the answers)"]
-    return table(header, rows), at_target
+    return table(header, rows), at_target, every
+
+
+#: Where the 95% intervals' coverage should land (issue 19).
+COVERAGE_TARGET = (0.93, 0.97)
+
+
+def intervals_table(every: Runs) -> tuple[str, list[str]]:
+    """Coverage of the 95% intervals and reliability, in every crowd mix of
+    the careless-voters table (same runs): the share of items whose true
+    log-strength is inside its interval, the scale separation reliability
+    comparative-judgement studies report (SSR) and what it estimates, the
+    squared correlation with the truth."""
+    rows: list[list[Any]] = []
+    coverages = []
+    for (share, n_items), runs in every.items():
+        row: list[Any] = [f"{share:.0%}", n_items]
+        for method in ("bt_adaptive", "bt_random"):
+            values = [r[f"{method}_coverage"] for r in runs]
+            coverages.append((mean_and_error(values), f"{method.split('_')[1]} pairs, {share:.0%} careless, "
+                                                       f"{n_items} items"))
+            row += [estimate(values), mean(runs, f"{method}_ssr"), mean(runs, f"{method}_r2")]
+        rows.append(row)
+    header = ["careless voters", "items", "coverage, BT adaptive", "SSR", "r² with the truth",
+              "coverage, BT random pairs", "SSR", "r² with the truth"]
+    low, high = COVERAGE_TARGET
+    inside = [label for (m, _), label in coverages if low <= m <= high]
+    (worst, worst_se), worst_label = min(coverages, key=lambda c: min(c[0][0] - low, high - c[0][0]))
+    n = len(next(iter(every.values())))
+    targets = [
+        f"- 95% interval coverage (Bradley-Terry, 10 judgments per item), {len(inside)} of {len(coverages)} crowd "
+        f"mixes within {low:.0%}-{high:.0%}; furthest: {worst:.3f} (standard error over {n} seeds {worst_se:.3f}; "
+        f"{worst_label})"]
+    return table(header, rows), targets
 
 
 def _answers_each(n_items: int) -> float:
@@ -163,7 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ranking = ranking_table(r_seeds, j_grid, log)
     t_seeds = TARGET_SEEDS[:2] if args.quick else TARGET_SEEDS
     shares = CARELESS_SHARES[-1:] if args.quick else CARELESS_SHARES
-    careless, at_target = careless_table(t_seeds, shares, log)
+    careless, at_target, every = careless_table(t_seeds, shares, log)
+    intervals, interval_targets = intervals_table(every)
     moderation, jury_better = moderation_table(m_seeds, log)
     o_seeds = OPINION_SEEDS[:1] if args.quick else OPINION_SEEDS
     opinions, opinion_targets = opinion_section(o_seeds, log)
@@ -179,6 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"random; the same {RANKING_VOTERS} voters with {RANKED_ITEMS} or {TARGET_ITEMS} items; "
           f"mean of {len(t_seeds)} seeds):\n")
     print(careless)
+    print("\nThe same runs: coverage of the 95% intervals (true log-strength = 2 × (quality − mean)), and "
+          "reliability as comparative-judgement studies report it (SSR) beside the squared correlation with the "
+          "truth it estimates:\n")
+    print(intervals)
     print(f"\n## Moderation (mean of {len(m_seeds)} seeds; 300 participants, 400 cards, 8% abusive)\n")
     print(moderation)
     print(f"\n## Opinion groups (agree_disagree; mean ± standard error over {len(o_seeds)} seeds; 200 statements, "
@@ -195,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{_answers_each(n_items):.1f} answers per person ({n_items} items): {rho:.3f} "
               f"(standard error over {len(t_seeds)} seeds {se:.3f}) ({'meets' if rho >= 0.85 else 'below'} the 0.85 target)")
     print(f"- juries strictly more precise than 'hide after 3 flags' in every seed: {'yes' if jury_better else 'NO'}")
-    for line in opinion_targets + duplicate_targets:
+    for line in interval_targets + opinion_targets + duplicate_targets:
         print(line)
     print(f"\ntotal {time.perf_counter() - start:.1f}s")
     return 0
