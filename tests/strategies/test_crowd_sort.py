@@ -185,6 +185,23 @@ def test_one_careless_merge_does_not_join_two_well_observed_ideas() -> None:
     assert _ideas(s) == [{"c1", "c2"}, {"c3", "c4"}]
 
 
+def test_a_card_the_crowd_left_alone_joins_the_idea_of_its_wording() -> None:
+    texts = {"c1": "One day a week without meetings", "c2": "A day without any meeting every week",
+             "c3": "one day a week without meetings!", "c4": "Cheaper lunches at the canteen",
+             "c5": "One day a week without meetings please"}
+    cards = {cid: CardInfo(cid, "p0", text, (), False) for cid, text in texts.items()}
+    # c1 and c2 are one idea; c3 was only ever dealt with c4 (kept apart);
+    # c5 was dealt with c1 and called another idea.
+    placements = [_p("h1", "s1", [[["c1", "c2"]]]), _p("h2", "s2", [[["c1", "c2"]]]),
+                  _p("h3", "s3", [[["c3"], ["c4"]]]), _p("h4", "s4", [[["c1"], ["c5"]]])]
+    snapshot = SortingInput("lone", 4, cards, tuple(placements), {})
+    s = aggregate_placements(snapshot, idea_threshold=0.5, theme_threshold=0.5)
+    assert _ideas(s) == [{"c1", "c2", "c3"}, {"c4"}, {"c5"}]
+    # Left alone, as the crowd left it:
+    plain = aggregate_placements(snapshot, idea_threshold=0.5, theme_threshold=0.5, attach_lone=False)
+    assert _ideas(plain) == [{"c1", "c2"}, {"c3"}, {"c4"}, {"c5"}]
+
+
 @st.composite
 def _random_placements(draw):
     n_cards = draw(st.integers(2, 12))

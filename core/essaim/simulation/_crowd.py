@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Idea", "Theme", "Person", "Truth", "CrowdHabits", "make_truth", "make_crowd", "phrase", "OFFTOPIC", "PERSONAL"]
+__all__ = ["Idea", "Theme", "Person", "Truth", "CrowdHabits", "make_truth", "make_crowd", "phrase", "sort_hand",
+           "OFFTOPIC", "PERSONAL"]
 
 CardKind = Literal["idea", "offtopic", "personal"]
 
@@ -266,3 +268,27 @@ def _poisson(rng: random.Random, mean: float) -> int:
         if p <= limit:
             return k
         k += 1
+
+
+def sort_hand(
+    items: list[str], truth_of: Callable[[str], str], theme_of: Callable[[str], str], rng: random.Random,
+    sort_error: float,
+) -> tuple[list[list[list[str]]], list[str]]:
+    """Group a hand as a person who knows the truth, with some mistakes: each
+    item is misplaced with chance ``sort_error`` (put with another item's
+    idea, or alone). ``truth_of`` gives an item's idea (or "offtopic"),
+    ``theme_of`` an idea's theme."""
+    labels = {item: truth_of(item) for item in items}
+    choices = sorted(set(labels.values()))
+    for item in items:
+        if rng.random() < sort_error:
+            labels[item] = rng.choice(choices + [f"alone:{item}"])
+    themes: dict[str, dict[str, list[str]]] = {}
+    offtopic = []
+    for item in items:
+        label = labels[item]
+        if label == "offtopic":
+            offtopic.append(item)
+            continue
+        themes.setdefault(theme_of(label), {}).setdefault(label, []).append(item)
+    return [list(ideas.values()) for ideas in themes.values()], offtopic

@@ -44,6 +44,7 @@ from essaim.simulation._crowd import (
     make_crowd,
     make_truth,
     phrase,
+    sort_hand,
 )
 from essaim.simulation._judge import answer
 from essaim.simulation.progress import Progress
@@ -437,21 +438,7 @@ class _Run:
 
     def _sort_hand(self, items: list[str], rng: random.Random) -> tuple[list[list[list[str]]], list[str]]:
         """Group a hand as a person who knows the truth, with some mistakes."""
-        labels = {item: self._truth_of(item) for item in items}
-        choices = sorted(set(labels.values()))
-        for item in items:
-            if rng.random() < self.habits.sort_error:
-                labels[item] = rng.choice(choices + [f"alone:{item}"])
-        themes: dict[str, dict[str, list[str]]] = {}
-        offtopic = []
-        for item in items:
-            label = labels[item]
-            if label == "offtopic":
-                offtopic.append(item)
-                continue
-            theme = self._theme_of(label)
-            themes.setdefault(theme, {}).setdefault(label, []).append(item)
-        return [list(ideas.values()) for ideas in themes.values()], offtopic
+        return sort_hand(items, self._truth_of, self._theme_of, rng, self.habits.sort_error)
 
     def _truth_of(self, item: str) -> str:
         """What a hand item is about: a card's truth, or for a group (later

@@ -26,8 +26,10 @@ from essaim.model.types import (
     EvaluationTask,
     FlagOutcome,
     ItemScore,
+    OpportunitySheet,
     SortingInput,
     Structure,
+    Suggestion,
 )
 
 __all__ = ["Harness"]
@@ -82,8 +84,8 @@ class Harness:
         raise LookupError(f"the benchmark template has no {family} phase")
 
     def _call(self, family: str, hook: str, **kwargs: Any) -> Any:
-        if family == "moderation":
-            choice = self.state.template.moderation  # type: ignore[union-attr]
+        if family in ("moderation", "results"):
+            choice = getattr(self.state.template, family)
             name, settings = choice.name, choice.settings
         else:
             ph = self._phase(family)
@@ -136,6 +138,16 @@ class Harness:
             judgments=tuple(s.judgments), profiles={pid: dict(p.profile) for pid, p in s.participants.items()},
         )
         return list(self._call("evaluation", "essaim_evaluation_scores", snapshot=snapshot))
+
+    def similar(self, text: str, limit: int) -> list[Suggestion]:
+        return list(self._call("collection", "essaim_collection_similar", state=self.state, text=text, limit=limit))
+
+    def sheets(self) -> list[OpportunitySheet]:
+        """The ranked sheets a leader reads (segments are not the point here)."""
+        template = self.state.template
+        assert template is not None
+        return list(self._call("results", "essaim_results_sheets", state=self.state, scores=self.scores(),
+                               min_segment_size=template.min_segment_size))
 
     def flag(self, pid: str, cid: str) -> str | None:
         """A flag, as the campaign owner handles it; returns the new case id, if any."""

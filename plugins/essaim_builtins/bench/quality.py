@@ -10,6 +10,8 @@ simple baseline in the same run, on the same simulated people:
   (random and adaptive pairs) and ratings against raw win counts;
 * moderation: precision and recall of hiding, peer juries against "hide after
   3 flags", with 20% adversarial flaggers;
+* the demo campaign's top 10: distinct true ideas among the 10 best sheets,
+  ideas split over several sheets, ARI of ideas, at 300 and 3,000 people;
 * duplicate suggestions: recall in the top 5 and precision on a labelled
   French/English set, and keystroke latency at 20,000 cards, against the
   word index suggestions used before;
@@ -28,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from essaim_builtins.bench.campaign_crowd import campaign_section
 from essaim_builtins.bench.crowds import simulate_moderation, simulate_ranking, simulate_structure
 from essaim_builtins.bench.duplicates import LATENCY_CARDS, duplicates_section
 from essaim_builtins.bench.opinion_crowd import opinion_section
@@ -62,6 +65,9 @@ TARGET_ITEMS = 120
 #: Opinion-group crowds: one seed's ARI varies by about 0.1 (k-means can
 #: land on another number of groups), so a dozen seeds.
 OPINION_SEEDS = tuple(range(1, 13))
+#: Demo campaigns by crowd size (the target: 300 and 3,000 people). One
+#: 3,000-person campaign takes minutes (3,000 cards sorted, 90,000 pairs).
+CAMPAIGN_SEEDS = {300: tuple(range(1, 6)), 3000: (1, 2)}
 
 
 def structure_table(seeds: Sequence[int], efforts: Sequence[int], log: Callable[[str], None]) -> tuple[str, bool]:
@@ -205,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     moderation, jury_better = moderation_table(m_seeds, log)
     o_seeds = OPINION_SEEDS[:1] if args.quick else OPINION_SEEDS
     opinions, opinion_targets = opinion_section(o_seeds, log)
+    campaigns, campaign_targets = campaign_section({300: (1,)} if args.quick else CAMPAIGN_SEEDS, log)
     duplicates, duplicate_targets = duplicates_section(log, 2_000 if args.quick else LATENCY_CARDS)
     print(f"\n## Structure (ARI, mean of {len(s_seeds)} seeds; ~320 cards, 40 ideas in 8 themes, 4% spam)\n")
     print(structure)
@@ -226,6 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\n## Opinion groups (agree_disagree; mean ± standard error over {len(o_seeds)} seeds; 200 statements, "
           "300 voters with 8-32 votes each)\n")
     print(opinions)
+    print("\n## The demo campaign's top 10 (essaim simulate's crowd: 14 true ideas, 5 themes; mean ± standard error "
+          "over seeds; how many sheets of the top 10 say different true ideas)\n")
+    print(campaigns)
     print("\n## Duplicate suggestions (labelled French/English cards; each card typed as a query against all the "
           "others)\n")
     print(duplicates)
@@ -237,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{_answers_each(n_items):.1f} answers per person ({n_items} items): {rho:.3f} "
               f"(standard error over {len(t_seeds)} seeds {se:.3f}) ({'meets' if rho >= 0.85 else 'below'} the 0.85 target)")
     print(f"- juries strictly more precise than 'hide after 3 flags' in every seed: {'yes' if jury_better else 'NO'}")
-    for line in interval_targets + opinion_targets + duplicate_targets:
+    for line in interval_targets + opinion_targets + duplicate_targets + campaign_targets:
         print(line)
     print(f"\ntotal {time.perf_counter() - start:.1f}s")
     return 0
