@@ -100,10 +100,19 @@ async def test_a_lifecycle_hook_that_raises_names_plugin_and_hook() -> None:
             assert "essaim_campaign_created" in str(caught.value) and detail in str(caught.value)
 
 
-def test_a_worker_thread_hook_may_not_be_async() -> None:
+class _NotACoroutine:
+    """Awaitable, yet no coroutine: it has no ``close`` method."""
 
-    async def scores(snapshot: object) -> list[object]:
-        return []
+    def __await__(self) -> Any:
+        yield
+
+
+async def _async_scores(snapshot: object) -> list[object]:
+    return []
+
+
+@pytest.mark.parametrize("scores", [_async_scores, lambda snapshot: _NotACoroutine()], ids=["coroutine", "awaitable"])
+def test_a_worker_thread_hook_may_not_be_async(scores: Any) -> None:
 
     def register(registry: Registry) -> None:
         registry.add_strategy("evaluation", "async_scores")

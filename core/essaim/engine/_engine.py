@@ -456,7 +456,10 @@ class Engine:
         if state.phase is None or self.host.registry.phase_types[state.phase.type].family != "evaluation":
             raise WrongPhase("there is nothing to evaluate in this phase")
         rng = random_for(campaign_id, pid, state.seq)
-        return await owner.call("evaluation", "essaim_evaluation_next", state=state, participant=p, rng=rng)
+        task: EvaluationTask | None = await owner.call(
+            "evaluation", "essaim_evaluation_next", state=state, participant=p, rng=rng
+        )
+        return task
 
     async def structure(self, campaign_id: str, *, max_age: float = 0.0) -> Structure:
         """The crowd's structure now, aggregated off the trio thread, on a

@@ -165,6 +165,7 @@ class CampaignOwner:
         except trio.ClosedResourceError:
             raise CommandError("the campaign is shutting down; reconnect shortly", code="unavailable") from None
         await done.wait()
+        ack: Ack
         ack, error = outcome[0]
         if error is not None:
             raise error
@@ -271,8 +272,10 @@ class CampaignOwner:
             if actor.pid not in self.state.participants:
                 raise Unauthorized("unknown participant; join the campaign again")
             self._check_phase_allows(command.type)
-            return await handler(self.state.participants[actor.pid], command.args)
-        return await handler(command.args)
+            events: list[tuple[str, dict[str, Any]]] = await handler(self.state.participants[actor.pid], command.args)
+        else:
+            events = await handler(command.args)
+        return events
 
     def _check_phase_allows(self, ctype: str) -> None:
         state = self.state

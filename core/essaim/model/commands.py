@@ -8,7 +8,7 @@ malformed command costs nothing and changes nothing. Whether it is allowed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -137,23 +137,54 @@ def _phase_index(args: Mapping[str, Any]) -> None:
         raise _bad("'index' must be the number of the phase to end (0 for the first), or left out")
 
 
-_PARTICIPANT_SHAPES: dict[str, Any] = {
-    "write_card": lambda a: (_text(a, "text"), _id(a, "prompt", required=False)),
+def _write_card(a: Mapping[str, Any]) -> None:
+    _text(a, "text")
+    _id(a, "prompt", required=False)
+
+
+def _place(a: Mapping[str, Any]) -> None:
+    _id(a, "hid")
+    _themes(a)
+
+
+def _flag(a: Mapping[str, Any]) -> None:
+    _id(a, "cid")
+    _text(a, "reason", required=False, limit=200)
+
+
+def _judge(a: Mapping[str, Any]) -> None:
+    _id(a, "case_id")
+    _choice(a, "verdict", ("hide", "keep"))
+
+
+def _decide(a: Mapping[str, Any]) -> None:
+    _id(a, "cid")
+    _choice(a, "outcome", ("hide", "keep"))
+
+
+def _no_args(a: Mapping[str, Any]) -> None:
+    pass
+
+
+_Check = Callable[[Mapping[str, Any]], None]
+
+_PARTICIPANT_SHAPES: dict[str, _Check] = {
+    "write_card": _write_card,
     "support_card": lambda a: _id(a, "cid"),
-    "volunteer": lambda a: None,
-    "deal": lambda a: None,
-    "place": lambda a: (_id(a, "hid"), _themes(a)),
-    "flag": lambda a: (_id(a, "cid"), _text(a, "reason", required=False, limit=200)),
-    "judge": lambda a: (_id(a, "case_id"), _choice(a, "verdict", ("hide", "keep"))),
+    "volunteer": _no_args,
+    "deal": _no_args,
+    "place": _place,
+    "flag": _flag,
+    "judge": _judge,
     "evaluate": _kind_data,
 }
-_FACILITATOR_SHAPES: dict[str, Any] = {
-    "start": lambda a: None,
-    "pause": lambda a: None,
-    "resume": lambda a: None,
+_FACILITATOR_SHAPES: dict[str, _Check] = {
+    "start": _no_args,
+    "pause": _no_args,
+    "resume": _no_args,
     "advance": _phase_index,
     "extend": _seconds,
-    "decide": lambda a: (_id(a, "cid"), _choice(a, "outcome", ("hide", "keep"))),
+    "decide": _decide,
 }
 
 PARTICIPANT_COMMAND_TYPES = frozenset(_PARTICIPANT_SHAPES)

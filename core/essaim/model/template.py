@@ -30,7 +30,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from essaim.errors import TemplateError
 
@@ -309,9 +309,21 @@ class _Reader:
             raise TemplateError(f"expected an array of tables ([[{key}]])", source=self.source, key=key)
         return value
 
+    @overload
+    def string(
+        self, data: dict[str, Any], name: str, key: str, *, required: Literal[True], max_len: int = 2000
+    ) -> str: ...
+
+    @overload
+    def string(
+        self, data: dict[str, Any], name: str, key: str, *, required: bool = False, max_len: int = 2000
+    ) -> str | None: ...
+
     def string(
         self, data: dict[str, Any], name: str, key: str, *, required: bool = False, max_len: int = 2000
     ) -> str | None:
+        """The stripped string at ``name``; None when absent, unless ``required``
+        (then absence is an error, so the value is always a ``str``)."""
         value = data.get(name)
         if value is None:
             if required:

@@ -121,7 +121,7 @@ class PluginHost:
                 try:
                     result = impl.function(registry=self.registry.bound_to(impl.plugin_name))
                     if inspect.isawaitable(result):
-                        result.close()  # type: ignore[union-attr]
+                        _discard(result)
                         raise PluginError(
                             f"plugin {impl.plugin_name!r}: {hook_name} must be a plain function, not async "
                             "(registration runs once, before any event loop work)"
@@ -181,7 +181,7 @@ class PluginHost:
             raise PluginError(f"no plugin provides {family} strategy {strategy!r} (hook {hook_name})")
         result = self._invoke(impl, hook_name, dict(kwargs, strategy=strategy))
         if inspect.isawaitable(result):
-            result.close()  # type: ignore[union-attr]
+            _discard(result)
             raise PluginError(
                 f"plugin {impl.plugin_name!r}: {hook_name} returned an awaitable where a value is needed "
                 "synchronously (worker-thread hooks must be plain functions)"
@@ -217,7 +217,7 @@ class PluginHost:
         for impl in self._hookimpls(hook_name):
             result = self._invoke(impl, hook_name, kwargs)
             if inspect.isawaitable(result):
-                result.close()  # type: ignore[union-attr]
+                _discard(result)
                 raise PluginError(f"plugin {impl.plugin_name!r}: {hook_name} is hot path and may not be async")
 
     @staticmethod
@@ -229,6 +229,14 @@ class PluginHost:
             raise
         except Exception as exc:
             raise PluginError(f"plugin {impl.plugin_name!r} raised in {hook_name}: {exc!r}") from exc
+
+
+def _discard(awaitable: object) -> None:
+    """Close a refused coroutine so Python does not warn that it was never
+    awaited. Any other awaitable (a future, an object with ``__await__``) has
+    nothing to close, and must still reach the caller's clear PluginError."""
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()
 
 
 def _extra_name(pm: pluggy.PluginManager, plugin: object) -> str:

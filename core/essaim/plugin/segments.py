@@ -41,7 +41,8 @@ def judged_items(j: "Judgment") -> Iterable[str]:
         return tuple(i for i in (d.get("a"), d.get("b")) if isinstance(i, str))
     if "iid" in d:
         return (d["iid"],)
-    return d.get("shown", ())
+    shown: Iterable[str] = d.get("shown", ())
+    return shown
 
 
 def _keys(profile: Mapping[str, str]) -> list[str]:

@@ -18,9 +18,11 @@ import gc
 
 import logging
 from pathlib import Path
+from typing import cast
 
 import trio
 from hypercorn.trio.run import worker_serve
+from hypercorn.typing import ASGIFramework
 from hypercorn.utils import wrap_app
 
 from typing import Any
@@ -86,9 +88,12 @@ async def serve(
             nursery.start_soon(server.sweep_slow_clients)
             nursery.start_soon(watch_loop_lag, server.metrics.loop_lag)
 
-            async def run_hypercorn(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+            async def run_hypercorn(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
+                # Essaim's ASGI callables take plain dicts (the hot path builds its
+                # events as dict literals); hypercorn's TypedDicts stop at this boundary.
+                app = cast(ASGIFramework, server.asgi)
                 await worker_serve(
-                    wrap_app(server.asgi, config.wsgi_max_body_size, "asgi"), config, sockets=sockets,
+                    wrap_app(app, config.wsgi_max_body_size, "asgi"), config, sockets=sockets,
                     shutdown_trigger=server.shutdown_trigger, task_status=task_status,
                 )
                 nursery.cancel_scope.cancel()

@@ -135,7 +135,7 @@ class SQLiteStore:
                 raise StoreError(f"cannot write to {self.path}: {exc}") from exc
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+    def _insert(conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> None:
         # One multi-row INSERT, not executemany: executemany releases and
         # retakes the GIL around every row, and while the trio thread is busy
         # each retake can wait a whole switch interval (5 ms), so a batch of

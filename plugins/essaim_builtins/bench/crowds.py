@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import random
 import statistics
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,7 @@ _SYLLABLES = "ba be bi bo bu da de di do du fa fe fi fo ka ke ki ko la le li lo 
 
 
 def _words(rng: random.Random, n: int, taken: set[str]) -> list[str]:
-    out = []
+    out: list[str] = []
     while len(out) < n:
         w = "".join(rng.choice(_SYLLABLES) for _ in range(3))
         if w not in taken:
@@ -114,7 +114,7 @@ def _perceived(items: list[str], truth: dict[str, _Card]) -> list[_Card]:
     return out
 
 
-def _placement(kind: str, items: list[str], truth: dict[str, _Card], rng: random.Random) -> tuple[list, list]:
+def _placement(kind: str, items: list[str], truth: dict[str, _Card], rng: random.Random) -> tuple[list[list[list[str]]], list[str]]:
     if kind == "lazy":
         return [[[i] for i in items]], []
     if kind == "random":
@@ -156,8 +156,8 @@ def _text_baseline(cards: dict[str, str], truth_idea: list[str], truth_theme: li
     for cid in order:
         for other, score in hits[cid].items():
             if other != cid:
-                a, b = sorted((rank[cid], rank[other]))
-                edges[(a, b)] = max(edges.get((a, b), 0.0), score / math.sqrt(own[cid] * own[other]))
+                pair = min(rank[cid], rank[other]), max(rank[cid], rank[other])
+                edges[pair] = max(edges.get(pair, 0.0), score / math.sqrt(own[cid] * own[other]))
     a = np.array([k[0] for k in edges], np.int64)
     b = np.array([k[1] for k in edges], np.int64)
     w = np.array([round(v * 1000) for v in edges.values()], np.int64)
@@ -315,7 +315,7 @@ def simulate_ranking(
     pairs = per_item * n_items // 2
     # Random pairs: raw win counts (the baseline) and Bradley-Terry on the same judgments.
     h, voters, q, rng = campaign("pairwise", "random")
-    wins: Counter[str] = Counter()
+    wins: defaultdict[str, float] = defaultdict(float)
     seen: Counter[str] = Counter()
     done = 0
     iids = sorted(q)

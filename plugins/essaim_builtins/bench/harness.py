@@ -65,6 +65,7 @@ class Harness:
         return cid
 
     def publish(self, structure: Structure | None = None) -> None:
+        items: list[dict[str, Any]]
         if structure is None:
             items = [{"iid": f"i{c.cid}", "title": c.text, "cards": [c.cid], "theme": None, "agreement": None}
                      for c in self.state.visible_cards()]
@@ -97,7 +98,9 @@ class Harness:
 
     def deal(self, pid: str) -> Deal | None:
         sorter = self.state.participants[pid]
-        deal = self._call("structuring", "essaim_structuring_deal", state=self.state, sorter=sorter, rng=self.rng())
+        deal: Deal | None = self._call(
+            "structuring", "essaim_structuring_deal", state=self.state, sorter=sorter, rng=self.rng()
+        )
         if deal is None or not deal.items:
             return None
         if not sorter.sorter:
@@ -120,11 +123,17 @@ class Harness:
         )
 
     def aggregate(self) -> Structure:
-        return self._call("structuring", "essaim_structuring_aggregate", snapshot=self.sorting_snapshot())
+        structure: Structure = self._call(
+            "structuring", "essaim_structuring_aggregate", snapshot=self.sorting_snapshot()
+        )
+        return structure
 
     def next_task(self, pid: str) -> EvaluationTask | None:
-        return self._call("evaluation", "essaim_evaluation_next", state=self.state,
-                          participant=self.state.participants[pid], rng=random.Random(f"{pid}:{self.state.seq}"))
+        task: EvaluationTask | None = self._call(
+            "evaluation", "essaim_evaluation_next", state=self.state,
+            participant=self.state.participants[pid], rng=random.Random(f"{pid}:{self.state.seq}"),
+        )
+        return task
 
     def judge(self, pid: str, kind: str, data: Mapping[str, Any]) -> None:
         clean = self._call("evaluation", "essaim_evaluation_check", state=self.state,
@@ -176,7 +185,7 @@ class Harness:
         if case.status != "open" or juror in case.votes:
             return None
         self.emit("jury_voted", case_id=case_id, pid=juror, verdict=verdict)
-        decision = self._call("moderation", "essaim_moderation_verdict", state=s, case=case)
+        decision: str | None = self._call("moderation", "essaim_moderation_verdict", state=s, case=case)
         if decision is not None:
             self.emit("case_decided", case_id=case_id, cid=case.cid, outcome=decision, by="jury",
                       votes=dict(case.votes))

@@ -50,7 +50,8 @@ def essaim_register_strategies(registry: Registry) -> None:
 def essaim_evaluation_next(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, participant: Participant, rng: random.Random
 ) -> EvaluationTask | None:
-    return _METHODS[strategy].module.next_task(strategy, settings, state, participant, rng)
+    task: EvaluationTask | None = _METHODS[strategy].module.next_task(strategy, settings, state, participant, rng)
+    return task
 
 
 @hookimpl
@@ -58,12 +59,14 @@ def essaim_evaluation_check(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, participant: Participant, kind: str,
     data: Mapping[str, Any],
 ) -> Mapping[str, Any]:
-    return _METHODS[strategy].module.check(strategy, settings, state, participant, kind, data)
+    checked: Mapping[str, Any] = _METHODS[strategy].module.check(strategy, settings, state, participant, kind, data)
+    return checked
 
 
 @hookimpl
 def essaim_evaluation_scores(strategy: str, settings: Mapping[str, Any], snapshot: EvaluationInput) -> Sequence[ItemScore]:
-    return _METHODS[strategy].module.scores(strategy, settings, snapshot)
+    scores: Sequence[ItemScore] = _METHODS[strategy].module.scores(strategy, settings, snapshot)
+    return scores
 
 
 @hookimpl

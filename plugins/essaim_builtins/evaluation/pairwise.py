@@ -202,7 +202,8 @@ def bradley_terry(
 
 def _strength_to_score(theta: np.ndarray) -> np.ndarray:
     """Probability of beating an average item (log-strength 0)."""
-    return 1 / (1 + np.exp(-theta))
+    score: np.ndarray = 1 / (1 + np.exp(-theta))
+    return score
 
 
 def _rows(items: list[str], judgments: Sequence[Judgment]) -> tuple[list[Judgment], np.ndarray, np.ndarray, np.ndarray]:
@@ -301,7 +302,8 @@ def _without_own_answers(
     info = 1 / se ** 2
     theta_a = theta[ia] - own[slot[:ia.size]] / info[ia]
     theta_b = theta[ib] - own[slot[ia.size:]] / info[ib]
-    return 1 / (1 + np.exp(theta_b - theta_a))
+    chance: np.ndarray = 1 / (1 + np.exp(theta_b - theta_a))
+    return chance
 
 
 def side_weights(judgments: Sequence[Judgment]) -> np.ndarray:

@@ -22,7 +22,7 @@ from essaim_builtins.evaluation.tallies import already_judged, expect_kind, next
 
 KIND = "rate"
 DEFAULT_MAX_TASKS = 20
-DEFAULT_CRITERIA = ({"id": "value", "label": "How much would this help?", "min": 1, "max": 5, "weight": 1.0},)
+DEFAULT_CRITERIA: tuple[Mapping[str, Any], ...] = ({"id": "value", "label": "How much would this help?", "min": 1, "max": 5, "weight": 1.0},)
 
 SETTINGS = {
     "criteria": "list of {id, label, min = 1, max = 5, weight = 1}; default one 1-5 criterion 'value'",

@@ -69,6 +69,10 @@ def _when(ts: float) -> tuple[int, str]:
     return int(ts * 1000), datetime.fromtimestamp(ts, timezone.utc).strftime("%a %b %d %Y %H:%M:%S GMT+0000")
 
 
+#: CSV rows as Pol.is writes them: numbers and text side by side.
+Rows = list[list[object]]
+
+
 def render(data: PolisInput) -> list[ExportFile]:
     iids = [i[0] for i in data.items]
     number = {iid: n for n, iid in enumerate(iids)}
@@ -80,24 +84,24 @@ def render(data: PolisInput) -> list[ExportFile]:
             votes_by_item[j.data["iid"]][("agree", "disagree", "pass").index(j.data["vote"])] += 1
     voters = sorted({j.pid for j in data.judgments}, key=_pid_number)
 
-    summary = [
+    summary: Rows = [
         ["topic", data.title], ["url", ""], ["voters", len(voters)], ["voters-in-conv", len(m.group)],
         ["commenters", data.commenters], ["comments", len(iids)], ["groups", m.n_groups],
         ["conversation-description", ""],
     ]
-    comments = [["timestamp", "datetime", "comment-id", "author-id", "agrees", "disagrees", "moderated",
+    comments: Rows = [["timestamp", "datetime", "comment-id", "author-id", "agrees", "disagrees", "moderated",
                  "comment-body", "essaim-iid"]]
     for iid, title, author, created, hidden in data.items:
         ts, when = _when(created)
         a, d, _ = votes_by_item[iid]
         comments.append([ts, when, number[iid], _pid_number(author) if author else "", a, d,
                          -1 if hidden else 1, title, iid])
-    votes = [["timestamp", "datetime", "comment-id", "voter-id", "vote"]]
+    votes: Rows = [["timestamp", "datetime", "comment-id", "voter-id", "vote"]]
     for j in sorted(data.judgments, key=lambda j: (j.at, _pid_number(j.pid), j.data["iid"])):
         if j.data["iid"] in number:
             ts, when = _when(j.at)
             votes.append([ts, when, number[j.data["iid"]], _pid_number(j.pid), VOTES[j.data["vote"]]])
-    participant_votes = [["participant", "group-id", "n-comments", "n-votes", "n-agree", "n-disagree",
+    participant_votes: Rows = [["participant", "group-id", "n-comments", "n-votes", "n-agree", "n-disagree",
                           *range(len(iids))]]
     rows = {pid: i for i, pid in enumerate(m.voters)}
     for pid in voters:
@@ -109,10 +113,10 @@ def render(data: PolisInput) -> list[ExportFile]:
         ])
     letters = "abcdefghijklmnopqrstuvwxyz"
     groups = sorted(counts) if m.n_groups else []
-    header = ["comment-id", "comment", "total-votes", "total-agrees", "total-disagrees", "total-passes"]
+    header: list[object] = ["comment-id", "comment", "total-votes", "total-agrees", "total-disagrees", "total-passes"]
     for g in groups:
         header += [f"group-{letters[g]}-{w}" for w in ("votes", "agrees", "disagrees", "passes")]
-    comment_groups = [header]
+    comment_groups: Rows = [header]
     for iid, title, *_ in data.items:
         a, d, p = votes_by_item[iid]
         row: list[Any] = [number[iid], title, a + d + p, a, d, p]

@@ -86,7 +86,7 @@ class Evidence:
         """Count new placements into the evidence."""
         # Flat length -> rows of (nodes, items, ideas, themes), in flat int
         # arrays: no list per row, so little garbage for the collector.
-        rows: dict[int, array] = defaultdict(lambda: array("q"))
+        rows: dict[int, array[int]] = defaultdict(lambda: array("q"))
         row_sorters: dict[int, list[int]] = defaultdict(list)
         for p in placements:
             self.counted.append(p)

@@ -185,9 +185,9 @@ class Board:
                     if cards:
                         self.groups.bump(self.unions.find(cards[0]))
                 else:
-                    card = state.cards.get(item)
-                    if card is not None:
-                        self.queues[card.prompt].bump(item)
+                    dealt = state.cards.get(item)
+                    if dealt is not None:
+                        self.queues[dealt.prompt].bump(item)
         self.n_hands = len(state.hands)
         for placement in state.placements[self.n_placements:]:
             self._learn(placement.themes, placement.offtopic)
