@@ -27,15 +27,14 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
 from pathlib import Path
 
 from . import slo
-from .profiling import start_recording, summarize_collapsed
+from .deployments import Deployment, RunningDeployment
 from .fleet_processes import SpreadFleet
 from .lean import Facilitator, Fleet, LoopLag, raise_open_files_limit
-from .deployments import Deployment, RunningDeployment
-from .servers import KINDS, ServerProcess, bucket_quantile
+from .profiling import start_recording, summarize_collapsed
+from .servers import ServerProcess, bucket_quantile
 
 __all__ = ["LevelResult", "run_level", "main"]
 

@@ -34,11 +34,11 @@ from locust.runners import WorkerRunner
 # Locust imports this file by path: make the ``loadtests`` package importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests import slo  # noqa: E402
-from loadtests.behaviour import Participant, Sample  # noqa: E402
-from loadtests.profiles import PROFILES  # noqa: E402
-from loadtests.summary import summarize  # noqa: E402
-from loadtests.workload import CAMPAIGN, CONSOLE_POLL_SECONDS, ROLES, SITES, ConsolePolls  # noqa: E402
+from loadtests import slo
+from loadtests.behaviour import Participant, Sample
+from loadtests.profiles import PROFILES
+from loadtests.summary import summarize
+from loadtests.workload import CAMPAIGN, CONSOLE_POLL_SECONDS, ROLES, SITES, ConsolePolls
 
 #: Seconds a WebSocket connect + welcome may take before it counts as failed.
 CONNECT_TIMEOUT_SECONDS = 30.0

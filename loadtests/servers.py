@@ -124,7 +124,7 @@ class ServerProcess:
             env["ESSAIM_COUNTERS_FRAME_BUDGET"] = str(self.frame_budget)
         return env
 
-    def start(self) -> "ServerProcess":
+    def start(self) -> ServerProcess:
         self.data_dir = tempfile.mkdtemp(prefix=f"essaim-load-{self.kind}-")
         self.log_path = os.path.join(self.data_dir, "server.log")
         with open(self.log_path, "wb") as log:
@@ -154,7 +154,7 @@ class ServerProcess:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.data_dir = ""
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -31,7 +31,7 @@ class Objectives:
     max_connection_errors: int = 0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Objectives":
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Objectives:
         names = {
             "max_failure_ratio": "ESSAIM_SLO_FAILURE_RATIO",
             "ack_p95_ms": "ESSAIM_SLO_ACK_P95_MS",

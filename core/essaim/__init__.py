@@ -6,7 +6,6 @@ engine (embed it with :func:`open_engine`), the plugin contract
 (:mod:`essaim.plugin.hookspecs`), the server and the command-line tool.
 """
 
-from essaim.model.commands import FACILITATOR, Ack, Actor, Command
 from essaim.engine import CampaignCreated, Engine, EngineLimits, Joined, open_engine
 from essaim.errors import (
     CommandError,
@@ -19,13 +18,14 @@ from essaim.errors import (
     Unauthorized,
     WrongPhase,
 )
+from essaim.model.commands import FACILITATOR, Ack, Actor, Command
 from essaim.model.events import Event
-from essaim.plugin.hookspecs import hookimpl
-from essaim.plugin import DEFAULT_PLUGINS, PluginHost
-from essaim.plugin.registry import Registry
 from essaim.model.state import CampaignState
-from essaim.store import MemoryStore, SQLiteStore, Store
 from essaim.model.template import CampaignTemplate
+from essaim.plugin import DEFAULT_PLUGINS, PluginHost
+from essaim.plugin.hookspecs import hookimpl
+from essaim.plugin.registry import Registry
+from essaim.store import MemoryStore, SQLiteStore, Store
 
 __version__ = "0.1.0"
 

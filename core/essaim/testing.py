@@ -25,14 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from essaim.model.commands import FACILITATOR, Actor, Command
 from essaim.engine import Engine, EngineLimits, open_engine
-from essaim.plugin.hookspecs import hookimpl
-from essaim.plugin import DEFAULT_PLUGINS, PluginHost
 from essaim.engine.watch import phase_over, phase_running, watch_campaign
+from essaim.model.commands import FACILITATOR, Actor, Command
 from essaim.model.state import CampaignState
-from essaim.store import Store
 from essaim.model.template import CampaignTemplate
+from essaim.plugin import DEFAULT_PLUGINS, PluginHost
+from essaim.plugin.hookspecs import hookimpl
+from essaim.store import Store
 
 __all__ = [
     "DEFAULT_TEST_PROFILE",

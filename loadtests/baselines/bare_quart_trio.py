@@ -16,11 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
-from quart import request, websocket
+from quart import websocket
 from quart_trio import QuartTrio
 
 from . import mini

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from essaim import hookimpl
-from essaim.plugin.registry import Registry
 from essaim.model.state import CampaignState
+from essaim.plugin.registry import Registry
 
 
 def finished(state: CampaignState, current: int) -> bool:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
-
 from urllib.parse import parse_qs, urlparse
 
 from browser_fixtures import browser, server  # noqa: F401 - pytest fixtures
 from browser_harness import (
-    ADMIN_TOKEN, DESKTOP, PHONE, TEMPLATE, Api, ServerProcess, axe_violations, create_campaign, describe, shoot,
+    ADMIN_TOKEN,
+    DESKTOP,
+    PHONE,
+    TEMPLATE,
+    Api,
+    ServerProcess,
+    axe_violations,
+    create_campaign,
+    describe,
+    shoot,
 )
 
 #: Tab presses allowed to reach a control: a hand of 4 cards has about 12 stops.
@@ -141,7 +149,7 @@ def test_facilitator_creates_a_campaign(server: ServerProcess, browser: Any) -> 
     page.wait_for_selector("#ctl-extend")
     before = Api(server.base, ADMIN_TOKEN).call(f"/api/campaigns/{campaign_id}")["phase"]["deadline"]
     page.click("#ctl-extend")
-    page.wait_for_function(f"() => document.querySelector('#live').textContent.includes('extend')")
+    page.wait_for_function("() => document.querySelector('#live').textContent.includes('extend')")
     after = Api(server.base, ADMIN_TOKEN).call(f"/api/campaigns/{campaign_id}")["phase"]
     assert after["status"] == "running" and after["deadline"] >= before + 59
     assert not violations, describe(violations)

@@ -11,7 +11,15 @@ from typing import Any
 
 from browser_fixtures import browser, server  # noqa: F401 - pytest fixtures
 from browser_harness import (
-    DESKTOP, PHONE_CONTEXT, REPO, Campaign, ServerProcess, axe_violations, create_campaign, describe, shoot,
+    DESKTOP,
+    PHONE_CONTEXT,
+    REPO,
+    Campaign,
+    ServerProcess,
+    axe_violations,
+    create_campaign,
+    describe,
+    shoot,
 )
 
 CARDS = {

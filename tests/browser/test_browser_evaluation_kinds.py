@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from browser_fixtures import browser, server  # noqa: F401 - pytest fixtures
-from browser_harness import PHONE, TEMPLATE, Api, ADMIN_TOKEN, ServerProcess, axe_violations, describe, shoot
+from browser_harness import ADMIN_TOKEN, PHONE, TEMPLATE, Api, ServerProcess, axe_violations, describe, shoot
 
 CARDS = ["Too many approval steps", "Meetings without an agenda", "Slow laptops at the start of the day"]
 #: How each strategy's task is answered on the page.

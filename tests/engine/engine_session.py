@@ -16,10 +16,10 @@ import trio
 
 from essaim import FACILITATOR, Ack, Actor, Command, Event, open_engine
 from essaim.engine import Engine
-from essaim.plugin import PluginHost
 from essaim.model.state import CampaignState
-from essaim.store import Store
 from essaim.model.template import CampaignTemplate
+from essaim.plugin import PluginHost
+from essaim.store import Store
 
 #: The four phases of the method in 30 minutes, as in the demo template.
 CAMPAIGN_30_MIN = ("collect:10m", "sort:10m", "evaluate:8m", "results:2m")
@@ -92,7 +92,7 @@ class Session:
             cids.append(ack.result["cid"])
         return cids
 
-    def recorder(self) -> "EventRecorder":
+    def recorder(self) -> EventRecorder:
         return EventRecorder(self)
 
 

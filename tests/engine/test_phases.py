@@ -12,11 +12,11 @@ import threading
 
 import pytest
 import trio
-
 from engine_session import CAMPAIGN_30_MIN, Session, open_session, template_toml
+
 from essaim import FACILITATOR, Ack, Command, CommandError, PluginHost, WrongPhase, hookimpl
-from essaim.plugin.registry import Registry
 from essaim.model.types import Deal, Idea, Structure, Theme
+from essaim.plugin.registry import Registry
 
 MINUTE = 60.0
 

@@ -17,9 +17,9 @@ from typing import Any
 import orjson
 import pytest
 import trio
+from engine_session import Session, open_session, reopen, template_toml
 
 import essaim.engine._owner
-from engine_session import Session, open_session, reopen, template_toml
 from essaim import FACILITATOR, Actor, Command, CommandError, MemoryStore
 from essaim.model.state import CampaignState
 

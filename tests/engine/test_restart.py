@@ -14,11 +14,11 @@ from typing import Any
 import orjson
 import pytest
 import trio
+from engine_session import Session, open_session, reopen, template_toml
 
 import essaim
 import essaim.engine._owner
 import essaim.testing
-from engine_session import Session, open_session, reopen, template_toml
 from essaim import FACILITATOR, Actor, Command, MemoryStore, WrongPhase
 from essaim.model.state import CampaignState
 from essaim.store import Store

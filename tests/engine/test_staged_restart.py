@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 
 import pytest
-import trio
 
 import essaim
 from essaim import FACILITATOR, Command, CommandError

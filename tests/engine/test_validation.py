@@ -13,10 +13,18 @@ from typing import Any
 import orjson
 import pytest
 import trio
-
 from engine_session import Session, open_session, reopen, template_toml
+
 from essaim import (
-    FACILITATOR, Actor, Command, CommandError, EngineLimits, LimitExceeded, MemoryStore, NotFound, Unauthorized,
+    FACILITATOR,
+    Actor,
+    Command,
+    CommandError,
+    EngineLimits,
+    LimitExceeded,
+    MemoryStore,
+    NotFound,
+    Unauthorized,
     open_engine,
 )
 from essaim.model.commands import MAX_MSG_ID_CHARS, MAX_TEXT_CHARS

@@ -11,13 +11,8 @@ from typing import Any
 import trio
 
 import essaim
-from essaim import Command
-from essaim import FACILITATOR
-from essaim import hookimpl
-from essaim.plugin import hookspecs
-from essaim.plugin.registry import Registry
-from essaim.model.state import Card, CampaignState, Case, Participant
-from essaim.testing import joined, make_template, open_test_engine, run_campaign_to
+from essaim import FACILITATOR, Command, hookimpl
+from essaim.model.state import CampaignState, Card, Case, Participant
 from essaim.model.types import (
     Deal,
     EvaluationInput,
@@ -35,6 +30,9 @@ from essaim.model.types import (
     Suggestion,
     Theme,
 )
+from essaim.plugin import hookspecs
+from essaim.plugin.registry import Registry
+from essaim.testing import joined, make_template, open_test_engine, run_campaign_to
 
 NAME = "everything"
 

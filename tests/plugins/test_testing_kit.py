@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-import essaim
-from essaim import Command, FACILITATOR, TemplateError
+from essaim import FACILITATOR, Command, TemplateError
 from essaim.testing import (
     PluginCallRecorder,
     joined,

@@ -14,10 +14,11 @@ import orjson
 import pytest
 import requests
 import trio
+from trio_websocket import open_websocket_url
+
 from essaim import CampaignTemplate
 from essaim.server import EssaimServer, Settings, serve
 from essaim.server.http.facilitator import builtin_templates
-from trio_websocket import open_websocket_url
 
 #: Short intervals so tests run fast; the logic is the same as in production.
 #: The slow-client limits keep their defaults: a scheduling stall on a loaded
@@ -134,7 +135,7 @@ class Participant:
             self.errors.append(msg)
         return msg
 
-    async def until(self, predicate: Callable[["Participant"], bool], timeout: float = 10) -> None:
+    async def until(self, predicate: Callable[[Participant], bool], timeout: float = 10) -> None:
         with trio.fail_after(timeout):
             while not predicate(self):
                 await self.recv()

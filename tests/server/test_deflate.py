@@ -6,8 +6,9 @@ import base64
 import os
 
 import trio
-from essaim.server.ws.deflate import original_accept
 from hypercorn.protocol.ws_stream import Handshake
+
+from essaim.server.ws.deflate import original_accept
 
 OFFER = b"permessage-deflate; client_max_window_bits"
 

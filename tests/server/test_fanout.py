@@ -5,9 +5,10 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 import trio
+from server_fixtures import new_campaign, participant_connection, running_server
+
 from essaim.server.ws.fanout import SPREAD_TICK
 from essaim.server.ws.outbox import Outbox
-from server_fixtures import new_campaign, participant_connection, running_server
 
 
 async def test_shared_parts_are_encoded_once_per_change(server):

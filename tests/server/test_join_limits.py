@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import requests
 import trio
+from server_fixtures import new_campaign, participant_connection, running_server
+
 from essaim.server import ratelimit
 from essaim.server.ratelimit import AddressBuckets
-from server_fixtures import new_campaign, participant_connection, running_server
 
 
 async def test_join_attempts_from_one_address_are_rate_limited(tmp_path):

@@ -7,9 +7,10 @@ import re
 
 import requests
 import trio
-from essaim.server.ops import readiness
 from realservers.promtool import check_metrics
 from server_fixtures import new_campaign, participant_connection, running_server
+
+from essaim.server.ops import readiness
 
 
 async def _get(url: str, token: str | None = None) -> requests.Response:

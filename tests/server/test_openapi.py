@@ -11,8 +11,9 @@ import pytest
 import requests
 import schemathesis
 import trio
-from essaim.server.http.openapi import openapi_document
 from server_fixtures import demo_template, running_server
+
+from essaim.server.http.openapi import openapi_document
 
 #: A schema-valid body can still be refused on meaning (TOML that is not a
 #: campaign template, "advance" with no phase left): that 400/409 is right.

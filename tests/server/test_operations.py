@@ -9,8 +9,9 @@ import logging
 import orjson
 import requests
 import trio
-from essaim.server.ops.logs import JsonFormatter, configure_logging
 from server_fixtures import new_campaign, participant_connection
+
+from essaim.server.ops.logs import JsonFormatter, configure_logging
 
 
 async def _get(url: str, **kw) -> requests.Response:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import trio
-from essaim import PluginError
 from server_fixtures import new_campaign, participant_connection, running_server, ws_url
 from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_url
+
+from essaim import PluginError
 
 
 async def test_frames_before_join(server):
@@ -167,12 +168,11 @@ async def _broken_async(*args, **kwargs):
 
 
 async def test_a_socket_that_never_joins_is_closed_1008_after_join_timeout(tmp_path):
-    async with running_server(tmp_path, join_timeout=0.3) as server:
-        async with participant_connection(server) as p:
-            with pytest.raises(ConnectionClosed) as closed:
-                with trio.fail_after(5):
-                    await p.recv()
-            assert closed.value.reason.code == 1008
+    async with running_server(tmp_path, join_timeout=0.3) as server, participant_connection(server) as p:
+        with pytest.raises(ConnectionClosed) as closed:
+            with trio.fail_after(5):
+                await p.recv()
+        assert closed.value.reason.code == 1008
 
 
 async def test_a_join_outlasting_join_timeout_still_delivers_its_token(tmp_path):
@@ -226,11 +226,12 @@ async def test_a_phone_of_a_campaign_still_loading_after_a_restart_is_told_to_re
     1012, on which the client retries after 1-5 s, instead of a join form."""
     import threading
 
+    from server_fixtures import demo_template
+
     import essaim
     from essaim import FACILITATOR, Command
     from essaim.engine import Engine
     from essaim.server.run import STORE_FILE
-    from server_fixtures import demo_template
 
     (tmp_path / "data").mkdir()
     async with essaim.open_engine(tmp_path / "data" / STORE_FILE) as engine:

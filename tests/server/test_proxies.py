@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from server_fixtures import new_campaign, participant_connection, running_server
+
 from essaim.server.proxies import CLIENT_KEY, ProxyHeaders, client_address
 from essaim.server.settings import SettingsError, load_settings, unknown_environment
-from server_fixtures import new_campaign, participant_connection, running_server
 
 
 def _scope(peer: str, *headers: tuple[str, str], type_: str = "http") -> dict:

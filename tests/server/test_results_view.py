@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from essaim.server.views import PARTICIPANT_RESULT_CARDS, PARTICIPANT_RESULT_SHEETS, results_view
 from essaim.model.types import OpportunitySheet, Results
+from essaim.server.views import PARTICIPANT_RESULT_CARDS, PARTICIPANT_RESULT_SHEETS, results_view
 
 
 def _sheet(rank: int, cards: int) -> OpportunitySheet:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from essaim.plugin.segments import SegmentFilter
 from server_fixtures import new_campaign, participant_connection
+
+from essaim.plugin.segments import SegmentFilter
 
 
 async def test_one_judge_from_a_large_segment_is_shown_nowhere(server):

@@ -7,6 +7,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+
 from essaim.server.settings import Settings, SettingsError, load_settings
 
 OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"

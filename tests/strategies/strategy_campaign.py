@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import tomllib
 
-from essaim_builtins.bench.harness import Harness
 from essaim.testing import make_template
+
+from essaim_builtins.bench.harness import Harness
 
 PROMPTS = [{"id": "all", "text": "Any idea?"}, {"id": "field", "text": "Field only?", "segment": {"role": "Field"}}]
 

@@ -7,10 +7,10 @@ import trio
 
 import essaim
 from essaim import FACILITATOR, Command
-from essaim_builtins.structuring import aggregation
+
 from essaim_builtins import collection
-from essaim_builtins.structuring import dealing
 from essaim_builtins.evaluation import tallies
+from essaim_builtins.structuring import aggregation, dealing
 
 from .test_crowd_sort_engine import TEMPLATE  # collect, sort, evaluate
 

@@ -14,11 +14,12 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from essaim.model.hand_items import group_id, group_members
 from essaim.model.state import Placement
 from essaim.model.types import CardInfo, SortingInput
+
 from essaim_builtins.structuring.aggregation import aggregate_placements, evidence_for
 from essaim_builtins.structuring.dealing import BucketQueue
-from essaim.model.hand_items import group_id, group_members
 
 from .strategy_campaign import harness
 

@@ -9,6 +9,7 @@ import pytest
 
 from essaim import CommandError
 from essaim.model.state import Judgment
+
 from essaim_builtins.evaluation.opinions import opinion_map
 from essaim_builtins.evaluation.pairwise import _without_own_answers, bradley_terry, voter_weights
 

@@ -22,12 +22,12 @@ from collections.abc import Sequence
 
 import trio
 
-from essaim.model.commands import FACILITATOR, Command
 from essaim.engine import open_engine
-from essaim.plugin import PluginHost
+from essaim.model.commands import FACILITATOR, Command
 from essaim.model.state import Placement
 from essaim.model.template import CampaignTemplate
 from essaim.model.types import CardInfo, SortingInput
+from essaim.plugin import PluginHost
 
 __all__ = ["main", "synthetic_snapshot", "quantile"]
 

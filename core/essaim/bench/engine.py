@@ -35,9 +35,9 @@ from pathlib import Path
 import trio
 
 from essaim import FACILITATOR, Ack, Actor, CommandError, MemoryStore, open_engine
-from essaim.model.commands import Command
 from essaim.engine import Engine
 from essaim.engine.metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Histogram
+from essaim.model.commands import Command
 from essaim.model.state import CampaignState
 from essaim.model.template import CampaignTemplate
 

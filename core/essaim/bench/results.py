@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 
 import trio
 
+from essaim.bench.aggregation import quantile
+from essaim.bench.engine import SITES, collect_commands, drive_nowait, evaluate_commands
+from essaim.engine import Engine, open_engine
 from essaim.engine._owner import COMMAND_QUEUE
 from essaim.model.commands import FACILITATOR, Actor, Command
-from essaim.engine import Engine, open_engine
-from essaim.server.settings import Settings
 from essaim.model.template import CampaignTemplate
-from essaim.bench.engine import SITES, collect_commands, drive_nowait, evaluate_commands
-from essaim.bench.aggregation import quantile
+from essaim.server.settings import Settings
 
 __all__ = ["main"]
 

@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 import trio
 
-from essaim.engine import Engine
-from essaim.model.state import CampaignState
 from essaim.cli.options import add_data_option, find_campaign, open_cli_engine
 from essaim.cli.templates import builtin_templates, resolve_template
+from essaim.engine import Engine
+from essaim.model.state import CampaignState
 
 __all__ = ["register", "run"]
 

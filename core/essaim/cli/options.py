@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from essaim.cli.failure import CLIError
 from essaim.engine import Engine, open_engine
 from essaim.plugin import PluginHost
-from essaim.cli.failure import CLIError
 
 __all__ = ["DATA_ENV", "DEFAULT_DATA_DIR", "STORE_FILE", "add_data_option", "store_path", "open_cli_engine",
            "load_plugins", "find_campaign"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from essaim.plugin.registry import FAMILIES, Registry
-from essaim.plugin import PluginHost
 from essaim.cli.options import load_plugins
+from essaim.plugin import PluginHost
+from essaim.plugin.registry import FAMILIES, Registry
 
 __all__ = ["register", "run", "describe_plugins"]
 

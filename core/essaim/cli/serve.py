@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def _main(settings: Any, demo: bool, plugins: Any) -> None:
     from essaim.server.demo import ensure_demo_campaign, terminal_qr
-    from essaim.server.run import serve
     from essaim.server.ops.shutdown import stop_on_signals
+    from essaim.server.run import serve
 
     async with trio.open_nursery() as nursery:
         server = await nursery.start(partial(serve, settings, plugins=plugins))

@@ -13,7 +13,10 @@ from typing import Any
 
 import trio
 
+from essaim.cli.failure import EXIT_USAGE, CLIError
+from essaim.cli.options import load_plugins, store_path
 from essaim.engine import open_engine
+from essaim.model.template import MAX_PHASE_SECONDS
 from essaim.simulation import (
     DEFAULT_MAX_ACTIVE,
     DEFAULT_PARTICIPANTS,
@@ -23,9 +26,6 @@ from essaim.simulation import (
     simulation_template,
 )
 from essaim.simulation.progress import ProgressBar
-from essaim.model.template import MAX_PHASE_SECONDS
-from essaim.cli.failure import EXIT_USAGE, CLIError
-from essaim.cli.options import load_plugins, store_path
 
 __all__ = ["register", "run"]
 

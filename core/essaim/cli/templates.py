@@ -5,8 +5,8 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-from essaim.model.template import CampaignTemplate
 from essaim.cli.failure import EXIT_USAGE, CLIError
+from essaim.model.template import CampaignTemplate
 
 __all__ = ["builtin_templates", "resolve_template"]
 

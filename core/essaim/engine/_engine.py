@@ -21,7 +21,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Callable, AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,14 +30,14 @@ from typing import Any
 import trio
 
 from essaim.engine._owner import CampaignOwner, Reply, hash_token
-from essaim.model.commands import FACILITATOR, Ack, Actor, Command, check_shape
-from essaim.errors import CommandError, NotFound, Unauthorized, WrongPhase
-from essaim.model.events import Event
-from essaim.plugin import PluginHost
-from essaim.plugin.segments import SegmentFilter, count_segment_judges, pinned_segment_counts
 from essaim.engine._shared_reads import Computed, SharedRead
+from essaim.engine._writer import GroupCommitWriter
+from essaim.engine.metrics import LATENCY_BUCKETS, Histogram
+from essaim.engine.view import CampaignView
+from essaim.errors import CommandError, NotFound, Unauthorized, WrongPhase
+from essaim.model.commands import FACILITATOR, Ack, Actor, Command, check_shape
+from essaim.model.events import Event
 from essaim.model.state import CampaignState
-from essaim.store import MemoryStore, SQLiteStore, Store
 from essaim.model.template import CampaignTemplate
 from essaim.model.types import (
     EvaluationInput,
@@ -49,9 +49,9 @@ from essaim.model.types import (
     Structure,
     Suggestion,
 )
-from essaim.engine._writer import GroupCommitWriter
-from essaim.engine.metrics import LATENCY_BUCKETS, Histogram
-from essaim.engine.view import CampaignView
+from essaim.plugin import PluginHost
+from essaim.plugin.segments import SegmentFilter, count_segment_judges, pinned_segment_counts
+from essaim.store import MemoryStore, SQLiteStore, Store
 
 log = logging.getLogger("essaim.engine")
 

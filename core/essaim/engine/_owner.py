@@ -24,17 +24,17 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from essaim.model.commands import FACILITATOR, Ack, Actor, Command
+from essaim.engine.view import Listener, Reply, call_strategy, strategy_for
 from essaim.errors import CommandError, LimitExceeded, NotFound, PluginError, Unauthorized, WrongPhase
+from essaim.model.commands import FACILITATOR, Ack, Actor, Command
 from essaim.model.events import Event
-from essaim.plugin.registry import MODERATION_COMMANDS
 from essaim.model.state import CampaignState, Participant
 from essaim.model.types import CardInfo, Deal, FlagOutcome, Screening, SortingInput, Structure
-from essaim.engine.view import Listener, Reply, call_strategy, strategy_for
+from essaim.plugin.registry import MODERATION_COMMANDS
 
 if TYPE_CHECKING:
-    from essaim.plugin import PluginHost
     from essaim.engine._writer import GroupCommitWriter
+    from essaim.plugin import PluginHost
 
 __all__ = [
     "CampaignOwner", "Reply", "COMMAND_QUEUE", "SNAPSHOT_EVERY", "SNAPSHOT_FORCE_AFTER", "check_profile", "hash_token",
@@ -73,8 +73,8 @@ class CampaignOwner:
     def __init__(
         self,
         state: CampaignState,
-        host: "PluginHost",
-        writer: "GroupCommitWriter",
+        host: PluginHost,
+        writer: GroupCommitWriter,
         clock: Callable[[], float],
         trio_offset: float,
     ) -> None:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import trio
 
-from essaim.model.events import Event
 from essaim.engine.metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Histogram
+from essaim.model.events import Event
 from essaim.store import Store, WriteItem
 
 __all__ = ["GroupCommitWriter", "WRITE_QUEUE_ITEMS", "MAX_BATCH_EVENTS"]

@@ -43,7 +43,7 @@ class Actor:
     pid: str | None = None
 
     @classmethod
-    def participant(cls, pid: str) -> "Actor":
+    def participant(cls, pid: str) -> Actor:
         return cls("participant", pid)
 
 

@@ -54,5 +54,5 @@ class Event:
         return orjson.dumps(self.data)
 
     @classmethod
-    def decode(cls, seq: int, type: str, ts: float, blob: bytes) -> "Event":
+    def decode(cls, seq: int, type: str, ts: float, blob: bytes) -> Event:
         return cls(seq=seq, type=type, ts=ts, data=orjson.loads(blob))

@@ -429,7 +429,7 @@ class CampaignState:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CampaignState":
+    def from_dict(cls, data: dict[str, Any]) -> CampaignState:
         state = cls(data["campaign_id"])
         for name in cls._PLAIN:
             setattr(state, name, data[name])

@@ -112,7 +112,7 @@ class CampaignTemplate:
     # -- parsing -----------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: str | Path) -> "CampaignTemplate":
+    def load(cls, path: str | Path) -> CampaignTemplate:
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -121,7 +121,7 @@ class CampaignTemplate:
         return cls.parse(text, source=str(path))
 
     @classmethod
-    def parse(cls, text: str, *, source: str | None = None) -> "CampaignTemplate":
+    def parse(cls, text: str, *, source: str | None = None) -> CampaignTemplate:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -129,7 +129,7 @@ class CampaignTemplate:
         return cls.from_toml(data, source=source)
 
     @classmethod
-    def from_toml(cls, data: dict[str, Any], *, source: str | None = None) -> "CampaignTemplate":
+    def from_toml(cls, data: dict[str, Any], *, source: str | None = None) -> CampaignTemplate:
         r = _Reader(source)
         unknown = set(data) - {"campaign", "profile", "phase", "moderation", "results"}
         if unknown:
@@ -215,7 +215,7 @@ class CampaignTemplate:
 
     # -- checking against plugins ------------------------------------------------
 
-    def check(self, registry: "Registry", *, source: str | None = None) -> "CampaignTemplate":
+    def check(self, registry: Registry, *, source: str | None = None) -> CampaignTemplate:
         """Resolve default strategies and check every name against the plugins.
 
         Returns the template with each phase's strategy filled in.
@@ -269,7 +269,7 @@ class CampaignTemplate:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "CampaignTemplate":
+    def from_dict(cls, d: dict[str, Any]) -> CampaignTemplate:
         return cls(
             title=d["title"],
             anonymity=d["anonymity"],

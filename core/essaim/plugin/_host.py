@@ -16,8 +16,8 @@ from typing import Any
 
 import pluggy
 
-from essaim.plugin import hookspecs
 from essaim.errors import CommandError, PluginError
+from essaim.plugin import hookspecs
 from essaim.plugin.registry import Registry
 
 __all__ = ["PluginHost", "DEFAULT_PLUGINS", "ESSENTIAL_PLUGINS", "ENTRY_POINT_GROUP"]
@@ -60,7 +60,7 @@ class PluginHost:
         disable: Iterable[str] = (),
         extra: Iterable[object] = (),
         entry_points: bool = True,
-    ) -> "PluginHost":
+    ) -> PluginHost:
         """Load plugins and run the registration hooks.
 
         ``disable`` names built-in modules or entry-point names to skip;

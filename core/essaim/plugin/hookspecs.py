@@ -46,8 +46,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from essaim.engine import Engine
-    from essaim.plugin.registry import Registry
-    from essaim.model.state import Card, CampaignState, Case, Participant
+    from essaim.model.state import CampaignState, Card, Case, Participant
     from essaim.model.types import (
         Deal,
         EvaluationInput,
@@ -64,6 +63,7 @@ if TYPE_CHECKING:
         Suggestion,
         Verdict,
     )
+    from essaim.plugin.registry import Registry
 
 PROJECT_NAME = "essaim"
 

@@ -57,7 +57,7 @@ class Registry:
         self.export_formats: dict[str, ExportFormat] = {}
         self._plugin = "<unknown>"
 
-    def bound_to(self, plugin: str) -> "Registry":
+    def bound_to(self, plugin: str) -> Registry:
         """This registry, attributing what follows to ``plugin``."""
         self._plugin = plugin
         return self

@@ -33,7 +33,7 @@ __all__ = ["judged_items", "count_segment_judges", "segment_judge_counts", "pinn
            "SegmentFilter"]
 
 
-def judged_items(j: "Judgment") -> Iterable[str]:
+def judged_items(j: Judgment) -> Iterable[str]:
     """The items a judgment is about, for every built-in evaluation kind
     (``pair``: a and b; ``rating``/single: iid; ``vote``-like: the items shown)."""
     d = j.data
@@ -50,7 +50,7 @@ def _keys(profile: Mapping[str, str]) -> list[str]:
 
 
 def count_segment_judges(
-    judgments: Iterable["Judgment"], profiles: Mapping[str, Mapping[str, str]]
+    judgments: Iterable[Judgment], profiles: Mapping[str, Mapping[str, str]]
 ) -> dict[tuple[str, str], int]:
     """Distinct judges per (item, "attribute=value"), in one pass over
     ``judgments`` (a snapshot: this runs in a worker thread)."""
@@ -74,7 +74,7 @@ _pinned: ContextVar[tuple[object, Mapping[tuple[str, str], int]] | None] = Conte
 
 
 @contextmanager
-def pinned_segment_counts(state: "CampaignState", counts: Mapping[tuple[str, str], int]) -> Iterator[None]:
+def pinned_segment_counts(state: CampaignState, counts: Mapping[tuple[str, str], int]) -> Iterator[None]:
     """Within this block, :func:`segment_judge_counts` of ``state`` returns ``counts``.
 
     The engine counts judges in a worker thread, on the snapshot the scores
@@ -89,7 +89,7 @@ def pinned_segment_counts(state: "CampaignState", counts: Mapping[tuple[str, str
         _pinned.reset(token)
 
 
-def segment_judge_counts(state: "CampaignState") -> Mapping[tuple[str, str], int]:
+def segment_judge_counts(state: CampaignState) -> Mapping[tuple[str, str], int]:
     """Distinct judges per (item, "attribute=value"): the engine's counts for
     the results being computed, else one pass over the state's judgments."""
     pinned = _pinned.get()
@@ -109,7 +109,7 @@ class SegmentFilter:
         self._judges = judges
 
     @classmethod
-    def for_state(cls, state: "CampaignState", min_size: int | None = None) -> "SegmentFilter":
+    def for_state(cls, state: CampaignState, min_size: int | None = None) -> SegmentFilter:
         """Counted from the state's judgments; ``min_size`` defaults to the template's."""
         if min_size is None:
             assert state.template is not None
@@ -121,7 +121,7 @@ class SegmentFilter:
         judges = self._judges
         return {k: v for k, v in (segments or {}).items() if judges.get((iid, k), 0) >= self.min_size}
 
-    def results(self, results: "Results") -> "Results":
+    def results(self, results: Results) -> Results:
         """A copy of ``results`` with small segments removed from sheets and scores."""
         return dataclasses.replace(
             results,

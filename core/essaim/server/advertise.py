@@ -66,7 +66,7 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def advertised(settings: "Settings", *, find_lan: Callable[[], str | None] = lan_address) -> Advertised:
+def advertised(settings: Settings, *, find_lan: Callable[[], str | None] = lan_address) -> Advertised:
     """Where links should point for ``settings`` (its ``port`` is the real one)."""
     if settings.public_url:
         return Advertised(settings.public_url.rstrip("/"), reachable=True)

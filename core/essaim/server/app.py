@@ -20,20 +20,20 @@ from quart_trio import QuartTrio
 
 from essaim.server.advertise import advertised
 from essaim.server.http.facilitator import register_facilitator_api
-from essaim.server.ws.fanout import Hubs
-from essaim.server.ops.metrics import GcPauses, ServerMetrics
-from essaim.server.ws.participant import CLOSE_RESTART, ParticipantSocket
 from essaim.server.http.monitoring import MONITORING_KEY, register_monitoring_routes
 from essaim.server.http.security_headers import add_security_headers
 from essaim.server.http.site import register_site_routes
+from essaim.server.http.unread_body import UnreadBodyGuard
+from essaim.server.ops.metrics import GcPauses, ServerMetrics
 from essaim.server.proxies import ProxyHeaders, client_address
 from essaim.server.ratelimit import AddressBuckets
-from essaim.server.http.unread_body import UnreadBodyGuard
+from essaim.server.ws.fanout import Hubs
+from essaim.server.ws.participant import CLOSE_RESTART, ParticipantSocket
 
 if TYPE_CHECKING:
     from essaim.engine import Engine
-    from essaim.server.ws.participant import Connection
     from essaim.server.settings import Settings
+    from essaim.server.ws.participant import Connection
 
 __all__ = ["EssaimServer"]
 
@@ -43,7 +43,7 @@ log = logging.getLogger("essaim.server")
 class EssaimServer:
     """Everything the routes share. Create inside a nursery that outlives the server."""
 
-    def __init__(self, engine: "Engine", settings: "Settings", nursery: trio.Nursery) -> None:
+    def __init__(self, engine: Engine, settings: Settings, nursery: trio.Nursery) -> None:
         self.engine = engine
         self.settings = settings
         self.nursery = nursery
@@ -56,7 +56,7 @@ class EssaimServer:
         #: the code is public, and guessing must cost the same everywhere.
         self.join_attempts = AddressBuckets(settings.join_rate_per_second, settings.join_burst)
         #: Every open participant socket, joined or not (for drain and the slow-client sweeper).
-        self.live: set["Connection"] = set()
+        self.live: set[Connection] = set()
         self.admin_token = settings.admin_token or secrets.token_urlsafe(24)
         #: Set when a shutdown is asked for (signal, test); the drain follows.
         self.stop_requested = trio.Event()
@@ -145,7 +145,7 @@ class EssaimServer:
         with trio.move_on_after(self.settings.drain_timeout):
             await self.drained.wait()
 
-    def forget(self, conn: "Connection") -> None:
+    def forget(self, conn: Connection) -> None:
         """A socket closed."""
         self.live.discard(conn)
         if self.draining and not self.live:

@@ -41,7 +41,7 @@ class DemoCampaign:
         return f"{base}/facilitator#campaign={self.campaign_id}&token={self.facilitator_token}"
 
 
-async def ensure_demo_campaign(engine: "Engine", data_dir: str | Path) -> DemoCampaign:
+async def ensure_demo_campaign(engine: Engine, data_dir: str | Path) -> DemoCampaign:
     path = Path(data_dir) / DEMO_FILE
     try:
         known = DemoCampaign(**json.loads(path.read_text(encoding="utf-8")))

@@ -15,7 +15,6 @@ the engine makes everything queued durable and closes the store.
 from __future__ import annotations
 
 import gc
-
 import logging
 from pathlib import Path
 from typing import cast
@@ -30,15 +29,15 @@ from typing import Any
 from essaim.engine import open_engine
 from essaim.errors import BusError
 from essaim.plugin import PluginHost
-from essaim.store import Store
 from essaim.server.advertise import advertised
 from essaim.server.app import EssaimServer
-from essaim.server.ws.deflate import refuse_permessage_deflate
+from essaim.server.hypercorn_config import hypercorn_config, listening_sockets
 from essaim.server.ops.gc_tuning import freeze_startup_objects, tune_gc
 from essaim.server.ops.metrics import watch_loop_lag
-from essaim.server.hypercorn_config import hypercorn_config, listening_sockets
 from essaim.server.settings import Settings
+from essaim.server.ws.deflate import refuse_permessage_deflate
 from essaim.server.ws.transports import track_transports
+from essaim.store import Store
 
 __all__ = ["serve", "STORE_FILE"]
 

@@ -164,7 +164,7 @@ class Settings:
     #: gc.set_threshold for generation 0; the default 700 pauses a 10,000-session process for up to 0.9 s.
     gc_threshold0: int = 50_000
 
-    def with_changes(self, **changes: Any) -> "Settings":
+    def with_changes(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
 

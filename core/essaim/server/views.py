@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-
 from essaim.model.hand_items import group_members, is_group
-from essaim.plugin.registry import MODERATION_COMMANDS
 from essaim.model.standing import places, points
 from essaim.model.state import CampaignState
+from essaim.plugin.registry import MODERATION_COMMANDS
 
 if TYPE_CHECKING:
     from essaim.engine import Engine
@@ -44,7 +43,7 @@ def campaign_view(state: CampaignState) -> dict[str, Any]:
     }
 
 
-def phase_view(engine: "Engine", state: CampaignState) -> dict[str, Any]:
+def phase_view(engine: Engine, state: CampaignState) -> dict[str, Any]:
     spec = state.phase
     allowed: list[str] = []
     if spec is not None and state.status == "running" and not engine.campaign(state.campaign_id).transitioning:
@@ -67,7 +66,7 @@ def counters_view(state: CampaignState, online: int) -> dict[str, Any]:
     return dict(state.counters, online=online)
 
 
-def _phase_family(engine: "Engine", state: CampaignState) -> str | None:
+def _phase_family(engine: Engine, state: CampaignState) -> str | None:
     spec = state.phase
     if spec is None:
         return None
@@ -90,7 +89,7 @@ def _hand_item(state: CampaignState, item: str) -> dict[str, Any]:
     return {"cid": item, "text": GROUP_TEXT_SEPARATOR.join(m["text"] for m in members), "members": members}
 
 
-def you_view(engine: "Engine", state: CampaignState, pid: str, prompts: list[dict[str, str]],
+def you_view(engine: Engine, state: CampaignState, pid: str, prompts: list[dict[str, str]],
              own_cards: Iterable[str]) -> dict[str, Any]:
     p = state.participants[pid]
     cards = []
@@ -141,7 +140,7 @@ def _with_card(state: CampaignState, idea: Any) -> Any:
     return {**idea, "cid": cid, **({"title": text} if "title" in idea else {})}
 
 
-def task_view(state: CampaignState, task: "EvaluationTask") -> dict[str, Any]:
+def task_view(state: CampaignState, task: EvaluationTask) -> dict[str, Any]:
     """An evaluation task as a participant gets it: every idea in it (the
     task itself, ``a``/``b``, ``items``) carries ``cid``, the card its title
     shows, so the participant can report it; a title whose card was hidden
@@ -155,12 +154,12 @@ def task_view(state: CampaignState, task: "EvaluationTask") -> dict[str, Any]:
     return out
 
 
-def prompts_wanted(engine: "Engine", state: CampaignState) -> bool:
+def prompts_wanted(engine: Engine, state: CampaignState) -> bool:
     """Prompts are shown in a collection phase only."""
     return _phase_family(engine, state) == "collection"
 
 
-def results_wanted(engine: "Engine", state: CampaignState) -> bool:
+def results_wanted(engine: Engine, state: CampaignState) -> bool:
     """Participants see results once the campaign reached a results phase or ended."""
     if state.status == "finished":
         return True
@@ -177,7 +176,7 @@ PARTICIPANT_RESULT_SHEETS = 20
 PARTICIPANT_RESULT_CARDS = 1
 
 
-def results_view(results: "Results") -> list[dict[str, Any]]:
+def results_view(results: Results) -> list[dict[str, Any]]:
     """The top ranked sheets as participants see them (``results`` already
     from :meth:`Engine.results <essaim.engine.Engine.results>`), at most PARTICIPANT_RESULT_SHEETS
     with PARTICIPANT_RESULT_CARDS cards each."""

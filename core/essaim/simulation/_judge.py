@@ -14,8 +14,8 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from essaim.simulation._crowd import CrowdHabits
 from essaim.model.types import EvaluationTask
+from essaim.simulation._crowd import CrowdHabits
 
 __all__ = ["answer", "KNOWN_KINDS"]
 

@@ -31,10 +31,13 @@ from typing import Any
 
 import trio
 
-from essaim.model.commands import FACILITATOR, Ack, Actor, Command
 from essaim.engine import Engine
+from essaim.engine.watch import CampaignWatcher, phase_over, watch_campaign
 from essaim.errors import CommandError
+from essaim.model.commands import FACILITATOR, Ack, Actor, Command
 from essaim.model.hand_items import group_members
+from essaim.model.template import CampaignTemplate
+from essaim.model.types import Results
 from essaim.simulation._crowd import (
     OFFTOPIC,
     PERSONAL,
@@ -47,11 +50,8 @@ from essaim.simulation._crowd import (
     sort_hand,
 )
 from essaim.simulation._judge import answer
-from essaim.simulation.progress import Progress
 from essaim.simulation.agreement import adjusted_rand_index, kendall_tau
-from essaim.engine.watch import CampaignWatcher, phase_over, watch_campaign
-from essaim.model.template import CampaignTemplate
-from essaim.model.types import Results
+from essaim.simulation.progress import Progress
 
 __all__ = [
     "simulate",

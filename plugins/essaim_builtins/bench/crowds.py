@@ -28,18 +28,18 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from essaim_builtins.structuring.aggregation import agglomerate
-from essaim.model.hand_items import group_members
-from essaim_builtins.collection.similarity import SimilarityIndex
+import numpy as np
 
 from essaim.errors import CommandError
+from essaim.model.hand_items import group_members
 from essaim.model.template import CampaignTemplate
 from essaim.model.types import ItemScore
-from essaim.testing import make_template
-from essaim_builtins.bench.harness import Harness
 from essaim.simulation.agreement import adjusted_rand_index, kendall_tau, spearman
+from essaim.testing import make_template
 
-import numpy as np
+from essaim_builtins.bench.harness import Harness
+from essaim_builtins.collection.similarity import SimilarityIndex
+from essaim_builtins.structuring.aggregation import agglomerate
 
 __all__ = ["simulate_structure", "simulate_ranking", "simulate_moderation", "bench_template"]
 

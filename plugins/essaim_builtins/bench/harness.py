@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from essaim.model.events import Event
-from essaim.plugin import PluginHost
 from essaim.model.state import CampaignState
 from essaim.model.template import CampaignTemplate, PhaseSpec
 from essaim.model.types import (
@@ -31,6 +30,7 @@ from essaim.model.types import (
     Structure,
     Suggestion,
 )
+from essaim.plugin import PluginHost
 
 __all__ = ["Harness"]
 

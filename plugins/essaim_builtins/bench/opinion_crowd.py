@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from essaim.simulation.agreement import adjusted_rand_index
+
 from essaim_builtins.bench.crowds import bench_template
 from essaim_builtins.bench.harness import Harness
 from essaim_builtins.bench.tables import estimate, mean_and_error, table

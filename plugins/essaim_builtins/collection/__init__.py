@@ -9,13 +9,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from essaim import CommandError, LimitExceeded, hookimpl
-from essaim.plugin.registry import Registry
 from essaim.model.state import CampaignState, Participant
 from essaim.model.types import Prompt, Suggestion
+from essaim.plugin.registry import Registry
 
+from essaim_builtins.collection.similarity import SimilarityIndex
 from essaim_builtins.phases import finished
 from essaim_builtins.profiles import matches_segment
-from essaim_builtins.collection.similarity import SimilarityIndex
 
 #: Defaults; a template overrides them in [phase.settings].
 DEFAULT_MAX_CHARS = 280

@@ -18,15 +18,11 @@ from types import SimpleNamespace
 from typing import Any
 
 from essaim import hookimpl
-from essaim.plugin.registry import Registry
 from essaim.model.state import CampaignState, Participant
 from essaim.model.types import EvaluationInput, EvaluationTask, ItemScore
+from essaim.plugin.registry import Registry
 
-from essaim_builtins.evaluation import ballots
-from essaim_builtins.evaluation import opinions
-from essaim_builtins.evaluation import pairwise
-from essaim_builtins.evaluation import ratings
-from essaim_builtins.evaluation import tallies
+from essaim_builtins.evaluation import ballots, opinions, pairwise, ratings, tallies
 from essaim_builtins.phases import finished
 
 _METHODS: dict[str, Any] = {

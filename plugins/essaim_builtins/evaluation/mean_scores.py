@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from essaim.model.types import ItemScore
 
-from essaim_builtins.profiles import segment_keys
 from essaim_builtins.evaluation.tallies import MIN_SEGMENT_JUDGES
+from essaim_builtins.profiles import segment_keys
 
 __all__ = ["mean_scores", "PRIOR_WEIGHT"]
 

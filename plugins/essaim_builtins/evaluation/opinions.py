@@ -28,8 +28,8 @@ from essaim.model.state import CampaignState, Judgment, Participant
 from essaim.model.types import EvaluationInput, EvaluationTask, ItemScore
 
 from essaim_builtins.evaluation.judgment_data import require_choice, require_item, require_object
-from essaim_builtins.profiles import segment_keys
 from essaim_builtins.evaluation.tallies import already_judged, expect_kind, next_item_task
+from essaim_builtins.profiles import segment_keys
 
 KIND = "vote"
 VOTES = {"agree": 1, "disagree": -1, "pass": 0}

@@ -19,8 +19,8 @@ from essaim import CommandError
 from essaim.model.state import CampaignState, Judgment, Participant
 from essaim.model.types import EvaluationTask
 
-from essaim_builtins.structuring.dealing import BucketQueue
 from essaim_builtins.profiles import segment_keys
+from essaim_builtins.structuring.dealing import BucketQueue
 
 __all__ = ["Tally", "tally_for", "item_tally_for", "segment_judgments", "MIN_SEGMENT_JUDGES", "SPREAD", "expect_kind", "forget_campaign",
            "next_item_task", "already_judged"]
@@ -55,7 +55,7 @@ class Tally:
     def fits(self, state: CampaignState) -> bool:
         return self._state_ref() is state and self.n <= len(state.judgments)
 
-    def sync(self, state: CampaignState, absorb: Callable[["Tally", Judgment], None]) -> None:
+    def sync(self, state: CampaignState, absorb: Callable[[Tally, Judgment], None]) -> None:
         if self.items_known is not state.items:
             # Items are published once per evaluation phase: re-seed the queue.
             counts = dict(self.queue.count)

@@ -23,10 +23,10 @@ import orjson
 import trio
 
 from essaim import hookimpl
-from essaim.plugin.spreadsheet import csv_bytes
-from essaim.plugin.registry import Registry
 from essaim.model.state import CampaignState
 from essaim.model.types import ExportFile, Results
+from essaim.plugin.registry import Registry
+from essaim.plugin.spreadsheet import csv_bytes
 
 from essaim_builtins.exports import html as export_html
 from essaim_builtins.exports import polis as export_polis

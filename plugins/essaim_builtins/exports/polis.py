@@ -10,7 +10,7 @@ participant id is the number in its opaque pid. Votes are 1 agree,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -66,7 +66,7 @@ def _pid_number(pid: str) -> int:
 
 
 def _when(ts: float) -> tuple[int, str]:
-    return int(ts * 1000), datetime.fromtimestamp(ts, timezone.utc).strftime("%a %b %d %Y %H:%M:%S GMT+0000")
+    return int(ts * 1000), datetime.fromtimestamp(ts, UTC).strftime("%a %b %d %Y %H:%M:%S GMT+0000")
 
 
 #: CSV rows as Pol.is writes them: numbers and text side by side.

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from essaim import hookimpl
-from essaim.plugin.registry import Registry
 from essaim.model.state import CampaignState, Card, Case, Participant
 from essaim.model.types import FlagOutcome, Screening, Verdict
+from essaim.plugin.registry import Registry
 
 from essaim_builtins.moderation.screening import screen_text
 

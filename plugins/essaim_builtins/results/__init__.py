@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from essaim import hookimpl
-from essaim.plugin.registry import Registry
-from essaim.plugin.segments import SegmentFilter, judged_items, segment_judge_counts
 from essaim.model.state import CampaignState
 from essaim.model.types import ItemScore, OpportunitySheet
+from essaim.plugin.registry import Registry
+from essaim.plugin.segments import SegmentFilter, judged_items, segment_judge_counts
 
 __all__ = ["judged_items", "segment_judges", "visible_segments"]
 

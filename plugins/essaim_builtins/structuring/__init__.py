@@ -17,15 +17,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from essaim import hookimpl
-from essaim.plugin.registry import Registry
 from essaim.model.state import CampaignState, Participant
 from essaim.model.types import Deal, SortingInput, Structure
+from essaim.plugin.registry import Registry
 
-from essaim_builtins.structuring import aggregation
-from essaim_builtins.structuring import dealing
-from essaim_builtins.structuring.aggregation import aggregate_placements
 from essaim_builtins.collection import index_for
 from essaim_builtins.phases import finished
+from essaim_builtins.structuring import aggregation, dealing
+from essaim_builtins.structuring.aggregation import aggregate_placements
 from essaim_builtins.structuring.dealing import NEIGHBOURS, DealSettings, board_for
 
 #: A phone shows about 8 cards at once; Synapscore deals hands of 8.

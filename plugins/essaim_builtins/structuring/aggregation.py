@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from essaim.model.hand_items import card_key, group_members
 from essaim.model.state import Placement
 from essaim.model.types import Idea, SortingInput, Structure, Theme
 
-from essaim.model.hand_items import card_key, group_members
 from essaim_builtins.collection.similarity import SimilarityIndex
 
 __all__ = ["Evidence", "aggregate_placements", "agglomerate", "attach_lone_cards", "forget_campaign"]

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from itertools import combinations, islice
 from typing import Any
 
+from essaim.model.hand_items import group_id, group_members, is_group
 from essaim.model.state import CampaignState, Participant
 
-from essaim.model.hand_items import group_id, group_members, is_group
 from essaim_builtins.profiles import matches_segment
 
 __all__ = ["BucketQueue", "Board", "DealSettings", "board_for", "forget_campaign"]

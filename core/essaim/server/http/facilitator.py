@@ -24,8 +24,8 @@ import trio
 from quart import Response, request
 from werkzeug.exceptions import HTTPException
 
-from essaim.model.commands import FACILITATOR, Command
 from essaim.errors import CommandError, NotFound, TemplateError, Unauthorized
+from essaim.model.commands import FACILITATOR, Command
 from essaim.model.template import CampaignTemplate
 from essaim.server.views import campaign_view, counters_view, phase_view
 
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from quart_trio import QuartTrio
 
     from essaim.model.types import ExportFile
-
     from essaim.server.app import EssaimServer
 
 __all__ = ["register_facilitator_api", "ApiError", "STATUS_BY_CODE", "PHASE_ACTIONS", "MAX_BODY_BYTES",
@@ -78,7 +77,7 @@ def builtin_templates() -> Mapping[str, str]:
         {f.name[:-5]: f.read_text(encoding="utf-8") for f in folder.iterdir() if f.name.endswith(".toml")})
 
 
-def zip_files(exported: Sequence["ExportFile"]) -> bytes:
+def zip_files(exported: Sequence[ExportFile]) -> bytes:
     """The files of a multi-file export in one zip (CPU-bound: run it in a worker thread)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -112,7 +111,7 @@ def _vote_counts(votes: dict[str, str]) -> dict[str, int]:
     return {"hide": sum(v == "hide" for v in votes.values()), "keep": sum(v == "keep" for v in votes.values())}
 
 
-def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
+def register_facilitator_api(app: QuartTrio, server: EssaimServer) -> None:
     engine = server.engine
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     builtin_templates()  # read now, not on the first admin request
@@ -285,7 +284,7 @@ def register_facilitator_api(app: "QuartTrio", server: "EssaimServer") -> None:
         return _json((await engine.results(campaign_id, max_age=server.console_read_age())).to_dict())
 
     @app.get("/api/campaigns/<campaign_id>/export/<format>")
-    async def export(campaign_id: str, format: str) -> Response:  # noqa: A002 (the documented name)
+    async def export(campaign_id: str, format: str) -> Response:
         fmt = format
         require_facilitator(campaign_id)
         if fmt not in engine.host.registry.export_formats:

@@ -46,7 +46,7 @@ def _bearer_token() -> str:
     return token.strip() if scheme == "Bearer" else ""
 
 
-def register_monitoring_routes(app: "QuartTrio", server: "EssaimServer") -> None:
+def register_monitoring_routes(app: QuartTrio, server: EssaimServer) -> None:
     metrics = server.metrics
 
     def may_read_metrics() -> bool:

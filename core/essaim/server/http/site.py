@@ -46,7 +46,7 @@ async def _file(path: Path, *, max_age: int) -> Response:
     return response
 
 
-def register_site_routes(app: "QuartTrio", server: "EssaimServer") -> None:
+def register_site_routes(app: QuartTrio, server: EssaimServer) -> None:
     @app.get("/")
     async def participant_page() -> Response:
         return await _file(STATIC_DIR / "participant.html", max_age=0)

@@ -59,7 +59,7 @@ class Readiness:
                 "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in self.checks}}
 
 
-def store_writable(engine: "Engine") -> tuple[bool, str]:
+def store_writable(engine: Engine) -> tuple[bool, str]:
     """Whether the store takes writes now. The engine's group-commit writer
     is the one thing that writes: while it runs, the store is writable (a
     failed commit stops the engine today; once store failures degrade
@@ -84,7 +84,7 @@ def fd_limit() -> int:
     return -1 if soft == resource.RLIM_INFINITY else int(soft)
 
 
-async def check_readiness(server: "EssaimServer") -> Readiness:
+async def check_readiness(server: EssaimServer) -> Readiness:
     engine = server.engine
     writable, why = store_writable(engine)
     draining = server.draining or server.stop_requested.is_set()

@@ -24,7 +24,7 @@ log = logging.getLogger("essaim.server")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-async def stop_on_signals(server: "EssaimServer", *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+async def stop_on_signals(server: EssaimServer, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
         task_status.started()
         async for signum in signals:

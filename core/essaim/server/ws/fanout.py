@@ -24,7 +24,7 @@ every frame (:meth:`CampaignHub.shared`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -38,8 +38,8 @@ from essaim.server.views import counters_view, phase_view, prompts_wanted, resul
 if TYPE_CHECKING:
     from essaim.engine import Engine
     from essaim.server.ops.metrics import ServerMetrics
-    from essaim.server.ws.participant import Connection
     from essaim.server.settings import Settings
+    from essaim.server.ws.participant import Connection
 
 __all__ = ["Hubs", "CampaignHub", "PHASE_EVENTS", "COUNTER_EVENTS"]
 
@@ -76,16 +76,16 @@ class _Shared:
 class CampaignHub:
     """The connections of one campaign and what they are owed."""
 
-    def __init__(self, engine: "Engine", campaign_id: str, settings: "Settings", metrics: "ServerMetrics",
-                 on_finished: Callable[["CampaignHub"], None] = lambda hub: None) -> None:
+    def __init__(self, engine: Engine, campaign_id: str, settings: Settings, metrics: ServerMetrics,
+                 on_finished: Callable[[CampaignHub], None] = lambda hub: None) -> None:
         self.engine = engine
         #: Called once the campaign finishes (the hubs close it if nobody is connected).
         self._on_finished = on_finished
         self.campaign_id = campaign_id
         self.settings = settings
         self.metrics = metrics
-        self.connections: set["Connection"] = set()
-        self.by_pid: dict[str, set["Connection"]] = {}
+        self.connections: set[Connection] = set()
+        self.by_pid: dict[str, set[Connection]] = {}
         self.phase = _Shared()
         #: trio time the last phase change was made durable (phase-push staleness).
         self.phase_changed_at = trio.current_time()
@@ -116,12 +116,12 @@ class CampaignHub:
 
     # -- connections ---------------------------------------------------------------------
 
-    def add(self, conn: "Connection") -> None:
+    def add(self, conn: Connection) -> None:
         self.connections.add(conn)
         self.by_pid.setdefault(conn.pid, set()).add(conn)  # type: ignore[arg-type]
         self._counters_changed.set()
 
-    def remove(self, conn: "Connection") -> None:
+    def remove(self, conn: Connection) -> None:
         self.connections.discard(conn)
         conns = self.by_pid.get(conn.pid)  # type: ignore[arg-type]
         if conns is not None:
@@ -188,7 +188,7 @@ class CampaignHub:
         if any(ev.type == "campaign_finished" for ev in events):
             self._on_finished(self)
 
-    def _mark(self, conn: "Connection", **flags: bool) -> None:
+    def _mark(self, conn: Connection, **flags: bool) -> None:
         if conn.outbox.mark(**flags):
             self.metrics.updates_coalesced += 1
 
@@ -279,7 +279,7 @@ class CampaignHub:
                     self._mark(conn, counters=True)
             await trio.sleep_until(started + interval)
 
-    async def _paced(self, per_second: float) -> AsyncIterator["Connection"]:
+    async def _paced(self, per_second: float) -> AsyncIterator[Connection]:
         """Every connection of now, ``per_second`` of them per second, in
         SPREAD_TICK slices (the caller's work on each must not block)."""
         conns = list(self.connections)
@@ -343,7 +343,7 @@ class CampaignHub:
 class Hubs:
     """The hubs of all campaigns, created on first use, run in the server's nursery."""
 
-    def __init__(self, engine: "Engine", settings: "Settings", metrics: "ServerMetrics",
+    def __init__(self, engine: Engine, settings: Settings, metrics: ServerMetrics,
                  nursery: trio.Nursery) -> None:
         self.engine = engine
         self.settings = settings
@@ -363,7 +363,7 @@ class Hubs:
         hub = self._hubs.get(campaign_id)
         return len(hub.connections) if hub else 0
 
-    def leave(self, conn: "Connection") -> None:
+    def leave(self, conn: Connection) -> None:
         """``conn`` closed; its hub may go with it (:meth:`prune`)."""
         hub = conn.hub
         if hub is None:

@@ -25,12 +25,10 @@ import orjson
 import trio
 
 from essaim.engine._owner import check_profile
-from essaim.model.commands import MAX_MSG_ID_CHARS, PARTICIPANT_COMMAND_TYPES, Actor, Command
 from essaim.errors import CommandError, EssaimError
-from essaim.server.ws.outbox import Outbox
+from essaim.model.commands import MAX_MSG_ID_CHARS, PARTICIPANT_COMMAND_TYPES, Actor, Command
 from essaim.server.proxies import FORWARDED_SCHEME_KEY, client_address
 from essaim.server.ratelimit import TokenBucket
-from essaim.server.ws.transports import abort_transport
 from essaim.server.views import (
     PROTOCOL_VERSION,
     campaign_view,
@@ -41,6 +39,8 @@ from essaim.server.views import (
     task_view,
     you_view,
 )
+from essaim.server.ws.outbox import Outbox
+from essaim.server.ws.transports import abort_transport
 
 if TYPE_CHECKING:
     from essaim.model.commands import Ack
@@ -76,7 +76,7 @@ def _error(code: str, message: str, msg_id: Any = None) -> dict[str, Any]:
 class ParticipantSocket:
     """The ASGI callable for ``/ws``."""
 
-    def __init__(self, server: "EssaimServer") -> None:
+    def __init__(self, server: EssaimServer) -> None:
         self.server = server
         #: Open sockets per client address (entries leave at zero).
         self._by_address: dict[str, int] = {}
@@ -152,7 +152,7 @@ class Connection:
                  "counters_sent", "results_sent", "sending_since", "phase_changed_at", "slow", "finished", "_nursery",
                  "_prejoin_close", "__weakref__")
 
-    def __init__(self, server: "EssaimServer", scope: dict[str, Any], send: Any) -> None:
+    def __init__(self, server: EssaimServer, scope: dict[str, Any], send: Any) -> None:
         self.server = server
         self.scope = scope
         self.send = send
@@ -436,7 +436,7 @@ class Connection:
         metrics = self.server.metrics
         outbox = self.outbox
 
-        def reply(ack: "Ack | None", error: CommandError | None) -> None:
+        def reply(ack: Ack | None, error: CommandError | None) -> None:
             metrics.ack_seconds.observe(trio.current_time() - started)
             if ack is not None:
                 entry: dict[str, Any] = {"id": msg_id, "seq": ack.seq, "result": ack.result}

@@ -21,7 +21,7 @@ from hypercorn.utils import parse_socket_addr
 
 __all__ = ["track_transports", "abort_transport", "tracked_count"]
 
-_streams: "weakref.WeakValueDictionary[tuple[Any, ...], Any]" = weakref.WeakValueDictionary()
+_streams: weakref.WeakValueDictionary[tuple[Any, ...], Any] = weakref.WeakValueDictionary()
 _original_init = getattr(tcp_server.TCPServer.__init__, "__wrapped__", tcp_server.TCPServer.__init__)
 
 

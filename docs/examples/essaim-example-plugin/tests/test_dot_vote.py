@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
+import essaim_dot_vote
 import pytest
 
 import essaim
-import essaim_dot_vote
 from essaim.testing import joined, make_template, open_test_engine, run_campaign_to
 
 

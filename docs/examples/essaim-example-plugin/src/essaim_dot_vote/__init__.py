@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from essaim import CommandError, hookimpl
-from essaim.plugin.registry import Registry
 from essaim.model.state import CampaignState, Participant
 from essaim.model.types import EvaluationInput, EvaluationTask, ItemScore
+from essaim.plugin.registry import Registry
 
 __all__ = ["DEFAULT_DOTS", "DEFAULT_SHOWN"]
 
