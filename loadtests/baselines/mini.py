@@ -145,7 +145,7 @@ def tune_process() -> None:
     import gc
     import resource
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     # Default thresholds paused a 10,000-socket process for up to 0.9 s (stack-notes).
     gc.set_threshold(50_000, 20, 100)

@@ -62,7 +62,7 @@ def test_french_interface(server: ServerProcess, browser: Any) -> None:
 def test_keyboard_only(server: ServerProcess, browser: Any) -> None:
     campaign = create_campaign(server)
     helpers = []
-    for i in range(2):  # others write cards so there is something to sort and compare
+    for _ in range(2):  # others write cards so there is something to sort and compare
         other = browser.new_context(viewport=PHONE).new_page()
         other.goto(campaign.join_url)
         other.wait_for_selector("#conn[data-status=online]")

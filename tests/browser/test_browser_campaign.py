@@ -7,6 +7,7 @@ Every view is checked with axe-core and photographed (reports/screenshots).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from browser_fixtures import browser, server  # noqa: F401 - pytest fixtures
@@ -241,7 +242,7 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     # Exports download with the facilitator's token.
     with fac.expect_download() as download:
         fac.click("#export-json")
-    exported = json.loads(open(download.value.path(), encoding="utf-8").read())
+    exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
     assert exported, "the JSON export is not empty"
 
     fac.click("#ctl-advance")  # finish

@@ -52,7 +52,7 @@ def test_a_duplicate_phase_type_names_both_plugins() -> None:
     def register(registry: Registry) -> None:
         registry.add_phase_type("collect", family=None)
 
-    with pytest.raises(PluginError, match="'other_phases'.*'essaim_builtins.phases'"):
+    with pytest.raises(PluginError, match=r"'other_phases'.*'essaim_builtins.phases'"):
         load(plugin("other_phases", essaim_register_phase_types=register))
 
 
@@ -80,7 +80,7 @@ def test_an_async_registration_hook_is_refused() -> None:
     async def register(registry: Registry) -> None:
         registry.add_strategy("evaluation", "never")
 
-    with pytest.raises(PluginError, match="'async_register'.*plain function"):
+    with pytest.raises(PluginError, match=r"'async_register'.*plain function"):
         load(plugin("async_register", essaim_register_strategies=register))
 
 
@@ -122,7 +122,7 @@ def test_a_worker_thread_hook_may_not_be_async(scores: Any) -> None:
         essaim_evaluation_check=lambda data: data, essaim_evaluation_scores=scores,
     )
     host = load(fake_scores)
-    with pytest.raises(PluginError, match="'async_scores'.*plain functions"):
+    with pytest.raises(PluginError, match=r"'async_scores'.*plain functions"):
         host.call_strategy("evaluation", "async_scores", "essaim_evaluation_scores", settings={}, snapshot=None)
 
 
@@ -147,7 +147,7 @@ def test_a_built_in_can_be_disabled_by_name_and_replaced() -> None:
 
     # Disabling the evaluation built-ins leaves the "evaluate" phase without its
     # default strategy: the host says so, and a replacement fixes it.
-    with pytest.raises(PluginError, match="'pairwise'.*which no plugin registers"):
+    with pytest.raises(PluginError, match=r"'pairwise'.*which no plugin registers"):
         load(disable=["essaim_builtins.evaluation"])
 
     def register(registry: Registry) -> None:

@@ -34,7 +34,7 @@ async def test_admin_routes_need_the_admin_token(server):
 
 async def test_campaign_routes_need_that_campaigns_facilitator_token(server):
     campaign_id, code, fac = await new_campaign(server)
-    other_id, _, other = await new_campaign(server)
+    _, _, other = await new_campaign(server)
     shown = await fac.call("GET", f"/api/campaigns/{campaign_id}")
     assert shown.status_code == 200
     # The test server listens on 127.0.0.1: the console is told phones cannot open the link.
@@ -53,7 +53,7 @@ async def test_campaign_routes_need_that_campaigns_facilitator_token(server):
 
 
 async def test_phase_control(server):
-    campaign_id, code, fac = await new_campaign(server)
+    campaign_id, _code, fac = await new_campaign(server)
     path = f"/api/campaigns/{campaign_id}/phase"
     assert (await fac.call("POST", f"{path}/pause")).status_code == 409
     started = await fac.phase(campaign_id, "start")
@@ -143,7 +143,7 @@ async def test_results_and_exports_hide_small_segments(server):
     doc = orjson.loads(exported.content)
     assert "role=Management" not in exported.text and doc["sheets"]
     csv_export = await fac.call("GET", f"/api/campaigns/{campaign_id}/export/csv")
-    assert csv_export.status_code == 200 and list(csv.reader(io.StringIO(csv_export.text)))[0]
+    assert csv_export.status_code == 200 and next(csv.reader(io.StringIO(csv_export.text)))
     assert (await fac.call("GET", f"/api/campaigns/{campaign_id}/export/nope")).status_code == 404
     structure = await fac.call("GET", f"/api/campaigns/{campaign_id}/structure")
     assert structure.status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from itertools import pairwise
 
 import trio
 from server_fixtures import new_campaign, participant_connection, running_server
@@ -93,7 +94,7 @@ async def test_counter_refresh_is_spread_in_slices_within_the_budget(tmp_path):
             hub._mark = original
     # One connection per slice: the marks of one refresh are at least a tick apart.
     assert len(seen) >= 2
-    assert all(b - a >= SPREAD_TICK * 0.9 for a, b in zip(seen, seen[1:]))
+    assert all(b - a >= SPREAD_TICK * 0.9 for a, b in pairwise(seen))
 
 
 async def test_a_finished_campaigns_hub_closes_with_its_last_connection(server):
@@ -140,4 +141,4 @@ async def test_a_phase_change_wakes_writers_in_paced_slices(tmp_path, monkeypatc
                 await p.until(lambda p: p.state["phase"]["status"] == "running")
     assert len(woken) >= 3
     first = woken[:3]
-    assert all(b - a >= SPREAD_TICK * 0.9 for a, b in zip(first, first[1:]))
+    assert all(b - a >= SPREAD_TICK * 0.9 for a, b in pairwise(first))

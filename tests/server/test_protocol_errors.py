@@ -40,7 +40,7 @@ async def test_bad_token_is_refused_and_closed_4003(server):
 
 
 async def test_facilitator_token_cannot_act_as_participant(server):
-    campaign_id, code, fac = await new_campaign(server)
+    _, code, fac = await new_campaign(server)
     async with participant_connection(server) as p:
         await p.send({"type": "resume", "campaign": code, "token": fac.token, "seq": 0})
         assert (await p.recv())["code"] == "unauthorized"
@@ -112,10 +112,12 @@ async def test_foreign_origin_is_refused(server):
 
 
 async def test_allowed_origins_setting(tmp_path):
-    async with running_server(tmp_path, allowed_origins=("https://app.example",)) as server:
-        async with open_websocket_url(ws_url(server), extra_headers=[(b"Origin", b"https://app.example")]) as ws:
-            await ws.send_message("{}")
-            assert "unknown_type" in await ws.get_message()
+    async with (
+        running_server(tmp_path, allowed_origins=("https://app.example",)) as server,
+        open_websocket_url(ws_url(server), extra_headers=[(b"Origin", b"https://app.example")]) as ws,
+    ):
+        await ws.send_message("{}")
+        assert "unknown_type" in await ws.get_message()
 
 
 async def test_a_non_string_type_is_a_bad_request_before_and_after_join(server):
@@ -198,7 +200,7 @@ async def test_a_join_outlasting_join_timeout_still_delivers_its_token(tmp_path)
 
 async def test_a_join_caught_by_the_drain_gets_its_welcome_then_1012(tmp_path):
     async with running_server(tmp_path) as server:
-        campaign_id, code, _ = await new_campaign(server)
+        _, code, _ = await new_campaign(server)
         real_join = server.engine.join
         started = trio.Event()
 

@@ -17,7 +17,10 @@ def test_prompts_follow_the_profile_segment() -> None:
     h = harness()
     field, office = h.join({"role": "Field"}), h.join({"role": "Office"})
     h.start_phase(0)
-    ids = lambda pid: [p.id for p in _call(h, "essaim_collection_prompts", participant=h.state.participants[pid])]
+
+    def ids(pid: str) -> list[str]:
+        return [p.id for p in _call(h, "essaim_collection_prompts", participant=h.state.participants[pid])]
+
     assert ids(field) == ["all", "field"]
     assert ids(office) == ["all"]
 

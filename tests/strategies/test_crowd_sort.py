@@ -61,7 +61,7 @@ def _sorting_campaign(n_cards: int = 24, sort: str = "placements_per_card = 2\ns
 
 
 def test_each_card_is_dealt_k_times_then_groups_are_dealt() -> None:
-    h, authors = _sorting_campaign()
+    h, _authors = _sorting_campaign()
     sorters = [h.join({"role": "Office"}) for _ in range(6)]
     stages: Counter[int] = Counter()
     for _ in range(4):

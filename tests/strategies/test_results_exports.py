@@ -80,7 +80,7 @@ async def test_exports_json_csv_polis_html() -> None:
 
         (csv_file,) = await engine.export(cid, "csv")
         rows = list(csv.DictReader(io.StringIO(csv_file.content.decode())))
-        assert [r["iid"] for r in rows][0] == "ic1" and len(rows) == 3
+        assert rows[0]["iid"] == "ic1" and len(rows) == 3
 
         polis = {f.name: f.content.decode() for f in await engine.export(cid, "polis")}
         assert set(polis) == {"summary.csv", "comments.csv", "votes.csv", "participant-votes.csv",

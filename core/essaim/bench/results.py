@@ -175,7 +175,7 @@ async def _run(args: argparse.Namespace) -> None:
         for rep in range(args.repetitions):
             took: list[float] = []
 
-            async def once() -> None:
+            async def once(took: list[float] = took) -> None:
                 t = time.perf_counter()
                 await engine.results(cid)
                 took.append(time.perf_counter() - t)

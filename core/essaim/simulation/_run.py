@@ -363,7 +363,6 @@ class _Run:
             await trio.sleep(rng.expovariate(1.0 / mean) * pace)
 
     async def _collect(self, member: _Member, rng: random.Random, think: float) -> None:
-        habits = self.habits
         prompts = await self.engine.prompts(self.campaign_id, member.actor.pid or "")
         for intent in member.person.intents:
             await self._think(rng, think, member.person.pace)

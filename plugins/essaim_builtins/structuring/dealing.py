@@ -274,7 +274,7 @@ class Board:
         similar: Callable[[str], list[str]],
         eligible: Callable[[str], bool],
     ) -> None:
-        want = int(round((settings.hand_size - 1) * settings.similar_share))
+        want = round((settings.hand_size - 1) * settings.similar_share)
         if want <= 0:
             return
         for cid in self._near(hand[0], similar):
@@ -328,7 +328,7 @@ class Board:
                 hand.append(gid)
                 roots.add(root)
                 if len(hand) == 1:
-                    want = int(round((settings.hand_size - 1) * settings.similar_share))
+                    want = round((settings.hand_size - 1) * settings.similar_share)
                     if root not in self.neighbours:
                         self.neighbours[root] = tuple(similar(root))
                     for cid in self.neighbours[root]:
