@@ -1,6 +1,6 @@
 # Essaim's command surface. Every target sets up the virtualenv it needs.
 # SREs and CI rely on these names: run, test, loadtest, bench, bench-engine,
-# bench-quality.
+# bench-quality; `make check` runs the static checks alone.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,7 +10,7 @@ DATA ?= data
 PROFILE ?= smoke
 HOST ?=
 
-.PHONY: run test test-slow test-deps chromium screenshots loadtest bench bench-cluster bench-owner bench-engine bench-quality bench-aggregation bench-results venv clean
+.PHONY: check lint-fix run test test-slow test-deps chromium screenshots loadtest bench bench-cluster bench-owner bench-engine bench-quality bench-aggregation bench-results venv clean
 
 venv: $(STAMP)
 
@@ -29,9 +29,21 @@ PUBLIC_URL ?=
 run: $(STAMP)
 	$(VENV)/bin/essaim serve --demo --data-dir $(DATA) --port $(PORT) $(if $(HOST),--host $(HOST)) $(if $(PUBLIC_URL),--public-url $(PUBLIC_URL))
 
-## test: the whole default suite (about ten minutes at most)
-test: $(STAMP) test-deps
+## test: the static checks first (a lint or type error fails in seconds), then the
+##       whole default suite (about ten minutes at most)
+test: $(STAMP) check test-deps
 	$(PY) -m pytest -q
+
+## check: the static checks alone: ruff (lint) and mypy --strict over core and plugins
+##        (rules and strictness in pyproject.toml, why in docs/development.md)
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+## lint-fix: apply ruff's automatic fixes (import order, unused imports...), then check
+lint-fix: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/mypy
 
 ## test-deps: the Debian packages whose servers the tests start for real on loopback
 ##            (chromium, redis-server, postgresql, nginx, prometheus for promtool),
@@ -104,4 +116,4 @@ bench-results: $(STAMP)
 	$(PY) -m essaim.bench.results
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache
