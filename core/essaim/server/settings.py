@@ -216,7 +216,7 @@ def _check(s: Settings) -> Settings:
         name = "proxy_headers" if s.proxy_headers not in PROXY_HEADER_FAMILIES else "trusted_proxies"
         raise SettingsError(f"setting {name!r}: {exc}") from None
     if s.metrics_address:
-        host, port = split_address(s.metrics_address)
+        _, port = split_address(s.metrics_address)
         if port == s.port and port != 0:
             raise SettingsError(f"setting 'metrics_address': port {port} is the main port; pick another one")
     if s.read_timeout <= s.ping_interval:

@@ -22,7 +22,8 @@ def table(header: Sequence[str], rows: list[list[Any]]) -> str:
 
 
 def mean(runs: Sequence[dict[str, Any]], key: str) -> float:
-    return statistics.mean(r[key] for r in runs)
+    value: float = statistics.mean(r[key] for r in runs)
+    return value
 
 
 def mean_and_error(values: Sequence[float]) -> tuple[float, float]:

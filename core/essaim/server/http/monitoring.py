@@ -11,6 +11,7 @@ Everything else there answers 404, like an unknown path.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -33,7 +34,7 @@ MONITORING_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 MONITORING_KEY = "essaim.monitoring"
 
 
-def on_monitoring_listener(scope: dict[str, Any]) -> bool:
+def on_monitoring_listener(scope: Mapping[str, object]) -> bool:
     return bool(scope.get(MONITORING_KEY))
 
 

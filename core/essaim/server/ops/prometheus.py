@@ -74,9 +74,11 @@ def collect_essaim(server: EssaimServer) -> list[Metric]:
     """Every ``essaim_*`` family, read now (on the trio thread)."""
     m, engine, hubs = server.metrics, server.engine, server.hubs
     writer = engine.writer
+    build = GaugeMetricFamily("essaim_build_info", "Version of the running server (always 1).",
+                              labels=["version", "python"])
+    build.add_metric([build_version(), platform.python_version()], 1)
     out: list[Metric] = [
-        GaugeMetricFamily("essaim_build_info", "Version of the running server (always 1).",
-                          labels=["version", "python"]),
+        build,
         _gauge("essaim_connections_open", "Open participant WebSocket connections.", m.connections_open),
         _counter("essaim_connections_accepted", "Participant WebSocket connections accepted.", m.connections_total),
         _counter("essaim_frames_in", "WebSocket frames received from participants.", m.frames_in),
@@ -109,7 +111,6 @@ def collect_essaim(server: EssaimServer) -> list[Metric]:
                len(engine.rebuilding())),
     ]
     out += [_histogram(name, help_, hist) for name, (help_, hist) in engine.metric_histograms().items()]
-    out[0].add_metric([build_version(), platform.python_version()], 1)
     errors = CounterMetricFamily("essaim_errors", "Errors sent to participants, by code.", labels=["code"])
     for code, n in sorted(m.errors.items()):
         errors.add_metric([code], n)
@@ -147,6 +148,6 @@ class _Families:
 async def render_metrics(server: EssaimServer) -> bytes:
     """The exposition text: essaim's figures read here, rendered in a worker thread."""
     families = collect_essaim(server)
-    return await trio.to_thread.run_sync(generate_latest, _Families(families))  # type: ignore[arg-type]
+    return await trio.to_thread.run_sync(generate_latest, _Families(families))
 
 
