@@ -12,9 +12,9 @@ import h11
 import pytest
 import requests
 import trio
+from server_fixtures import running_server
 
 from essaim.server.http.facilitator import MAX_BODY_BYTES
-from server_fixtures import running_server
 
 #: Long enough for a loaded machine to answer a small request; a hang lasts forever.
 ANSWER_DEADLINE = 20
@@ -57,7 +57,7 @@ async def test_the_request_after_a_413_is_answered_or_the_connection_closed(tmp_
             for event in _too_large_request(size, port, server.admin_token):
                 await stream.send_all(conn.send(event))  # type: ignore[arg-type]
 
-            async def send_body() -> None:
+            async def send_body(stream: trio.SocketStream = stream, conn: h11.Connection = conn) -> None:
                 # Like a client library: the whole body, whatever the server says meanwhile.
                 chunk = b" " * 65536
                 left = size
