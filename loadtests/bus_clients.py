@@ -33,7 +33,7 @@ from typing import Any
 import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from realservers.redis import RedisServer, redis_binary  # noqa: E402
+from realservers.redis import RedisServer, redis_binary
 
 __all__ = ["main"]
 
@@ -53,7 +53,7 @@ class Glide:
         self.port = port
 
     @asynccontextmanager
-    async def connected(self) -> AsyncIterator["Glide"]:
+    async def connected(self) -> AsyncIterator[Glide]:
         from glide import GlideClient, GlideClientConfiguration, NodeAddress
         self.c = await GlideClient.create(GlideClientConfiguration([NodeAddress("127.0.0.1", self.port)]))
         try:
@@ -87,7 +87,7 @@ class Coredis:
         self.port = port
 
     @asynccontextmanager
-    async def connected(self) -> AsyncIterator["Coredis"]:
+    async def connected(self) -> AsyncIterator[Coredis]:
         import coredis
         self.c = coredis.Redis.from_url(f"redis://127.0.0.1:{self.port}")
         async with self.c:
@@ -155,12 +155,11 @@ async def _round_trip(make: Callable[[], Any], tag: str, gateways: int, seconds:
                         done += 1
                         room.release()
 
-        async with make().connected() as sender, make().connected() as reader:
-            async with trio.open_nursery() as n:
-                n.start_soon(send, sender)
-                n.start_soon(read, reader)
-                await stop.wait()
-                n.cancel_scope.cancel()
+        async with make().connected() as sender, make().connected() as reader, trio.open_nursery() as n:
+            n.start_soon(send, sender)
+            n.start_soon(read, reader)
+            await stop.wait()
+            n.cancel_scope.cancel()
 
     async with trio.open_nursery() as n:
         n.start_soon(owner)

@@ -12,14 +12,13 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import pytest
 import trio
-
-from essaim import FACILITATOR, Actor, Command, CampaignTemplate
-from essaim.cluster import BusError, ClusterEngine, open_cluster_engine
-from essaim.cluster import owner_link
-from essaim.errors import CommandError
-from essaim.store import MemoryStore
 from realservers import free_port
 from realservers.redis import RedisServer
+
+from essaim import FACILITATOR, Actor, CampaignTemplate, Command
+from essaim.cluster import BusError, ClusterEngine, open_cluster_engine, owner_link
+from essaim.errors import CommandError
+from essaim.store import MemoryStore
 
 TEMPLATE = CampaignTemplate.parse("""
 [campaign]

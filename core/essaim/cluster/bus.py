@@ -88,7 +88,7 @@ class Bus:
         self._client = client
 
     @classmethod
-    async def connect(cls, url: str, *, name: str = "essaim") -> "Bus":
+    async def connect(cls, url: str, *, name: str = "essaim") -> Bus:
         host, port, password, db = parse_url(url)
         Logger.set_logger_config(LogLevel.OFF)  # glide's own stdout log: our BusError says what matters
         config = GlideClientConfiguration(

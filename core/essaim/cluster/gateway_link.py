@@ -81,7 +81,7 @@ def _unavailable(what: str) -> CommandError:
 class GatewayLink:
     """Replicas of the campaigns owned elsewhere, and the requests to their owners."""
 
-    def __init__(self, node: str, host: "PluginHost", send_bus: Bus, read_bus: Bus) -> None:
+    def __init__(self, node: str, host: PluginHost, send_bus: Bus, read_bus: Bus) -> None:
         self.node = node
         self.host = host
         self._send_bus = send_bus

@@ -88,7 +88,7 @@ class _Outbox:
 class OwnerLink:
     """Publication and request service of the campaigns owned here."""
 
-    def __init__(self, engine: "Engine", publish_bus: Bus, read_bus: Bus) -> None:
+    def __init__(self, engine: Engine, publish_bus: Bus, read_bus: Bus) -> None:
         self.engine = engine
         self._publish_bus = publish_bus
         self._read_bus = read_bus
@@ -107,7 +107,7 @@ class OwnerLink:
 
     # -- attaching ------------------------------------------------------------------------
 
-    async def attach(self, owner: "CampaignOwner") -> None:
+    async def attach(self, owner: CampaignOwner) -> None:
         """Publish this campaign's batches and serve its requests (from now:
         requests older than the owner are for a previous one, whose gateways
         have given up on them)."""
@@ -274,7 +274,7 @@ class OwnerLink:
         except CommandError as error:
             self.reply(node, request, error=error)
 
-    async def _answer(self, answer: "Answer", cid: str, node: str, request: bytes, args: dict[str, Any]) -> None:
+    async def _answer(self, answer: Answer, cid: str, node: str, request: bytes, args: dict[str, Any]) -> None:
         try:
             async with self._reads:
                 ok = await answer(self, cid, node, request, args)

@@ -53,7 +53,7 @@ def error_from_reply(error: Mapping[str, str]) -> CommandError:
 class Replica:
     """A campaign's state kept from its owner's stream; commands forwarded."""
 
-    def __init__(self, state: CampaignState, host: "PluginHost", link: "GatewayLink") -> None:
+    def __init__(self, state: CampaignState, host: PluginHost, link: GatewayLink) -> None:
         self.state = state
         self.host = host
         self._link = link

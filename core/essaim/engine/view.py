@@ -35,13 +35,17 @@ class CampaignView(Protocol):
     """One campaign as a gateway serves it (see the module docstring)."""
 
     state: CampaignState
-    #: Every event up to this seq is durable (and, on a replica, applied).
-    durable_seq: int
     #: True while the owner prepares the next phase (no command is taken).
     transitioning: bool
 
     @property
     def campaign_id(self) -> str: ...
+
+    @property
+    def durable_seq(self) -> int:
+        """Every event up to this seq is durable (and, on a replica, applied).
+        Read-only here: a replica derives it, only the owner sets its own."""
+        ...
 
     @property
     def listened(self) -> bool: ...
@@ -59,7 +63,7 @@ class CampaignView(Protocol):
     async def call(self, family: str, hook: str, **kwargs: Any) -> Any: ...
 
 
-def strategy_for(state: CampaignState, registry: "Registry", family: str) -> tuple[str, Mapping[str, Any]]:
+def strategy_for(state: CampaignState, registry: Registry, family: str) -> tuple[str, Mapping[str, Any]]:
     """The (name, settings) of the strategy for ``family`` now.
 
     Moderation and results are campaign-wide; the others come from the
@@ -81,7 +85,7 @@ def strategy_for(state: CampaignState, registry: "Registry", family: str) -> tup
     raise WrongPhase(f"this campaign has no {family} phase")
 
 
-async def call_strategy(host: "PluginHost", state: CampaignState, family: str, hook: str, /, **kwargs: Any) -> Any:
+async def call_strategy(host: PluginHost, state: CampaignState, family: str, hook: str, /, **kwargs: Any) -> Any:
     """Call ``hook`` on the campaign's strategy for ``family``."""
     name, settings = strategy_for(state, host.registry, family)
     return await host.acall_strategy(family, name, hook, settings=settings, **kwargs)
