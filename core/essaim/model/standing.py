@@ -19,7 +19,7 @@ SCALE = 100
 
 def points(score: float) -> int:
     """A score in [0, 1] as a whole number out of 100 (clamped)."""
-    return int(round(min(1.0, max(0.0, score)) * SCALE))
+    return round(min(1.0, max(0.0, score)) * SCALE)
 
 
 def places(scores: Sequence[float]) -> list[int]:

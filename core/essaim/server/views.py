@@ -145,7 +145,7 @@ def task_view(state: CampaignState, task: EvaluationTask) -> dict[str, Any]:
     task itself, ``a``/``b``, ``items``) carries ``cid``, the card its title
     shows, so the participant can report it; a title whose card was hidden
     since shows the idea's next visible card instead."""
-    out = _with_card(state, task.to_dict())
+    out: dict[str, Any] = _with_card(state, task.to_dict())
     for side in ("a", "b"):
         if side in out:
             out[side] = _with_card(state, out[side])
