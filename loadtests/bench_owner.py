@@ -39,7 +39,7 @@ from essaim.errors import CommandError
 from essaim.plugin import PluginHost
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from realservers.redis import RedisServer, redis_binary  # noqa: E402
+from realservers.redis import RedisServer, redis_binary
 
 __all__ = ["main"]
 

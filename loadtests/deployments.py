@@ -25,7 +25,7 @@ from typing import Protocol
 from .servers import ServerProcess
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from realservers.redis import RedisServer, redis_binary  # noqa: E402
+from realservers.redis import RedisServer, redis_binary
 
 __all__ = ["Deployment", "ClusterDeployment", "RunningDeployment"]
 
@@ -63,7 +63,7 @@ class ClusterDeployment:
     owner: ServerProcess | None = None
     members: list[ServerProcess] = field(default_factory=list)
 
-    def start(self) -> "ClusterDeployment":
+    def start(self) -> ClusterDeployment:
         self.redis = RedisServer(redis_binary()).start()
         cluster = ["--cluster", self.redis.url]
         try:

@@ -6,4 +6,4 @@ from pathlib import Path
 # The server tests' WebSocket participant (tests/server/server_fixtures.py).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
 
-from realservers.redis import redis_server  # noqa: E402,F401  (the fixture)
+from realservers.redis import redis_server  # noqa: F401  (the fixture)

@@ -19,11 +19,10 @@ from typing import Any
 
 import requests
 import trio
-from server_fixtures import Participant
-from trio_websocket import open_websocket_url
-
 from realservers import free_port
 from realservers.redis import RedisServer
+from server_fixtures import Participant
+from trio_websocket import open_websocket_url
 
 ADMIN = "cluster-admin-token"
 SERVE = "import sys; from essaim.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -115,7 +114,7 @@ async def test_three_gateways_serve_one_campaign(redis_server: RedisServer, tmp_
         assert len(seqs) == len(set(seqs)) == len(people) * CARDS_EACH  # one total order, nothing twice
         for _, p in people:  # each sees their own cards, from whichever gateway they are on
             mine = {f"idea {i} of {p.welcome['pid']}" for i in range(CARDS_EACH)}
-            await p.until(lambda q: {c["text"] for c in q.state["you"]["cards"]} == mine, timeout=STEP)
+            await p.until(lambda q, mine=mine: {c["text"] for c in q.state["you"]["cards"]} == mine, timeout=STEP)
 
         # every gateway's API tells the same seq and counters once converged
         last = max(seqs)

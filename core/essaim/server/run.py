@@ -17,14 +17,12 @@ from __future__ import annotations
 import gc
 import logging
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import trio
 from hypercorn.trio.run import worker_serve
 from hypercorn.typing import ASGIFramework
 from hypercorn.utils import wrap_app
-
-from typing import Any
 
 from essaim.engine import open_engine
 from essaim.errors import BusError

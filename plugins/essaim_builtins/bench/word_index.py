@@ -9,7 +9,7 @@ import math
 import unicodedata
 from collections import Counter, defaultdict
 
-from essaim_builtins.collection.similarity import WORD_PATTERN, STOPWORDS
+from essaim_builtins.collection.similarity import STOPWORDS, WORD_PATTERN
 
 __all__ = ["WordIndex"]
 

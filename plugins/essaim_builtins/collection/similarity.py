@@ -82,7 +82,8 @@ def stem(word: str) -> str:
     a card's language is not known, and the shorter stem merges more forms."""
     if word.isdigit():
         return word
-    french, english = _FRENCH.stemWord(word), _ENGLISH.stemWord(word)
+    french: str = _FRENCH.stemWord(word)
+    english: str = _ENGLISH.stemWord(word)
     return french if len(french) <= len(english) else english
 
 
@@ -107,8 +108,8 @@ class SimilarityIndex:
     def __init__(self) -> None:
         self.numbers: dict[str, int] = {}  # feature -> its posting list's number
         #: Per feature: the cards (their numbers) and the feature's weight on each.
-        self.post_cards: list[array] = []
-        self.post_weights: list[array] = []
+        self.post_cards: list[array[int]] = []
+        self.post_weights: list[array[float]] = []
         self.cids: list[str] = []
         self.norms = array("d")
         #: First MIN_PREFIX letters -> stems of the vocabulary, for completion.
@@ -167,7 +168,7 @@ class SimilarityIndex:
             return []
         # Dense over every card: bincount and a partition are O(cards) in C,
         # cheaper than sorting the postings (np.unique) at 20,000 cards.
-        score = np.bincount(np.concatenate(cards), np.concatenate(weights), n_cards)
+        score: np.ndarray = np.bincount(np.concatenate(cards), np.concatenate(weights), n_cards)
         found = np.flatnonzero(score)
         score = score[found] / (math.sqrt(query_norm) * np.frombuffer(self.norms, np.float64, n_cards)[found])
         if found.size > limit:
