@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from browser_fixtures import browser, server  # noqa: F401 - pytest fixtures
 from browser_harness import DESKTOP, ServerProcess, create_campaign
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 import requests
 import trio
-
 from server_fixtures import running_server
 
 

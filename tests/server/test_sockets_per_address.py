@@ -12,10 +12,10 @@ from contextlib import AsyncExitStack
 
 import pytest
 import trio
+from server_fixtures import new_campaign, participant_connection, running_server
 from trio_websocket import ConnectionClosed
 
 from essaim.server.ws.participant import CLOSE_TRY_AGAIN_LATER
-from server_fixtures import new_campaign, participant_connection, running_server
 
 CAP = 3
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -92,11 +93,12 @@ class EssaimServer:
 
         @app.after_request
         async def security_headers(response: Response) -> Response:
-            return add_security_headers(response, request.host)
+            secured: Response = add_security_headers(response, request.host)
+            return secured
 
         return app
 
-    def may_attempt_join(self, scope: dict[str, Any]) -> bool:
+    def may_attempt_join(self, scope: Mapping[str, Any]) -> bool:
         """Spend one join attempt of the client behind ``scope``, if it has one left."""
         return self.join_attempts.take(client_address(scope), trio.current_time())
 
