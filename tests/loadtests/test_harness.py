@@ -52,10 +52,11 @@ def test_sessions_from_several_generator_processes_are_counted_as_one_fleet() ->
 
 
 def test_tallies_of_workers_survive_their_json_lines() -> None:
+    import orjson
+
     from loadtests.behaviour import Sample
     from loadtests.fleet_processes import add_tally, tally_to_dict
     from loadtests.lean import Tally
-    import orjson
 
     worker, total = Tally(), Tally()
     worker.add([Sample("ack", "ack write_card", 0.012), Sample("connect", "connect+welcome", 0.2, error="Boom")])
