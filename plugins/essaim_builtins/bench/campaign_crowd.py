@@ -22,7 +22,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from essaim.errors import CommandError
 from essaim.model.hand_items import group_members
 from essaim.model.types import OpportunitySheet
 from essaim.simulation import (
@@ -37,6 +36,7 @@ from essaim.simulation import (
     sort_hand,
 )
 from essaim.simulation.agreement import adjusted_rand_index
+
 from essaim_builtins.bench.harness import Harness
 from essaim_builtins.bench.tables import estimate, mean_and_error, table
 from essaim_builtins.structuring import DEFAULT_IDEA_THRESHOLD, DEFAULT_THEME_THRESHOLD
