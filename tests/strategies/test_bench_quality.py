@@ -16,6 +16,8 @@ def test_quick_quality_benchmark_prints_its_tables_and_targets(capsys: pytest.Ca
     assert "Spearman at 10 judgments per item, 30% careless voters, 10.0 answers per person (120 items)" in out
     assert "3.3 answers per person (40 items)" in out
     assert "standard error over 2 seeds" in out
+    assert "themes-only crowd, similar-card hands, 3 placements per card" in out
+    assert "- adaptive Bradley-Terry, 20% clickers + 10% reversed voters, 120 items" in out
     assert "coverage of the 95% intervals" in out
     assert "- 95% interval coverage (Bradley-Terry, 10 judgments per item)" in out
     assert "- distinct true ideas in the top 10 sheets, 300 people" in out

@@ -25,6 +25,7 @@ import math
 import random
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,10 +39,12 @@ from essaim.simulation.agreement import adjusted_rand_index, kendall_tau, spearm
 from essaim.testing import make_template
 
 from essaim_builtins.bench.harness import Harness
+from essaim_builtins.bench.tables import estimate, mean, mean_and_error, table
 from essaim_builtins.collection.similarity import SimilarityIndex
 from essaim_builtins.structuring.aggregation import agglomerate
 
-__all__ = ["simulate_structure", "simulate_ranking", "simulate_moderation", "bench_template"]
+__all__ = ["simulate_structure", "simulate_ranking", "simulate_moderation", "bench_template",
+           "themes_only_section", "clickers_section"]
 
 _SYLLABLES = "ba be bi bo bu da de di do du fa fe fi fo ka ke ki ko la le li lo ma me mi mo na ne ni no pa pe pi " \
              "po ra re ri ro sa se si so ta te ti to va ve vi vo za ze zi zo".split()
@@ -114,13 +117,17 @@ def _perceived(items: list[str], truth: dict[str, _Card]) -> list[_Card]:
     return out
 
 
-def _placement(kind: str, items: list[str], truth: dict[str, _Card], rng: random.Random) -> tuple[list[list[list[str]]], list[str]]:
+def _placement(
+    kind: str, items: list[str], truth: dict[str, _Card], rng: random.Random, express: str = "ideas"
+) -> tuple[list[list[list[str]]], list[str]]:
     if kind == "lazy":
         return [[[i] for i in items]], []
     if kind == "random":
         ideas: dict[tuple[int, int], list[str]] = {}
         for i in items:
             ideas.setdefault((rng.randrange(2), rng.randrange(3)), []).append(i)
+        if express == "themes":
+            return [[[i] for i in members] for _, members in sorted(ideas.items())], []
         themes: dict[int, list[list[str]]] = {}
         for (t, _), members in sorted(ideas.items()):
             themes.setdefault(t, []).append(members)
@@ -138,6 +145,9 @@ def _placement(kind: str, items: list[str], truth: dict[str, _Card], rng: random
     for i, (idea, theme) in zip(items, labels):
         if idea != "spam":
             by_theme.setdefault(theme, {}).setdefault(idea, []).append(i)
+    if express == "themes":
+        # The same judgement expressed as piles: each idea a theme of lone cards.
+        return [[[i] for i in members] for ideas in by_theme.values() for members in ideas.values()], offtopic
     return [list(ideas.values()) for ideas in by_theme.values()], offtopic
 
 
@@ -172,7 +182,7 @@ def _text_baseline(cards: dict[str, str], truth_idea: list[str], truth_theme: li
 
 def simulate_structure(
     seed: int, placements_per_card: int, *, themes: int = 8, ideas_per_theme: int = 5,
-    similar_share: float = 0.5, stages: int = 2,
+    similar_share: float = 0.5, stages: int = 2, express: str = "ideas",
 ) -> dict[str, float]:
     rng = random.Random(seed)
     truth_cards = _crowd_cards(rng, themes, ideas_per_theme)
@@ -194,7 +204,7 @@ def simulate_structure(
             if deal is None:
                 active.remove(pid)
                 continue
-            themes_, offtopic = _placement(kinds[pid], list(deal.items), truth, rng)
+            themes_, offtopic = _placement(kinds[pid], list(deal.items), truth, rng, express)
             h.place(pid, themes_, offtopic)
     structure = h.aggregate()
     found_idea: dict[str, str] = {cid: "off" for cid in structure.offtopic}
@@ -214,6 +224,8 @@ def simulate_structure(
         "slots_per_card": slots / len(order),
         "crowd_idea": adjusted_rand_index(t_idea, [found_idea[c] for c in order]),
         "crowd_theme": adjusted_rand_index(t_theme, [found_theme[c] for c in order]),
+        # A crowd that expresses ideas as themes: its themes against the true ideas.
+        "crowd_theme_as_idea": adjusted_rand_index(t_idea, [found_theme[c] for c in order]),
         "text_idea": base_idea,
         "text_theme": base_theme,
     }
@@ -244,6 +256,10 @@ def _choice(kind: str, qa: float, qb: float, rng: random.Random) -> str:
         return "a"
     if kind == "random":
         return rng.choice(("a", "b", "cant_decide"))
+    if kind == "clicker":  # picks a side at random on each pair
+        return rng.choice(("a", "b"))
+    if kind == "reversed":  # reads, and picks the worse one
+        return {"a": "b", "b": "a"}.get(_choice("diligent", qa, qb, rng), "cant_decide")
     if abs(qa - qb) < 0.2 and rng.random() < 0.2:
         return "cant_decide"
     return "a" if rng.random() < 1 / (1 + math.exp(-CAREFUL_SLOPE * (qa - qb))) else "b"
@@ -252,13 +268,16 @@ def _choice(kind: str, qa: float, qb: float, rng: random.Random) -> str:
 def _rating(kind: str, q: float, bias: float, rng: random.Random) -> int:
     if kind == "lazy":
         return 4
-    if kind == "random":
+    if kind == "reversed":
+        return 6 - _rating("diligent", q, bias, rng)
+    if kind in ("random", "clicker"):
         return rng.randint(1, 5)
     return max(1, min(5, round(3 + 1.1 * q + bias + rng.gauss(0, 0.8))))
 
 
 def simulate_ranking(
     seed: int, per_item: int, *, n_items: int = 40, n_voters: int = 60, careless: float = 0.3,
+    mix: dict[str, float] | None = None,
 ) -> dict[str, float]:
     """Rank correlations with the latent quality after ``per_item`` judgments
     per item, for each method, on the same simulated people.
@@ -270,8 +289,9 @@ def simulate_ranking(
     always take the left item, one third answer at random)."""
     rng = random.Random(seed)
     quality = [rng.gauss(0, 1) for _ in range(n_items)]
-    kinds = [rng.choices(["diligent", "lazy", "random"], [1 - careless, careless * 2 / 3, careless / 3])[0]
-             for _ in range(n_voters)]
+    if mix is None:
+        mix = {"diligent": 1 - careless, "lazy": careless * 2 / 3, "random": careless / 3}
+    kinds = [rng.choices(list(mix), list(mix.values()))[0] for _ in range(n_voters)]
     biases = [rng.gauss(0, 0.5) for _ in range(n_voters)]
     out: dict[str, float] = {}
 
@@ -417,3 +437,67 @@ def simulate_moderation(
     base_p, base_r = rates({c for c, n in count.items() if n >= 3})
     return {"jury_precision": jury_p, "jury_recall": jury_r, "flags3_precision": base_p, "flags3_recall": base_r,
             "flags": len(flags), "cases": len(h.state.cases)}
+
+
+#: Placements per card of the themes-only comparison (one board).
+THEMES_ONLY_EFFORT = 10
+#: How close a crowd that sorts into piles (themes) must come to one that
+#: says "same idea" (issue 19).
+THEMES_ONLY_GAP = 0.05
+
+
+def themes_only_section(
+    seeds: Sequence[int], log: Callable[[str], None], effort: int = THEMES_ONLY_EFFORT
+) -> tuple[str, list[str]]:
+    """The same sorters expressing their groups as "same idea" or as themes
+    (piles of lone cards), with random and with similar-card hands: ARI of
+    the crowd's ideas, resp. themes, against the true ideas."""
+    rows: list[list[object]] = []
+    targets = []
+    for label, share in (("random hands", 0.0), ("similar-card hands", 0.5)):
+        ideas = [simulate_structure(s, effort, similar_share=share, stages=1) for s in seeds]
+        piles = [simulate_structure(s, effort, similar_share=share, stages=1, express="themes")
+                 for s in seeds]
+        gap = [a["crowd_idea"] - b["crowd_theme_as_idea"] for a, b in zip(ideas, piles)]
+        rows.append([label, estimate([r["crowd_idea"] for r in ideas]),
+                     estimate([r["crowd_theme_as_idea"] for r in piles]), estimate(gap)])
+        g, se = mean_and_error(gap)
+        targets.append(f"- themes-only crowd, {label}, {effort} placements per card: "
+                       f"{g:.3f} ARI below the same-idea crowd (standard error over {len(seeds)} seeds {se:.3f}; "
+                       f"{'meets' if g <= THEMES_ONLY_GAP else 'misses'} the {THEMES_ONLY_GAP} target)")
+        log(f"themes-only crowd, {label} done")
+    header = ["hands", "same-idea crowd: ARI of its ideas", "themes-only crowd: ARI of its themes",
+              "gap (paired)"]
+    return table(header, rows), targets
+
+
+#: Issue 19's crowd for adaptive pairs: 20% clickers who pick a side at
+#: random on each pair, 10% reversed voters (who read and pick the worse).
+CLICKERS_MIX = {"diligent": 0.7, "clicker": 0.2, "reversed": 0.1}
+CLICKERS_ITEMS = 120
+CLICKERS_TARGET = 0.80
+
+
+def clickers_section(seeds: Sequence[int], log: Callable[[str], None]) -> tuple[str, list[str]]:
+    """Adaptive against random pairs, with clickers and reversed voters and
+    with a clean crowd (120 items, 10 judgments per item)."""
+    rows: list[list[object]] = []
+    measured = {}
+    for label, mix in (("20% clickers, 10% reversed", CLICKERS_MIX), ("careful voters only", {"diligent": 1.0})):
+        runs = [simulate_ranking(s, 10, n_items=CLICKERS_ITEMS, mix=mix) for s in seeds]
+        adaptive = [r["bt_adaptive_spearman"] for r in runs]
+        randomly = [r["bt_random_spearman"] for r in runs]
+        advantage = [a - b for a, b in zip(adaptive, randomly)]
+        measured[label] = (mean_and_error(adaptive), mean_and_error(advantage))
+        rows.append([label, estimate(adaptive), estimate(randomly), estimate(advantage), mean(runs, "wins_spearman"),
+                     estimate([r["bt_adaptive_coverage"] for r in runs])])
+        log(f"pairs with {label} done")
+    (mixed, _), (_, clean_adv) = measured.values()
+    targets = [
+        f"- adaptive Bradley-Terry, 20% clickers + 10% reversed voters, {CLICKERS_ITEMS} items, 10 judgments per "
+        f"item: {mixed[0]:.3f} Spearman (standard error over {len(seeds)} seeds {mixed[1]:.3f}; "
+        f"{'meets' if mixed[0] >= CLICKERS_TARGET else 'below'} the {CLICKERS_TARGET} target); careful crowd: "
+        f"adaptive ahead of random pairs by {clean_adv[0]:+.3f} (standard error {clean_adv[1]:.3f})"]
+    header = ["voters", "BT adaptive ρ", "BT random pairs ρ", "adaptive − random (paired)", "win count ρ",
+              "coverage, adaptive"]
+    return table(header, rows), targets

@@ -5,9 +5,12 @@ through the built-in strategies' hooks; each method is measured against a
 simple baseline in the same run, on the same simulated people:
 
 * structure: adjusted Rand index (ideas, themes) against stage-1 placements
-  per card, crowd sorting against text similarity alone;
+  per card, crowd sorting against text similarity alone, and a crowd that
+  sorts into themes (piles) against one that says "same idea";
 * ranking: Spearman and Kendall tau against judgments per item, Bradley-Terry
-  (random and adaptive pairs) and ratings against raw win counts;
+  (random and adaptive pairs) and ratings against raw win counts; adaptive
+  pairs against random ones with clickers and reversed voters; coverage of
+  the 95% intervals and reliability (SSR) in every crowd mix;
 * moderation: precision and recall of hiding, peer juries against "hide after
   3 flags", with 20% adversarial flaggers;
 * the demo campaign's top 10: distinct true ideas among the 10 best sheets,
@@ -31,7 +34,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from essaim_builtins.bench.campaign_crowd import campaign_section
-from essaim_builtins.bench.crowds import simulate_moderation, simulate_ranking, simulate_structure
+from essaim_builtins.bench.crowds import (
+    CLICKERS_ITEMS,
+    THEMES_ONLY_EFFORT,
+    clickers_section,
+    simulate_moderation,
+    simulate_ranking,
+    simulate_structure,
+    themes_only_section,
+)
 from essaim_builtins.bench.duplicates import LATENCY_CARDS, duplicates_section
 from essaim_builtins.bench.opinion_crowd import opinion_section
 from essaim_builtins.bench.tables import estimate, mean, mean_and_error, table
@@ -203,10 +214,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(f"# Essaim crowd quality — python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}")
     structure, crowd_wins = structure_table(s_seeds, k_grid, log)
+    piles_effort = 3 if args.quick else THEMES_ONLY_EFFORT
+    piles, piles_targets = themes_only_section(s_seeds, log, piles_effort)
     ranking = ranking_table(r_seeds, j_grid, log)
     t_seeds = TARGET_SEEDS[:2] if args.quick else TARGET_SEEDS
     shares = CARELESS_SHARES[-1:] if args.quick else CARELESS_SHARES
     careless, at_target, every = careless_table(t_seeds, shares, log)
+    clickers, clickers_targets = clickers_section(RANKING_SEEDS[:2] if args.quick else RANKING_SEEDS, log)
     intervals, interval_targets = intervals_table(every)
     moderation, jury_better = moderation_table(m_seeds, log)
     o_seeds = OPINION_SEEDS[:1] if args.quick else OPINION_SEEDS
@@ -215,6 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     duplicates, duplicate_targets = duplicates_section(log, 2_000 if args.quick else LATENCY_CARDS)
     print(f"\n## Structure (ARI, mean of {len(s_seeds)} seeds; ~320 cards, 40 ideas in 8 themes, 4% spam)\n")
     print(structure)
+    print(f"\nThe same sorters expressing their groups as \"same idea\" or as themes (piles of lone cards); one "
+          f"board, {piles_effort} placements per card:\n")
+    print(piles)
     print(f"\n## Ranking (mean of {len(r_seeds)} seeds; {RANKED_ITEMS} items, {RANKING_VOTERS} voters: 70% careful, 20% one-sided, "
           "10% random)\n")
     print("A pair judgment counts for both of its items, a rating for its one item: at j judgments per item,")
@@ -228,6 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
           "reliability as comparative-judgement studies report it (SSR) beside the squared correlation with the "
           "truth it estimates:\n")
     print(intervals)
+    print(f"\nAdaptive pairs against voters who click (a random side on each pair) or read and reverse, and a "
+          f"clean crowd ({CLICKERS_ITEMS} items, 10 judgments per item, same people for both pair rules):\n")
+    print(clickers)
     print(f"\n## Moderation (mean of {len(m_seeds)} seeds; 300 participants, 400 cards, 8% abusive)\n")
     print(moderation)
     print(f"\n## Opinion groups (agree_disagree; mean ± standard error over {len(o_seeds)} seeds; 200 statements, "
@@ -247,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{_answers_each(n_items):.1f} answers per person ({n_items} items): {rho:.3f} "
               f"(standard error over {len(t_seeds)} seeds {se:.3f}) ({'meets' if rho >= 0.85 else 'below'} the 0.85 target)")
     print(f"- juries strictly more precise than 'hide after 3 flags' in every seed: {'yes' if jury_better else 'NO'}")
-    for line in interval_targets + opinion_targets + duplicate_targets + campaign_targets:
+    for line in piles_targets + clickers_targets + interval_targets + opinion_targets + duplicate_targets + campaign_targets:
         print(line)
     print(f"\ntotal {time.perf_counter() - start:.1f}s")
     return 0

