@@ -254,6 +254,10 @@ class CampaignOwner:
         if state.phase_index != previous_phase or any(e.type.startswith("phase_") for e in events):
             self._deadline_changed.set()
             if state.phase_index != previous_phase:
+                log.info("phase changed", extra={
+                    "event": "phase_changed", "campaign": self.campaign_id, "previous": previous_phase,
+                    "phase": state.phase_index, "phase_type": state.phase.type if state.phase else None,
+                    "status": state.status, "seq": state.seq, "events": [e.type for e in events]})
                 try:
                     self.host.broadcast_sync(
                         "essaim_phase_changed", state=state, previous=previous_phase, current=state.phase_index

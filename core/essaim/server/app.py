@@ -20,6 +20,7 @@ from quart import Response, request
 from quart_trio import QuartTrio
 
 from essaim.server.advertise import advertised
+from essaim.server.http.audit import register_audit
 from essaim.server.http.facilitator import register_facilitator_api
 from essaim.server.http.monitoring import MONITORING_KEY, register_monitoring_routes
 from essaim.server.http.security_headers import add_security_headers
@@ -88,6 +89,7 @@ class EssaimServer:
         app = QuartTrio("essaim.server", static_folder=None)
         app.config["JSON_SORT_KEYS"] = False
         register_monitoring_routes(app, self)
+        register_audit(app)
         register_site_routes(app, self)
         register_facilitator_api(app, self)
 

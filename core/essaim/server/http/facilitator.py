@@ -12,6 +12,7 @@ an anonymous campaign; profile segments below the campaign's
 from __future__ import annotations
 
 import functools
+import logging
 import io
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -21,12 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import trio
-from quart import Response, request
+from quart import Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from essaim.errors import CommandError, NotFound, TemplateError, Unauthorized
 from essaim.model.commands import FACILITATOR, Command
 from essaim.model.template import CampaignTemplate
+from essaim.server.http.audit import note_actor, note_error
+from essaim.server.proxies import client_address
 from essaim.server.views import campaign_view, counters_view, phase_view
 
 if TYPE_CHECKING:
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
 
     from essaim.model.types import ExportFile
     from essaim.server.app import EssaimServer
+
+audit_log = logging.getLogger("essaim.audit")
 
 __all__ = ["register_facilitator_api", "ApiError", "STATUS_BY_CODE", "PHASE_ACTIONS", "MAX_BODY_BYTES",
            "builtin_templates", "zip_files"]
@@ -64,6 +69,7 @@ def _json(obj: Any, status: int = 200) -> Response:
 
 
 def _error(code: str, message: str) -> Response:
+    note_error(code)
     return _json({"error": {"code": code, "message": message}}, STATUS_BY_CODE.get(code, 400))
 
 
@@ -119,6 +125,7 @@ def register_facilitator_api(app: QuartTrio, server: EssaimServer) -> None:
     def require_admin() -> None:
         if not server.is_admin(_bearer()):
             raise ApiError("unauthorized", "this needs the server's admin token in 'Authorization: Bearer <token>'")
+        note_actor("admin")
 
     def require_facilitator(campaign_id: str) -> None:
         """The admin, or this campaign's facilitator. Anyone else gets the same
@@ -126,6 +133,7 @@ def register_facilitator_api(app: QuartTrio, server: EssaimServer) -> None:
         must not tell which campaign ids exist (issue 15)."""
         token = _bearer()
         if token is not None and server.is_admin(token):
+            note_actor("admin")
             engine.campaign(campaign_id)  # the admin may learn that a campaign is unknown
             return
         try:
@@ -135,6 +143,7 @@ def register_facilitator_api(app: QuartTrio, server: EssaimServer) -> None:
         if actor is None or actor.role != "facilitator":
             raise ApiError("unauthorized", "this needs the campaign's facilitator token in "
                            "'Authorization: Bearer <token>' (a participant token cannot use this API)")
+        note_actor("facilitator")
 
     @app.errorhandler(ApiError)
     async def on_api_error(error: ApiError) -> Response:
@@ -151,6 +160,7 @@ def register_facilitator_api(app: QuartTrio, server: EssaimServer) -> None:
     @app.errorhandler(HTTPException)
     async def on_http_error(error: HTTPException) -> Response:
         code = {404: "not_found", 405: "bad_request", 413: "too_large"}.get(error.code or 400, "bad_request")
+        note_error(code)
         return _json({"error": {"code": code, "message": error.description or error.name}}, error.code or 400)
 
     # -- server-wide (admin) ----------------------------------------------------------------
@@ -175,6 +185,9 @@ def register_facilitator_api(app: QuartTrio, server: EssaimServer) -> None:
         else:
             raise ApiError("bad_request", "send {\"template\": name} or {\"toml\": text}")
         created = await engine.create_campaign(template, source=source)
+        audit_log.info("campaign created", extra={"event": "campaign_created", "campaign": created.campaign_id,
+                                                  "code": created.code, "template": source, "by": "admin",
+                                                  "client": client_address(request.scope)})
         base = server.base_url
         return _json({
             "campaign_id": created.campaign_id,
@@ -271,6 +284,10 @@ def register_facilitator_api(app: QuartTrio, server: EssaimServer) -> None:
         body = await _body()
         ack = await engine.execute(campaign_id, FACILITATOR,
                                    Command("decide", {"cid": body.get("cid"), "outcome": body.get("outcome")}))
+        audit_log.info("moderation override", extra={
+            "event": "moderation_override", "campaign": campaign_id, "cid": body.get("cid"),
+            "outcome": body.get("outcome"), "seq": ack.seq, "by": g.get("essaim_actor"),
+            "client": client_address(request.scope)})
         return _json({"seq": ack.seq})
 
     @app.get("/api/campaigns/<campaign_id>/structure")

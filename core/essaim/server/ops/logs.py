@@ -1,7 +1,8 @@
 """Structured logs: one JSON object per line, never a token.
 
-Fields: ``ts``, ``level``, ``logger``, ``msg``, ``event`` when the caller
-names one, and any ``extra`` fields. Keys that could hold a secret are
+Fields: ``ts``, ``level``, ``logger``, ``msg``, ``event`` (the stable name
+the caller gave, else the logger's name, so every line has one: hypercorn's
+and libraries' lines too), and any ``extra`` fields. Keys that could hold a secret are
 replaced by ``"[redacted]"`` whatever the caller passed, so a careless
 ``extra={"token": ...}`` cannot leak one.
 """
@@ -28,6 +29,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
+            "event": record.name,
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):

@@ -17,6 +17,7 @@ answered with an error code; they never reach the campaign.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from essaim.engine._owner import check_profile
 from essaim.errors import CommandError, EssaimError
 from essaim.model.commands import MAX_MSG_ID_CHARS, PARTICIPANT_COMMAND_TYPES, Actor, Command
 from essaim.server.proxies import FORWARDED_SCHEME_KEY, client_address
+from essaim.server.ops.sampled_log import SampledLog
 from essaim.server.ratelimit import TokenBucket
 from essaim.server.views import (
     PROTOCOL_VERSION,
@@ -60,6 +62,9 @@ CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_TOO_SLOW = 4000
 CLOSE_UNAUTHORIZED = 4003
 
+#: Numbers the sockets of this process for log lines.
+_connection_ids = itertools.count(1)
+
 QUERY_TYPES = frozenset({"suggest", "next"})
 #: Longest text a ``suggest`` query is matched on; a card is shorter.
 MAX_SUGGEST_CHARS = 2000
@@ -80,6 +85,9 @@ class ParticipantSocket:
         self.server = server
         #: Open sockets per client address (entries leave at zero).
         self._by_address: dict[str, int] = {}
+        #: Refusals are logged sampled: a flood is one line per 10 s with its size.
+        self.join_floods = SampledLog(log)
+        self.action_floods = SampledLog(log)
 
     def sockets_of(self, address: str) -> int:
         return self._by_address.get(address, 0)
@@ -149,13 +157,16 @@ class Connection:
     """One participant's socket after the handshake."""
 
     __slots__ = ("server", "scope", "send", "outbox", "hub", "campaign_id", "pid", "actor", "bucket",
-                 "counters_sent", "results_sent", "sending_since", "phase_changed_at", "slow", "finished", "_nursery",
+                 "counters_sent", "results_sent", "sending_since", "phase_changed_at", "conn_id", "slow", "finished",
+                 "_nursery",
                  "_prejoin_close", "__weakref__")
 
     def __init__(self, server: EssaimServer, scope: dict[str, Any], send: Any) -> None:
         self.server = server
         self.scope = scope
         self.send = send
+        #: Names this socket in log lines ("conn": "c42"): follows one phone through its lines.
+        self.conn_id = f"c{next(_connection_ids)}"
         self.outbox = Outbox(server.settings.outbox_max_items)
         self.hub: CampaignHub | None = None
         self.campaign_id: str | None = None
@@ -215,8 +226,9 @@ class Connection:
         metrics = self.server.metrics
         metrics.slow_disconnects += 1
         metrics.updates_dropped += self.outbox.close(CLOSE_TOO_SLOW)
-        log.info("slow client cut off", extra={"event": "slow_client", "campaign": self.campaign_id,
-                                                "pid": self.pid})
+        log.info("slow client cut off", extra={"event": "slow_client", "conn": self.conn_id,
+                                                "campaign": self.campaign_id, "pid": self.pid,
+                                                "client": client_address(self.scope)})
         self.server.nursery.start_soon(self._abort_after_grace)
 
     async def _abort_after_grace(self) -> None:
@@ -254,6 +266,9 @@ class Connection:
                 await self._send_error_frame("bad_request", "'type' must be a string, e.g. \"join\"")
                 continue
             if mtype in ("join", "resume") and not self.server.may_attempt_join(self.scope):
+                self.server.participant_socket.join_floods.log(
+                    logging.WARNING, "join attempts rate limited", "rate_limited", kind="join",
+                    conn=self.conn_id, client=client_address(self.scope))
                 await self._send_error_frame("rate_limited", "too many join attempts from your address; wait a moment")
                 continue
             try:
@@ -380,6 +395,8 @@ class Connection:
             "results": results,
         }
         await self._send_now(welcome)
+        log.debug("participant welcomed", extra={"event": "welcomed", "conn": self.conn_id, "campaign": campaign_id,
+                                                 "pid": pid, "resumed": resumed, "client": client_address(self.scope)})
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -423,6 +440,9 @@ class Connection:
             return
         assert self.bucket is not None
         if not self.bucket.take(trio.current_time()):
+            self.server.participant_socket.action_floods.log(
+                logging.WARNING, "actions rate limited", "rate_limited", kind="action", conn=self.conn_id,
+                campaign=self.campaign_id, pid=self.pid, client=client_address(self.scope))
             self._answer_error(_error("rate_limited", "too many actions; slow down", msg_id))
             return
         if is_action:
