@@ -10,15 +10,23 @@ DATA ?= data
 PROFILE ?= smoke
 HOST ?=
 
-.PHONY: check lint-fix run test test-slow test-deps chromium screenshots loadtest bench bench-cluster bench-owner bench-engine bench-quality bench-aggregation bench-results venv clean
+.PHONY: check lint-fix lock run test test-slow test-deps chromium screenshots loadtest bench bench-cluster bench-owner bench-engine bench-quality bench-aggregation bench-results venv clean
 
 venv: $(STAMP)
 
 # Reinstall when the project's dependencies change.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml deploy/requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,load,cluster]' -c deploy/requirements.lock
+	@touch $(STAMP)
+
+## lock: re-pin deploy/requirements.lock (essaim's runtime dependencies) to the versions this
+##       virtualenv holds, after changing pyproject.toml's dependencies and passing `make test`
+lock:
+	@test -x $(PY) || $(MAKE) venv
 	$(PY) -m pip install --quiet -e '.[dev,load,cluster]'
+	$(PY) deploy/lock.py
 	@touch $(STAMP)
 
 ## run: the server with a demo campaign on the embedded SQLite store in ./data

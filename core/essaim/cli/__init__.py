@@ -21,7 +21,7 @@ from essaim.cli.failure import EXIT_FAILURE, describe, sole_error
 
 __all__ = ["main", "SUBCOMMANDS"]
 
-SUBCOMMANDS: tuple[str, ...] = ("serve", "campaign", "simulate", "export", "plugins")
+SUBCOMMANDS: tuple[str, ...] = ("serve", "campaign", "simulate", "export", "plugins", "backup")
 
 #: Exit code after Ctrl-C, as shells report SIGINT (128 + 2).
 EXIT_INTERRUPTED = 130
