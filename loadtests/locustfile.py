@@ -263,11 +263,16 @@ def _slo_gate(environment: Any, **_: Any) -> None:
         if method == "WS" and (name.startswith("connect") or name in ("connection lost", "reconnect",
                                                                      "resume after drop")):
             m.connection_errors += entry.num_failures
-    breaches = slo.check(m, slo.Objectives.from_env())
+    objectives = slo.Objectives.from_env()
+    breaches = slo.check(m, objectives)
     text = summarize(environment, m, breaches)
     print(text, flush=True)
     prefix = getattr(environment.parsed_options, "csv_prefix", None)
     if prefix:  # run.py prints it again after Locust's own long tables
         Path(f"{prefix}_summary.txt").write_text(text + "\n", encoding="utf-8")
+        # The same judgement for a pipeline; the exit code is unchanged.
+        verdict = slo.verdict(m, objectives, breaches, profile=environment.parsed_options.essaim_profile,
+                              host=environment.host, finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        Path(f"{prefix}_verdict.json").write_text(json.dumps(verdict, indent=2) + "\n", encoding="utf-8")
     if breaches:
         environment.process_exit_code = 1

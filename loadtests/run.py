@@ -127,7 +127,7 @@ def main() -> None:
     summary = report_dir / "locust_summary.txt"
     if summary.exists():
         print(summary.read_text(encoding="utf-8"), end="")
-    print(f"reports: {report_dir}/ (report.html, locust_stats.csv); exit code {code}")
+    print(f"reports: {report_dir}/ (report.html, locust_stats.csv, locust_verdict.json); exit code {code}")
     sys.exit(code)
 
 

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["Objectives", "Measured", "Breach", "percentile", "merge", "check", "record"]
+__all__ = ["Objectives", "Measured", "Breach", "percentile", "merge", "check", "record", "verdict"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,3 +128,25 @@ def check(m: Measured, o: Objectives) -> list[Breach]:
     if m.connection_errors > o.max_connection_errors:
         breaches.append(Breach("connection errors", m.connection_errors, o.max_connection_errors))
     return breaches
+
+
+def verdict(m: Measured, o: Objectives, breaches: list[Breach], **context: object) -> dict[str, object]:
+    """The run's judgement as JSON for a pipeline (written beside Locust's
+    CSV files as ``<prefix>_verdict.json``); the exit code says the same:
+    ``exit_code`` 1 when an SLO broke."""
+    return {
+        "passed": not breaches,
+        "exit_code": 1 if breaches else 0,
+        **context,
+        "measured": {
+            "requests": m.requests, "failures": m.failures, "failure_ratio": round(m.failure_ratio, 6),
+            "connection_errors": m.connection_errors,
+            "acks": sum(m.acks.values()), "ack_p95_ms": percentile(m.acks, 0.95),
+            "ack_p99_ms": percentile(m.acks, 0.99),
+            "pushes": sum(m.pushes.values()), "staleness_p95_ms": percentile(m.pushes, 0.95),
+        },
+        "objectives": {"max_failure_ratio": o.max_failure_ratio, "ack_p95_ms": o.ack_p95_ms,
+                       "ack_p99_ms": o.ack_p99_ms, "staleness_p95_ms": o.staleness_p95_ms,
+                       "max_connection_errors": o.max_connection_errors},
+        "breaches": [{"slo": b.slo, "measured": b.measured, "limit": b.limit} for b in breaches],
+    }

@@ -4,6 +4,7 @@ the same campaign (run as a subprocess: Locust is never imported here)."""
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -21,3 +22,7 @@ def test_users_of_every_locust_worker_join_the_campaign(tmp_path: Path) -> None:
     welcome = rows["connect+welcome"]
     assert int(welcome["Request Count"]) == 30 and int(welcome["Failure Count"]) == 0, welcome
     assert int(rows["Aggregated"]["Failure Count"]) == 0, rows["Aggregated"]
+    (verdict_file,) = tmp_path.glob("smoke-*/locust_verdict.json")
+    verdict = json.loads(verdict_file.read_text(encoding="utf-8"))
+    assert verdict["exit_code"] == run.returncode and verdict["passed"] == (run.returncode == 0)
+    assert verdict["profile"] == "smoke" and verdict["measured"]["requests"] > 0

@@ -50,3 +50,20 @@ def test_thresholds_come_from_the_environment() -> None:
     assert [b.slo for b in slo.check(slo.Measured(requests=1, acks={5: 1}), o)] == ["ack p95 ms"]
     with pytest.raises(SystemExit, match="ESSAIM_SLO_ACK_P99_MS"):
         slo.Objectives.from_env({"ESSAIM_SLO_ACK_P99_MS": "fast"})
+
+
+def test_the_verdict_for_a_pipeline_says_what_the_exit_code_says() -> None:
+    import json
+    clean = slo.Measured(requests=1000, failures=0)
+    for ms in (20, 40, 60):
+        slo.record(clean.acks, ms / 1000)
+    verdict = slo.verdict(clean, slo.Objectives(), [], profile="smoke")
+    assert verdict["passed"] is True and verdict["exit_code"] == 0 and verdict["profile"] == "smoke"
+    assert verdict["measured"]["acks"] == 3 and verdict["measured"]["ack_p99_ms"] == 60
+    slow = slo.Measured(requests=1000, failures=0)
+    slo.record(slow.acks, 0.9)
+    breaches = slo.check(slow, slo.Objectives())
+    verdict = slo.verdict(slow, slo.Objectives(), breaches)
+    assert verdict["passed"] is False and verdict["exit_code"] == 1
+    assert {b["slo"] for b in verdict["breaches"]} == {"ack p95 ms", "ack p99 ms"}
+    assert json.loads(json.dumps(verdict)) == verdict  # plain JSON
