@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
 import pytest
@@ -131,7 +130,8 @@ async def test_a_campaign_runs_end_to_end_through_the_proxy_and_no_token_is_logg
         await call(proxy, "POST", f"{base}/phase/start", fac)
         for i, phone in enumerate(phones):
             await phone.send({"type": "write_card", "id": f"w{i}", "text": f"idea number {i} through nginx"})
-            await phone.until(lambda m: any(a["id"] == f"w{i}" for a in m.get("acks", ())))
+            msg_id = f"w{i}"
+            await phone.until(lambda m, msg_id=msg_id: any(a["id"] == msg_id for a in m.get("acks", ())))
         for index in range(3):  # collect -> sort -> evaluate -> results
             await call(proxy, "POST", f"{base}/phase/advance", fac, {"index": index})
         for phone in phones:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 
 import orjson
-from essaim.server.ops.logs import JsonFormatter
 from server_fixtures import new_campaign, participant_connection, running_server
+
+from essaim.server.ops.logs import JsonFormatter
 
 
 def _lines(caplog) -> list[dict]:

@@ -8,11 +8,12 @@ import sqlite3
 
 import pytest
 import trio
+from server_fixtures import new_campaign, participant_connection, running_server
+
 from essaim import open_engine
 from essaim.cli import main
 from essaim.cli.backup import backup_store
 from essaim.server.run import STORE_FILE
-from server_fixtures import new_campaign, participant_connection, running_server
 
 #: Cards written while the backup runs; the writers go on during and after it.
 WRITERS = 4
@@ -91,5 +92,5 @@ def test_a_damaged_copy_fails_its_check(tmp_path, damage):
     broken = tmp_path / "broken.sqlite3"
     broken.write_bytes(bytes(raw))
     from essaim.cli.failure import CLIError
-    with pytest.raises(CLIError, match="integrity check|failed"):
+    with pytest.raises(CLIError, match=r"integrity check|failed"):
         backup_store(broken, tmp_path / "out.sqlite3")

@@ -42,7 +42,7 @@ def note_error(code: str) -> None:
     g.essaim_error = code
 
 
-def register_audit(app: "QuartTrio") -> None:
+def register_audit(app: QuartTrio) -> None:
     unauthenticated = SampledLog(log)
     failed_reads = SampledLog(log)
 
