@@ -2,8 +2,8 @@
 
 The pins are the versions installed in the environment this runs in, taken
 over the whole runtime closure of the ``essaim`` distribution (its
-``dependencies``, theirs, and so on, markers evaluated for this Python; no
-extras). Run it in the test virtualenv (``make lock``): the lock then holds
+``dependencies`` and the ``cluster`` extra a deployment may need, theirs,
+and so on, markers evaluated for this Python; no test or load tools). Run it in the test virtualenv (``make lock``): the lock then holds
 exactly the versions the suite passed against, ``make venv`` installs with
 it as constraints, and ``tests/deploy/test_lock.py`` fails when the two
 drift apart or a pin leaves pyproject.toml's ranges.
@@ -20,7 +20,10 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-__all__ = ["runtime_closure", "render_lock", "read_lock", "LOCK_FILE"]
+__all__ = ["runtime_closure", "render_lock", "read_lock", "LOCK_FILE", "DEPLOY_EXTRAS"]
+
+#: essaim's extras a deployment installs (several processes on Valkey); dev and load are the tests' own.
+DEPLOY_EXTRAS = ("cluster",)
 
 LOCK_FILE = Path(__file__).resolve().parent / "requirements.lock"
 HEADER = ("# essaim's runtime dependencies, pinned to the versions its test suite ran against.\n"
@@ -31,11 +34,10 @@ HEADER = ("# essaim's runtime dependencies, pinned to the versions its test suit
 def runtime_closure(root: str = "essaim") -> dict[str, str]:
     """Canonical name -> installed version of every runtime dependency of ``root``."""
     found: dict[str, str] = {}
-    todo = [Requirement(r) for r in distribution(root).requires or ()]
+    todo = [Requirement(r) for r in distribution(root).requires or ()
+            if _wanted(Requirement(r), ("", *DEPLOY_EXTRAS))]
     while todo:
         req = todo.pop()
-        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-            continue
         name = canonicalize_name(req.name)
         if name in found:
             continue
@@ -44,8 +46,12 @@ def runtime_closure(root: str = "essaim") -> dict[str, str]:
         except PackageNotFoundError:
             raise SystemExit(f"{req.name} (needed by essaim) is not installed here: run `make venv` first") from None
         found[name] = dist.version
-        todo.extend(Requirement(r) for r in dist.requires or ())
+        todo.extend(sub for sub in map(Requirement, dist.requires or ()) if _wanted(sub, ("",)))
     return dict(sorted(found.items()))
+
+
+def _wanted(req: Requirement, extras: tuple[str, ...]) -> bool:
+    return req.marker is None or any(req.marker.evaluate({"extra": extra}) for extra in extras)
 
 
 def render_lock(pins: dict[str, str]) -> str:

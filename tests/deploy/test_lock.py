@@ -23,7 +23,9 @@ def test_the_lock_is_what_this_suite_runs_against():
 
 def test_every_pin_is_inside_pyprojects_ranges():
     pins = lock.read_lock()
-    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    dependencies = project["dependencies"] + [r for extra in lock.DEPLOY_EXTRAS
+                                              for r in project["optional-dependencies"][extra]]
     for text in dependencies:
         req = Requirement(text)
         name = canonicalize_name(req.name)
