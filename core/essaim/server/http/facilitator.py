@@ -12,8 +12,8 @@ an anonymous campaign; profile segments below the campaign's
 from __future__ import annotations
 
 import functools
-import logging
 import io
+import logging
 import zipfile
 from collections.abc import Mapping, Sequence
 from importlib.resources import files

@@ -28,8 +28,8 @@ import trio
 from essaim.engine._owner import check_profile
 from essaim.errors import CommandError, EssaimError
 from essaim.model.commands import MAX_MSG_ID_CHARS, PARTICIPANT_COMMAND_TYPES, Actor, Command
-from essaim.server.proxies import FORWARDED_SCHEME_KEY, client_address
 from essaim.server.ops.sampled_log import SampledLog
+from essaim.server.proxies import FORWARDED_SCHEME_KEY, client_address
 from essaim.server.ratelimit import TokenBucket
 from essaim.server.views import (
     PROTOCOL_VERSION,
