@@ -20,8 +20,9 @@ from quart import Response, request
 from quart_trio import QuartTrio
 
 from essaim.server.advertise import advertised
+from essaim.server.context import LiveSocket, attach
 from essaim.server.http.audit import register_audit
-from essaim.server.http.facilitator import register_facilitator_api
+from essaim.server.http.facilitator import api as facilitator_api
 from essaim.server.http.monitoring import MONITORING_KEY, register_monitoring_routes
 from essaim.server.http.security_headers import add_security_headers
 from essaim.server.http.site import register_site_routes
@@ -35,7 +36,6 @@ from essaim.server.ws.participant import CLOSE_RESTART, ParticipantSocket
 if TYPE_CHECKING:
     from essaim.engine import Engine
     from essaim.server.settings import Settings
-    from essaim.server.ws.participant import Connection
 
 __all__ = ["EssaimServer"]
 
@@ -58,7 +58,7 @@ class EssaimServer:
         #: the code is public, and guessing must cost the same everywhere.
         self.join_attempts = AddressBuckets(settings.join_rate_per_second, settings.join_burst)
         #: Every open participant socket, joined or not (for drain and the slow-client sweeper).
-        self.live: set[Connection] = set()
+        self.live: set[LiveSocket] = set()
         self.admin_token = settings.admin_token or secrets.token_urlsafe(24)
         #: Set when a shutdown is asked for (signal, test); the drain follows.
         self.stop_requested = trio.Event()
@@ -88,10 +88,11 @@ class EssaimServer:
         # No Quart static folder: its built-in /static route would shadow site_routes' one.
         app = QuartTrio("essaim.server", static_folder=None)
         app.config["JSON_SORT_KEYS"] = False
+        attach(app, self)
         register_monitoring_routes(app, self)
         register_audit(app)
         register_site_routes(app, self)
-        register_facilitator_api(app, self)
+        app.register_blueprint(facilitator_api)
 
         @app.after_request
         async def security_headers(response: Response) -> Response:
@@ -149,7 +150,7 @@ class EssaimServer:
         with trio.move_on_after(self.settings.drain_timeout):
             await self.drained.wait()
 
-    def forget(self, conn: Connection) -> None:
+    def forget(self, conn: LiveSocket) -> None:
         """A socket closed."""
         self.live.discard(conn)
         if self.draining and not self.live:

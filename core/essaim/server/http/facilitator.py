@@ -7,6 +7,10 @@ everywhere here. Errors are ``{"error": {"code", "message"}}`` with the
 status of :data:`STATUS_BY_CODE`. Nothing returned names a participant in
 an anonymous campaign; profile segments below the campaign's
 ``min_segment_size`` are removed from results and exports.
+
+The routes are the Quart blueprint :data:`api`; they reach the running
+server through :func:`essaim.server.context.current_server`. Its error
+handlers serve the whole app (a 404 anywhere is JSON).
 """
 
 from __future__ import annotations
@@ -22,25 +26,24 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import trio
-from quart import Response, g, request
+from quart import Blueprint, Response, g, request
+from quart.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 
 from essaim.errors import CommandError, NotFound, TemplateError, Unauthorized
 from essaim.model.commands import FACILITATOR, Command
 from essaim.model.template import CampaignTemplate
+from essaim.server.context import ServerContext, current_server
 from essaim.server.http.audit import note_actor, note_error
 from essaim.server.proxies import client_address
 from essaim.server.views import campaign_view, counters_view, phase_view
 
 if TYPE_CHECKING:
-    from quart_trio import QuartTrio
-
     from essaim.model.types import ExportFile
-    from essaim.server.app import EssaimServer
 
 audit_log = logging.getLogger("essaim.audit")
 
-__all__ = ["register_facilitator_api", "ApiError", "STATUS_BY_CODE", "PHASE_ACTIONS", "MAX_BODY_BYTES",
+__all__ = ["api", "ApiError", "STATUS_BY_CODE", "PHASE_ACTIONS", "MAX_BODY_BYTES",
            "builtin_templates", "zip_files"]
 
 #: A template is a few KiB; 256 KiB leaves room for long prompt lists and stops abuse.
@@ -76,7 +79,7 @@ def _error(code: str, message: str) -> Response:
 @functools.cache
 def builtin_templates() -> Mapping[str, str]:
     """Template name -> TOML text, shipped in essaim/templates. Read once (at
-    start-up, see :func:`register_facilitator_api`): package files do not
+    start-up, when :data:`api` is registered): package files do not
     change while the server runs, and reading them is blocking I/O."""
     folder = files("essaim").joinpath("templates")
     return MappingProxyType(
@@ -117,202 +120,242 @@ def _vote_counts(votes: dict[str, str]) -> dict[str, int]:
     return {"hide": sum(v == "hide" for v in votes.values()), "keep": sum(v == "keep" for v in votes.values())}
 
 
-def register_facilitator_api(app: QuartTrio, server: EssaimServer) -> None:
-    engine = server.engine
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+api = Blueprint("facilitator_api", __name__)
+
+
+@api.record_once
+def _configure(state: BlueprintSetupState) -> None:
+    state.app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     builtin_templates()  # read now, not on the first admin request
 
-    def require_admin() -> None:
-        if not server.is_admin(_bearer()):
-            raise ApiError("unauthorized", "this needs the server's admin token in 'Authorization: Bearer <token>'")
+
+def require_admin() -> ServerContext:
+    """The server, once the request showed its admin token."""
+    server = current_server()
+    if not server.is_admin(_bearer()):
+        raise ApiError("unauthorized", "this needs the server's admin token in 'Authorization: Bearer <token>'")
+    note_actor("admin")
+    return server
+
+
+def require_facilitator(campaign_id: str) -> ServerContext:
+    """The server, once the request showed the admin token or this campaign's
+    facilitator token. Anyone else gets the same 401 for a campaign that does
+    not exist as for a wrong token: the API must not tell which campaign ids
+    exist (issue 15)."""
+    server = current_server()
+    engine = server.engine
+    token = _bearer()
+    if token is not None and server.is_admin(token):
         note_actor("admin")
+        engine.campaign(campaign_id)  # the admin may learn that a campaign is unknown
+        return server
+    try:
+        actor = engine.authenticate(campaign_id, token) if token is not None else None
+    except (NotFound, Unauthorized):
+        actor = None
+    if actor is None or actor.role != "facilitator":
+        raise ApiError("unauthorized", "this needs the campaign's facilitator token in "
+                       "'Authorization: Bearer <token>' (a participant token cannot use this API)")
+    note_actor("facilitator")
+    return server
 
-    def require_facilitator(campaign_id: str) -> None:
-        """The admin, or this campaign's facilitator. Anyone else gets the same
-        401 for a campaign that does not exist as for a wrong token: the API
-        must not tell which campaign ids exist (issue 15)."""
-        token = _bearer()
-        if token is not None and server.is_admin(token):
-            note_actor("admin")
-            engine.campaign(campaign_id)  # the admin may learn that a campaign is unknown
-            return
-        try:
-            actor = engine.authenticate(campaign_id, token) if token is not None else None
-        except (NotFound, Unauthorized):
-            actor = None
-        if actor is None or actor.role != "facilitator":
-            raise ApiError("unauthorized", "this needs the campaign's facilitator token in "
-                           "'Authorization: Bearer <token>' (a participant token cannot use this API)")
-        note_actor("facilitator")
 
-    @app.errorhandler(ApiError)
-    async def on_api_error(error: ApiError) -> Response:
-        return _error(error.code, error.message)
+@api.app_errorhandler(ApiError)
+async def on_api_error(error: ApiError) -> Response:
+    return _error(error.code, error.message)
 
-    @app.errorhandler(CommandError)
-    async def on_command_error(error: CommandError) -> Response:
-        return _error(error.code, error.message)
 
-    @app.errorhandler(TemplateError)
-    async def on_template_error(error: TemplateError) -> Response:
-        return _error("bad_template", str(error))
+@api.app_errorhandler(CommandError)
+async def on_command_error(error: CommandError) -> Response:
+    return _error(error.code, error.message)
 
-    @app.errorhandler(HTTPException)
-    async def on_http_error(error: HTTPException) -> Response:
-        code = {404: "not_found", 405: "bad_request", 413: "too_large"}.get(error.code or 400, "bad_request")
-        note_error(code)
-        return _json({"error": {"code": code, "message": error.description or error.name}}, error.code or 400)
 
-    # -- server-wide (admin) ----------------------------------------------------------------
+@api.app_errorhandler(TemplateError)
+async def on_template_error(error: TemplateError) -> Response:
+    return _error("bad_template", str(error))
 
-    @app.get("/api/templates")
-    async def list_templates() -> Response:
-        require_admin()
-        return _json({"templates": sorted(builtin_templates())})
 
-    @app.post("/api/campaigns")
-    async def create_campaign() -> Response:
-        require_admin()
-        body = await _body()
-        name, text = body.get("template"), body.get("toml")
-        if isinstance(name, str) and text is None:
-            available = builtin_templates()
-            if name not in available:
-                raise ApiError("not_found", f"no template {name!r}; available: {sorted(available)}")
-            template, source = CampaignTemplate.parse(available[name], source=f"{name}.toml"), f"{name}.toml"
-        elif isinstance(text, str) and name is None:
-            template, source = CampaignTemplate.parse(text, source="<request>"), "<request>"
-        else:
-            raise ApiError("bad_request", "send {\"template\": name} or {\"toml\": text}")
-        created = await engine.create_campaign(template, source=source)
-        audit_log.info("campaign created", extra={"event": "campaign_created", "campaign": created.campaign_id,
-                                                  "code": created.code, "template": source, "by": "admin",
-                                                  "client": client_address(request.scope)})
-        base = server.base_url
-        return _json({
-            "campaign_id": created.campaign_id,
-            "code": created.code,
-            "facilitator_token": created.facilitator_token,
-            "join_url": f"{base}/join/{created.code}",
-            # In the fragment: browsers never send it, so it stays out of access logs.
-            "facilitator_url": f"{base}/facilitator#campaign={created.campaign_id}&token={created.facilitator_token}",
-        }, 201)
+@api.app_errorhandler(HTTPException)
+async def on_http_error(error: HTTPException) -> Response:
+    code = {404: "not_found", 405: "bad_request", 413: "too_large"}.get(error.code or 400, "bad_request")
+    note_error(code)
+    return _json({"error": {"code": code, "message": error.description or error.name}}, error.code or 400)
 
-    @app.get("/api/campaigns")
-    async def list_campaigns() -> Response:
-        require_admin()
-        out = []
-        for s in engine.loaded_states():
-            out.append({"campaign_id": s.campaign_id, "code": s.code, "title": s.template.title if s.template else "",
-                        "status": s.status, "phase_index": s.phase_index,
-                        "participants": s.counters["participants"], "loaded": True})
-        # Finished campaigns not in memory (unused for a while, or still
-        # loading after a restart): asking for one loads it.
-        for campaign_id, code in sorted(engine.stored_elsewhere().items()):
-            out.append({"campaign_id": campaign_id, "code": code, "status": "finished", "loaded": False})
-        return _json({"campaigns": out})
 
-    # -- public: what a participant sees before joining ------------------------------------------
+# -- server-wide (admin) ----------------------------------------------------------------
 
-    @app.get("/api/join/<code>")
-    async def join_info(code: str) -> Response:
-        """The campaign's title, language, profile questions and phases, by
-        join code: what ``welcome`` tells after joining, so the page can ask
-        the profile questions first. The code is public (it is on the join
-        link and the QR code); nothing here is secret, but whether a code
-        exists is: each lookup spends a join attempt of the client's address,
-        as a WebSocket join does."""
-        if not server.may_attempt_join(request.scope):
-            response = _error("rate_limited", "too many join attempts from your address; wait a moment")
-            response.headers["Retry-After"] = str(JOIN_RETRY_AFTER_SECONDS)
-            return response
-        campaign_id = engine.by_code(code)
-        state = engine.state(campaign_id)
-        return _json({"campaign": campaign_view(state), "status": state.status})
+@api.get("/api/templates")
+async def list_templates() -> Response:
+    require_admin()
+    return _json({"templates": sorted(builtin_templates())})
 
-    # -- one campaign (facilitator) --------------------------------------------------------------
 
-    @app.get("/api/campaigns/<campaign_id>")
-    async def show_campaign(campaign_id: str) -> Response:
-        require_facilitator(campaign_id)
-        s = engine.state(campaign_id)
-        return _json({"campaign_id": campaign_id, "seq": engine.campaign(campaign_id).durable_seq,
-                      "campaign": campaign_view(s), "phase": phase_view(engine, s),
-                      "counters": counters_view(s, server.hubs.connection_count(campaign_id)),
-                      "links": {"join_url": f"{server.base_url}/join/{s.code}",
-                                "reachable": server.advertised.reachable}})
+@api.post("/api/campaigns")
+async def create_campaign() -> Response:
+    server = require_admin()
+    engine = server.engine
+    body = await _body()
+    name, text = body.get("template"), body.get("toml")
+    if isinstance(name, str) and text is None:
+        available = builtin_templates()
+        if name not in available:
+            raise ApiError("not_found", f"no template {name!r}; available: {sorted(available)}")
+        template, source = CampaignTemplate.parse(available[name], source=f"{name}.toml"), f"{name}.toml"
+    elif isinstance(text, str) and name is None:
+        template, source = CampaignTemplate.parse(text, source="<request>"), "<request>"
+    else:
+        raise ApiError("bad_request", "send {\"template\": name} or {\"toml\": text}")
+    created = await engine.create_campaign(template, source=source)
+    audit_log.info("campaign created", extra={"event": "campaign_created", "campaign": created.campaign_id,
+                                              "code": created.code, "template": source, "by": "admin",
+                                              "client": client_address(request.scope)})
+    base = server.base_url
+    return _json({
+        "campaign_id": created.campaign_id,
+        "code": created.code,
+        "facilitator_token": created.facilitator_token,
+        "join_url": f"{base}/join/{created.code}",
+        # In the fragment: browsers never send it, so it stays out of access logs.
+        "facilitator_url": f"{base}/facilitator#campaign={created.campaign_id}&token={created.facilitator_token}",
+    }, 201)
 
-    @app.post("/api/campaigns/<campaign_id>/phase/<action>")
-    async def control_phase(campaign_id: str, action: str) -> Response:
-        require_facilitator(campaign_id)
-        if action not in PHASE_ACTIONS:
-            raise ApiError("not_found", f"no phase action {action!r}; use one of {list(PHASE_ACTIONS)}")
-        body = await _body()
-        args: dict[str, object] = {}
-        if action == "extend":
-            args["seconds"] = body.get("seconds")
-        elif action == "advance" and "index" in body:
-            # The phase the facilitator means to end: a click racing the
-            # phase timer must not end the next phase too.
-            args["index"] = body["index"]
-        ack = await engine.execute(campaign_id, FACILITATOR, Command(action, args))
-        return _json({"seq": ack.seq, "phase": phase_view(engine, engine.state(campaign_id))})
 
-    @app.get("/api/campaigns/<campaign_id>/stats")
-    async def stats(campaign_id: str) -> Response:
-        require_facilitator(campaign_id)
-        s = engine.state(campaign_id)
-        return _json({"seq": engine.campaign(campaign_id).durable_seq, "counters": dict(s.counters),
-                      "phase": phase_view(engine, s), **server.hubs.stats(campaign_id)})
+@api.get("/api/campaigns")
+async def list_campaigns() -> Response:
+    server = require_admin()
+    engine = server.engine
+    out = []
+    for s in engine.loaded_states():
+        out.append({"campaign_id": s.campaign_id, "code": s.code, "title": s.template.title if s.template else "",
+                    "status": s.status, "phase_index": s.phase_index,
+                    "participants": s.counters["participants"], "loaded": True})
+    # Finished campaigns not in memory (unused for a while, or still
+    # loading after a restart): asking for one loads it.
+    for campaign_id, code in sorted(engine.stored_elsewhere().items()):
+        out.append({"campaign_id": campaign_id, "code": code, "status": "finished", "loaded": False})
+    return _json({"campaigns": out})
 
-    @app.get("/api/campaigns/<campaign_id>/moderation")
-    async def moderation(campaign_id: str) -> Response:
-        require_facilitator(campaign_id)
-        s = engine.state(campaign_id)
-        cases = [
-            {"case_id": c.case_id, "cid": c.cid, "text": s.cards[c.cid].text, "flags": len(c.flaggers),
-             "reasons": [r for r in c.reasons if r], "jury_size": len(c.jury), "votes": _vote_counts(c.votes)}
-            for c in s.cases.values() if c.status == "open"
-        ]
-        hidden = [{"cid": c.cid, "text": c.text} for c in s.cards.values() if c.hidden]
-        log = [{k: (_vote_counts(v) if k == "votes" else v) for k, v in entry.items()} for entry in s.moderation_log]
-        return _json({"open_cases": cases, "hidden_cards": hidden, "log": log})
 
-    @app.post("/api/campaigns/<campaign_id>/moderation")
-    async def decide(campaign_id: str) -> Response:
-        require_facilitator(campaign_id)
-        body = await _body()
-        ack = await engine.execute(campaign_id, FACILITATOR,
-                                   Command("decide", {"cid": body.get("cid"), "outcome": body.get("outcome")}))
-        audit_log.info("moderation override", extra={
-            "event": "moderation_override", "campaign": campaign_id, "cid": body.get("cid"),
-            "outcome": body.get("outcome"), "seq": ack.seq, "by": g.get("essaim_actor"),
-            "client": client_address(request.scope)})
-        return _json({"seq": ack.seq})
+# -- public: what a participant sees before joining ------------------------------------------
 
-    @app.get("/api/campaigns/<campaign_id>/structure")
-    async def structure(campaign_id: str) -> Response:
-        require_facilitator(campaign_id)
-        return _json((await engine.structure(campaign_id, max_age=server.console_read_age())).to_dict())
-
-    @app.get("/api/campaigns/<campaign_id>/results")
-    async def results(campaign_id: str) -> Response:
-        require_facilitator(campaign_id)
-        return _json((await engine.results(campaign_id, max_age=server.console_read_age())).to_dict())
-
-    @app.get("/api/campaigns/<campaign_id>/export/<format>")
-    async def export(campaign_id: str, format: str) -> Response:
-        fmt = format
-        require_facilitator(campaign_id)
-        if fmt not in engine.host.registry.export_formats:
-            raise ApiError("not_found", f"no export format {fmt!r}; available: {sorted(engine.host.registry.export_formats)}")
-        exported = await engine.export(campaign_id, fmt)
-        if len(exported) == 1:
-            f = exported[0]
-            response = Response(f.content, mimetype=f.media_type)
-            response.headers["Content-Disposition"] = f'attachment; filename="{f.name}"'
-            return response
-        response = Response(await trio.to_thread.run_sync(zip_files, exported), mimetype="application/zip")
-        response.headers["Content-Disposition"] = f'attachment; filename="{campaign_id}-{fmt}.zip"'
+@api.get("/api/join/<code>")
+async def join_info(code: str) -> Response:
+    """The campaign's title, language, profile questions and phases, by
+    join code: what ``welcome`` tells after joining, so the page can ask
+    the profile questions first. The code is public (it is on the join
+    link and the QR code); nothing here is secret, but whether a code
+    exists is: each lookup spends a join attempt of the client's address,
+    as a WebSocket join does."""
+    server = current_server()
+    engine = server.engine
+    if not server.may_attempt_join(request.scope):
+        response = _error("rate_limited", "too many join attempts from your address; wait a moment")
+        response.headers["Retry-After"] = str(JOIN_RETRY_AFTER_SECONDS)
         return response
+    campaign_id = engine.by_code(code)
+    state = engine.state(campaign_id)
+    return _json({"campaign": campaign_view(state), "status": state.status})
+
+
+# -- one campaign (facilitator) --------------------------------------------------------------
+
+@api.get("/api/campaigns/<campaign_id>")
+async def show_campaign(campaign_id: str) -> Response:
+    server = require_facilitator(campaign_id)
+    engine = server.engine
+    s = engine.state(campaign_id)
+    return _json({"campaign_id": campaign_id, "seq": engine.campaign(campaign_id).durable_seq,
+                  "campaign": campaign_view(s), "phase": phase_view(engine, s),
+                  "counters": counters_view(s, server.hubs.connection_count(campaign_id)),
+                  "links": {"join_url": f"{server.base_url}/join/{s.code}",
+                            "reachable": server.advertised.reachable}})
+
+
+@api.post("/api/campaigns/<campaign_id>/phase/<action>")
+async def control_phase(campaign_id: str, action: str) -> Response:
+    server = require_facilitator(campaign_id)
+    engine = server.engine
+    if action not in PHASE_ACTIONS:
+        raise ApiError("not_found", f"no phase action {action!r}; use one of {list(PHASE_ACTIONS)}")
+    body = await _body()
+    args: dict[str, object] = {}
+    if action == "extend":
+        args["seconds"] = body.get("seconds")
+    elif action == "advance" and "index" in body:
+        # The phase the facilitator means to end: a click racing the
+        # phase timer must not end the next phase too.
+        args["index"] = body["index"]
+    ack = await engine.execute(campaign_id, FACILITATOR, Command(action, args))
+    return _json({"seq": ack.seq, "phase": phase_view(engine, engine.state(campaign_id))})
+
+
+@api.get("/api/campaigns/<campaign_id>/stats")
+async def stats(campaign_id: str) -> Response:
+    server = require_facilitator(campaign_id)
+    engine = server.engine
+    s = engine.state(campaign_id)
+    return _json({"seq": engine.campaign(campaign_id).durable_seq, "counters": dict(s.counters),
+                  "phase": phase_view(engine, s), **server.hubs.stats(campaign_id)})
+
+
+@api.get("/api/campaigns/<campaign_id>/moderation")
+async def moderation(campaign_id: str) -> Response:
+    server = require_facilitator(campaign_id)
+    engine = server.engine
+    s = engine.state(campaign_id)
+    cases = [
+        {"case_id": c.case_id, "cid": c.cid, "text": s.cards[c.cid].text, "flags": len(c.flaggers),
+         "reasons": [r for r in c.reasons if r], "jury_size": len(c.jury), "votes": _vote_counts(c.votes)}
+        for c in s.cases.values() if c.status == "open"
+    ]
+    hidden = [{"cid": c.cid, "text": c.text} for c in s.cards.values() if c.hidden]
+    log = [{k: (_vote_counts(v) if k == "votes" else v) for k, v in entry.items()} for entry in s.moderation_log]
+    return _json({"open_cases": cases, "hidden_cards": hidden, "log": log})
+
+
+@api.post("/api/campaigns/<campaign_id>/moderation")
+async def decide(campaign_id: str) -> Response:
+    server = require_facilitator(campaign_id)
+    engine = server.engine
+    body = await _body()
+    ack = await engine.execute(campaign_id, FACILITATOR,
+                               Command("decide", {"cid": body.get("cid"), "outcome": body.get("outcome")}))
+    audit_log.info("moderation override", extra={
+        "event": "moderation_override", "campaign": campaign_id, "cid": body.get("cid"),
+        "outcome": body.get("outcome"), "seq": ack.seq, "by": g.get("essaim_actor"),
+        "client": client_address(request.scope)})
+    return _json({"seq": ack.seq})
+
+
+@api.get("/api/campaigns/<campaign_id>/structure")
+async def structure(campaign_id: str) -> Response:
+    server = require_facilitator(campaign_id)
+    engine = server.engine
+    return _json((await engine.structure(campaign_id, max_age=server.console_read_age())).to_dict())
+
+
+@api.get("/api/campaigns/<campaign_id>/results")
+async def results(campaign_id: str) -> Response:
+    server = require_facilitator(campaign_id)
+    engine = server.engine
+    return _json((await engine.results(campaign_id, max_age=server.console_read_age())).to_dict())
+
+
+@api.get("/api/campaigns/<campaign_id>/export/<format>")
+async def export(campaign_id: str, format: str) -> Response:
+    fmt = format
+    server = require_facilitator(campaign_id)
+    engine = server.engine
+    if fmt not in engine.host.registry.export_formats:
+        raise ApiError("not_found", f"no export format {fmt!r}; available: {sorted(engine.host.registry.export_formats)}")
+    exported = await engine.export(campaign_id, fmt)
+    if len(exported) == 1:
+        f = exported[0]
+        response = Response(f.content, mimetype=f.media_type)
+        response.headers["Content-Disposition"] = f'attachment; filename="{f.name}"'
+        return response
+    response = Response(await trio.to_thread.run_sync(zip_files, exported), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{campaign_id}-{fmt}.zip"'
+    return response
 

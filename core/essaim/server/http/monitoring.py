@@ -25,7 +25,7 @@ from essaim.server.ops.readiness import check_readiness
 if TYPE_CHECKING:
     from quart_trio import QuartTrio
 
-    from essaim.server.app import EssaimServer
+    from essaim.server.context import ServerContext
 
 __all__ = ["register_monitoring_routes", "MONITORING_PATHS", "MONITORING_KEY", "on_monitoring_listener"]
 
@@ -47,7 +47,7 @@ def _bearer_token() -> str:
     return token.strip() if scheme == "Bearer" else ""
 
 
-def register_monitoring_routes(app: QuartTrio, server: EssaimServer) -> None:
+def register_monitoring_routes(app: QuartTrio, server: ServerContext) -> None:
     metrics = server.metrics
 
     def may_read_metrics() -> bool:

@@ -17,7 +17,7 @@ from essaim.server.http.openapi import openapi_document
 if TYPE_CHECKING:
     from quart_trio import QuartTrio
 
-    from essaim.server.app import EssaimServer
+    from essaim.server.context import ServerContext
 
 __all__ = ["register_site_routes", "STATIC_DIR", "STATIC_MAX_AGE"]
 
@@ -46,7 +46,7 @@ async def _file(path: Path, *, max_age: int) -> Response:
     return response
 
 
-def register_site_routes(app: QuartTrio, server: EssaimServer) -> None:
+def register_site_routes(app: QuartTrio, server: ServerContext) -> None:
     @app.get("/")
     async def participant_page() -> Response:
         return await _file(STATIC_DIR / "participant.html", max_age=0)

@@ -30,7 +30,7 @@ from prometheus_client.process_collector import ProcessCollector
 from essaim.engine.metrics import Histogram
 
 if TYPE_CHECKING:
-    from essaim.server.app import EssaimServer
+    from essaim.server.context import ServerContext
 
 __all__ = ["collect_essaim", "render_metrics", "CONTENT_TYPE", "build_version"]
 
@@ -70,7 +70,7 @@ def _campaign_phase(status: str, phase_type: str | None) -> str:
     return phase_type if phase_type and status in ("running", "paused", "between") else status
 
 
-def collect_essaim(server: EssaimServer) -> list[Metric]:
+def collect_essaim(server: ServerContext) -> list[Metric]:
     """Every ``essaim_*`` family, read now (on the trio thread)."""
     m, engine, hubs = server.metrics, server.engine, server.hubs
     writer = engine.writer
@@ -145,7 +145,7 @@ class _Families:
         yield from self.families
 
 
-async def render_metrics(server: EssaimServer) -> bytes:
+async def render_metrics(server: ServerContext) -> bytes:
     """The exposition text: essaim's figures read here, rendered in a worker thread."""
     families = collect_essaim(server)
     return await trio.to_thread.run_sync(generate_latest, _Families(families))

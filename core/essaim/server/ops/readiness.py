@@ -26,7 +26,7 @@ import trio
 
 if TYPE_CHECKING:
     from essaim.engine import Engine
-    from essaim.server.app import EssaimServer
+    from essaim.server.context import ServerContext
 
 __all__ = ["Readiness", "ReadinessCheck", "check_readiness", "store_writable", "open_fds", "fd_limit",
            "FD_READY_SHARE"]
@@ -84,7 +84,7 @@ def fd_limit() -> int:
     return -1 if soft == resource.RLIM_INFINITY else int(soft)
 
 
-async def check_readiness(server: EssaimServer) -> Readiness:
+async def check_readiness(server: ServerContext) -> Readiness:
     engine = server.engine
     writable, why = store_writable(engine)
     draining = server.draining or server.stop_requested.is_set()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import trio
 
 if TYPE_CHECKING:
-    from essaim.server.app import EssaimServer
+    from essaim.server.context import ServerContext
 
 __all__ = ["stop_on_signals", "STOP_SIGNALS"]
 
@@ -24,7 +24,7 @@ log = logging.getLogger("essaim.server")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-async def stop_on_signals(server: EssaimServer, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+async def stop_on_signals(server: ServerContext, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
         task_status.started()
         async for signum in signals:

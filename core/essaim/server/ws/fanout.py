@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 import trio
@@ -39,9 +39,9 @@ if TYPE_CHECKING:
     from essaim.engine import Engine
     from essaim.server.ops.metrics import ServerMetrics
     from essaim.server.settings import Settings
-    from essaim.server.ws.participant import Connection
+    from essaim.server.ws.outbox import Outbox
 
-__all__ = ["Hubs", "CampaignHub", "PHASE_EVENTS", "COUNTER_EVENTS"]
+__all__ = ["Hubs", "CampaignHub", "Subscriber", "PHASE_EVENTS", "COUNTER_EVENTS"]
 
 log = logging.getLogger("essaim.server.fanout")
 
@@ -60,6 +60,29 @@ SPREAD_TICK = 0.05
 RATE_WINDOW = 60.0
 #: Contribution samples kept for the rate (one per counter refresh at most).
 RATE_SAMPLES = 64
+
+
+class Subscriber(Protocol):
+    """What the fan-out needs of a participant connection
+    (:class:`essaim.server.ws.participant.Connection`): whom it is for, its
+    outbox to flag, and what it was last sent."""
+
+    @property
+    def pid(self) -> str | None: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def hub(self) -> CampaignHub | None: ...
+
+    @property
+    def counters_sent(self) -> int:
+        """The counters version the last frame carried."""
+        ...
+
+    @property
+    def finished(self) -> bool: ...
 
 
 class _Shared:
@@ -84,8 +107,8 @@ class CampaignHub:
         self.campaign_id = campaign_id
         self.settings = settings
         self.metrics = metrics
-        self.connections: set[Connection] = set()
-        self.by_pid: dict[str, set[Connection]] = {}
+        self.connections: set[Subscriber] = set()
+        self.by_pid: dict[str, set[Subscriber]] = {}
         self.phase = _Shared()
         #: trio time the last phase change was made durable (phase-push staleness).
         self.phase_changed_at = trio.current_time()
@@ -116,12 +139,12 @@ class CampaignHub:
 
     # -- connections ---------------------------------------------------------------------
 
-    def add(self, conn: Connection) -> None:
+    def add(self, conn: Subscriber) -> None:
         self.connections.add(conn)
         self.by_pid.setdefault(conn.pid, set()).add(conn)  # type: ignore[arg-type]
         self._counters_changed.set()
 
-    def remove(self, conn: Connection) -> None:
+    def remove(self, conn: Subscriber) -> None:
         self.connections.discard(conn)
         conns = self.by_pid.get(conn.pid)  # type: ignore[arg-type]
         if conns is not None:
@@ -188,7 +211,7 @@ class CampaignHub:
         if any(ev.type == "campaign_finished" for ev in events):
             self._on_finished(self)
 
-    def _mark(self, conn: Connection, **flags: bool) -> None:
+    def _mark(self, conn: Subscriber, **flags: bool) -> None:
         if conn.outbox.mark(**flags):
             self.metrics.updates_coalesced += 1
 
@@ -279,7 +302,7 @@ class CampaignHub:
                     self._mark(conn, counters=True)
             await trio.sleep_until(started + interval)
 
-    async def _paced(self, per_second: float) -> AsyncIterator[Connection]:
+    async def _paced(self, per_second: float) -> AsyncIterator[Subscriber]:
         """Every connection of now, ``per_second`` of them per second, in
         SPREAD_TICK slices (the caller's work on each must not block)."""
         conns = list(self.connections)
@@ -363,7 +386,7 @@ class Hubs:
         hub = self._hubs.get(campaign_id)
         return len(hub.connections) if hub else 0
 
-    def leave(self, conn: Connection) -> None:
+    def leave(self, conn: Subscriber) -> None:
         """``conn`` closed; its hub may go with it (:meth:`prune`)."""
         hub = conn.hub
         if hub is None:

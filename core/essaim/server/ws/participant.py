@@ -46,7 +46,7 @@ from essaim.server.ws.transports import abort_transport
 
 if TYPE_CHECKING:
     from essaim.model.commands import Ack
-    from essaim.server.app import EssaimServer
+    from essaim.server.context import ServerContext
     from essaim.server.ws.fanout import CampaignHub
 
 __all__ = ["ParticipantSocket", "Connection", "QUERY_TYPES", "CLOSE_TOO_SLOW", "CLOSE_RESTART",
@@ -81,7 +81,7 @@ def _error(code: str, message: str, msg_id: Any = None) -> dict[str, Any]:
 class ParticipantSocket:
     """The ASGI callable for ``/ws``."""
 
-    def __init__(self, server: EssaimServer) -> None:
+    def __init__(self, server: ServerContext) -> None:
         self.server = server
         #: Open sockets per client address (entries leave at zero).
         self._by_address: dict[str, int] = {}
@@ -135,7 +135,7 @@ class ParticipantSocket:
                         "reason": "too many open connections from your address; try again later"})
             return
         self._by_address[address] = held + 1
-        conn = Connection(self.server, scope, send)
+        conn = Connection(self, scope, send)
         metrics.connections_total += 1
         metrics.connections_open += 1
         self.server.live.add(conn)
@@ -156,13 +156,15 @@ class ParticipantSocket:
 class Connection:
     """One participant's socket after the handshake."""
 
-    __slots__ = ("server", "scope", "send", "outbox", "hub", "campaign_id", "pid", "actor", "bucket",
+    __slots__ = ("server", "endpoint", "scope", "send", "outbox", "hub", "campaign_id", "pid", "actor", "bucket",
                  "counters_sent", "results_sent", "sending_since", "phase_changed_at", "conn_id", "slow", "finished",
                  "_nursery",
                  "_prejoin_close", "__weakref__")
 
-    def __init__(self, server: EssaimServer, scope: dict[str, Any], send: Any) -> None:
-        self.server = server
+    def __init__(self, endpoint: ParticipantSocket, scope: dict[str, Any], send: Any) -> None:
+        self.server = server = endpoint.server
+        #: The /ws route this socket came in by (its flood logs).
+        self.endpoint = endpoint
         self.scope = scope
         self.send = send
         #: Names this socket in log lines ("conn": "c42"): follows one phone through its lines.
@@ -266,7 +268,7 @@ class Connection:
                 await self._send_error_frame("bad_request", "'type' must be a string, e.g. \"join\"")
                 continue
             if mtype in ("join", "resume") and not self.server.may_attempt_join(self.scope):
-                self.server.participant_socket.join_floods.log(
+                self.endpoint.join_floods.log(
                     logging.WARNING, "join attempts rate limited", "rate_limited", kind="join",
                     conn=self.conn_id, client=client_address(self.scope))
                 await self._send_error_frame("rate_limited", "too many join attempts from your address; wait a moment")
@@ -440,7 +442,7 @@ class Connection:
             return
         assert self.bucket is not None
         if not self.bucket.take(trio.current_time()):
-            self.server.participant_socket.action_floods.log(
+            self.endpoint.action_floods.log(
                 logging.WARNING, "actions rate limited", "rate_limited", kind="action", conn=self.conn_id,
                 campaign=self.campaign_id, pid=self.pid, client=client_address(self.scope))
             self._answer_error(_error("rate_limited", "too many actions; slow down", msg_id))
