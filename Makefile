@@ -18,16 +18,15 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml deploy/requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,load,cluster]' -c deploy/requirements.lock
+	$(PY) -m pip install --quiet -e '.[dev,load,cluster,postgres]' -c deploy/requirements.lock
 	@touch $(STAMP)
 
 ## lock: re-pin deploy/requirements.lock (essaim's runtime dependencies) to the versions this
 ##       virtualenv holds, after changing pyproject.toml's dependencies and passing `make test`
 lock:
 	@test -x $(PY) || $(MAKE) venv
-	$(PY) -m pip install --quiet -e '.[dev,load,cluster]'
+	$(PY) -m pip install --quiet -e '.[dev,load,cluster,postgres]'
 	$(PY) deploy/lock.py
-	@touch $(STAMP)
 
 ## run: the server with a demo campaign on the embedded SQLite store in ./data
 ##      (HOST=0.0.0.0 to let phones on the network join: links use this machine's

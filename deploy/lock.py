@@ -2,7 +2,7 @@
 
 The pins are the versions installed in the environment this runs in, taken
 over the whole runtime closure of the ``essaim`` distribution (its
-``dependencies`` and the ``cluster`` extra a deployment may need, theirs,
+``dependencies`` and the ``cluster`` and ``postgres`` extras a deployment may need, theirs,
 and so on, markers evaluated for this Python; no test or load tools). Run it in the test virtualenv (``make lock``): the lock then holds
 exactly the versions the suite passed against, ``make venv`` installs with
 it as constraints, and ``tests/deploy/test_lock.py`` fails when the two
@@ -22,8 +22,8 @@ from packaging.utils import canonicalize_name
 
 __all__ = ["runtime_closure", "render_lock", "read_lock", "LOCK_FILE", "DEPLOY_EXTRAS"]
 
-#: essaim's extras a deployment installs (several processes on Valkey); dev and load are the tests' own.
-DEPLOY_EXTRAS = ("cluster",)
+#: essaim's extras a deployment installs (several processes on Valkey, the PostgreSQL store); dev and load are the tests' own.
+DEPLOY_EXTRAS = ("cluster", "postgres")
 
 LOCK_FILE = Path(__file__).resolve().parent / "requirements.lock"
 HEADER = ("# essaim's runtime dependencies, pinned to the versions its test suite ran against.\n"

@@ -21,3 +21,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+# The real PostgreSQL of tests/realservers, for any test that asks for it.
+from realservers.postgres import postgres_server, postgres_url  # noqa: E402,F401

@@ -95,6 +95,20 @@ def test_the_data_directory_comes_from_the_environment(
     assert (tmp_path / "env" / "essaim.sqlite3").exists()
 
 
+def test_campaigns_go_to_postgresql_with_store_or_its_environment_variable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "campaign", "new", "demo", "--store", postgres_url, "--json")
+    assert code == 0
+    first = json.loads(out)["campaign_id"]
+    monkeypatch.setenv("ESSAIM_STORE", postgres_url)
+    assert run(capsys, "campaign", "new", "demo")[0] == 0
+    code, out, _ = run(capsys, "campaign", "list", "--json")
+    assert code == 0 and first in {row["campaign_id"] for row in json.loads(out)} and len(json.loads(out)) == 2
+    assert not (tmp_path / "data").exists()  # no SQLite file on the side
+
+
 def test_simulate_then_show_and_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = str(tmp_path / "data")
     code, out, err = run(

@@ -12,6 +12,10 @@ human message that says what to do instead. The hierarchy::
     ├── TemplateError         a campaign template is invalid (names file and key)
     ├── PluginError           a plugin is malformed or raised (names the plugin)
     └── StoreError            the store cannot be opened or written
+        ├── StoreUnavailable  for now: disk full, database restarting, connection
+        │                     lost; the engine retries and refuses writes meanwhile
+        └── StoreConflict     the log already holds other events at those seqs
+                              (a second writer); never retried
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ __all__ = [
     "TemplateError",
     "PluginError",
     "StoreError",
+    "StoreUnavailable",
+    "StoreConflict",
 ]
 
 
@@ -99,3 +105,17 @@ class PluginError(EssaimError):
 
 class StoreError(EssaimError):
     """The store could not be opened, migrated or written."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be written *for now* (disk full, the database
+    restarting, a lost connection). The writer keeps the batch and retries;
+    meanwhile campaigns refuse writes with ``unavailable``. An append that
+    raised this may or may not have committed (the connection dropped while
+    the commit was on its way): :meth:`Store.written` tells which."""
+
+
+class StoreConflict(StoreError):
+    """The log already holds different events at the seqs being written: a
+    second writer appended to the campaign (two owners, or a stale one).
+    Retrying cannot help."""

@@ -1,5 +1,6 @@
 """A restart rebuilds exactly the live state: from a snapshot and its tail,
-and from the full log alone, on a reused MemoryStore and on SQLite files.
+and from the full log alone, on a reused MemoryStore, on SQLite files and on
+PostgreSQL.
 
 Snapshots are forced often (``SNAPSHOT_EVERY`` patched small) so restarts
 really go through snapshot + tail, which the tests check is the case.
@@ -115,9 +116,9 @@ async def assert_restart_equivalent(store: Store | Path, cid: str, live: Any) ->
         assert stored.snapshot is not None and 0 < stored.snapshot_seq <= s2.state.seq
 
 
-@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
-async def test_restarts_rebuild_the_live_state_at_every_stage(store_kind: str, db_path: Path) -> None:
-    store: Store | Path = MemoryStore() if store_kind == "memory" else db_path
+@pytest.mark.parametrize("store_location", ["memory", "sqlite", "postgres"], indirect=True)
+async def test_restarts_rebuild_the_live_state_at_every_stage(store_location: Store | str | Path) -> None:
+    store = store_location
     async with open_session(template_toml(PHASES), store=store, people=8) as s:
         await collect_and_moderate(s)
         cid = s.state.campaign_id

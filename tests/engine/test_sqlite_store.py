@@ -1,4 +1,5 @@
-"""The SQLite store's schema version and migrations, on real files."""
+"""The SQLite store's schema version and migrations, on real files (what
+every store does is in test_store_contract.py)."""
 
 from __future__ import annotations
 
@@ -90,36 +91,3 @@ def test_a_file_that_is_not_a_database_is_refused(db_path: Path) -> None:
     db_path.write_bytes(b"this is not a SQLite database, just some text " * 100)
     with pytest.raises(StoreError, match=str(db_path)):
         SQLiteStore(db_path).open()
-
-
-def test_a_batch_with_a_repeated_seq_writes_nothing(db_path: Path) -> None:
-    store = SQLiteStore(db_path)
-    store.open()
-    try:
-        store.append([WriteItem("k1", [Event(1, "campaign_created", 1.0, {})])])
-        with pytest.raises(StoreError):
-            store.append([
-                WriteItem("k2", [Event(1, "campaign_created", 1.0, {})]),
-                WriteItem("k1", [Event(1, "campaign_created", 1.0, {})]),
-            ])
-        assert store.campaign_ids() == ["k1"]  # k2's rows were rolled back too
-    finally:
-        store.close()
-
-
-def test_a_batch_split_over_several_statements_is_still_all_or_nothing(db_path: Path) -> None:
-    store = SQLiteStore(db_path)
-    store.open()
-    store._rows_per_statement = 3  # force several INSERT statements per batch
-    try:
-        events = [Event(seq, "phase_started", float(seq), {"n": seq}) for seq in range(1, 8)]
-        store.append([WriteItem("k1", events[:4]), WriteItem("k1", events[4:])])
-        assert [e.seq for e in store.events("k1")] == list(range(1, 8))
-        with pytest.raises(StoreError):
-            store.append([
-                WriteItem("k2", [Event(seq, "phase_started", 0.0, {}) for seq in range(1, 6)]),
-                WriteItem("k1", [Event(8, "phase_started", 0.0, {}), Event(7, "phase_started", 0.0, {})]),
-            ])
-        assert store.campaign_ids() == ["k1"] and len(store.events("k1")) == 7
-    finally:
-        store.close()

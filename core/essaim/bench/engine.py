@@ -1,4 +1,4 @@
-"""Acknowledged commands per second: durable (SQLite) against in-memory.
+"""Acknowledged commands per second: durable (SQLite, PostgreSQL) against in-memory.
 
 Run with ``make bench-engine`` (``python -m essaim.bench.engine``). Each
 repetition opens a fresh engine, joins the participants, starts the
@@ -14,16 +14,22 @@ its previous one, so ``--participants`` commands are in flight at once, as
 with that many live phones, and no task switch is spent per command. The
 ``await engine.execute`` path (one task per participant) is measured too.
 
-Repetitions alternate the stores (memory, sqlite, memory, ...) so that noise
-from other work on the machine hits both alike; medians are reported with
-the durable/in-memory ratio, and the group-commit batch sizes and commit
-latencies seen on SQLite.
+Repetitions rotate the stores (memory, sqlite, postgres, then sqlite,
+postgres, memory...) so that noise from other work on the machine hits them
+alike; medians are reported with each durable store's ratio to in-memory,
+and the group-commit batch sizes and commit latencies seen on each. The
+PostgreSQL figures come from a throwaway server started for the run on
+loopback (:mod:`essaim.bench.throwaway_postgres`, fsync on, a fresh schema
+per repetition); without PostgreSQL or psycopg installed they are left out,
+and the report says why.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import importlib.util
 import statistics
 import sys
 import tempfile
@@ -35,6 +41,7 @@ from pathlib import Path
 import trio
 
 from essaim import FACILITATOR, Ack, Actor, CommandError, MemoryStore, open_engine
+from essaim.bench.throwaway_postgres import ThrowawayPostgres, find_initdb
 from essaim.engine import Engine
 from essaim.engine.metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Histogram
 from essaim.model.commands import Command
@@ -54,6 +61,8 @@ DEFAULT_REPETITIONS = 5
 #: second, and durable throughput as a share of in-memory throughput.
 TARGET_DURABLE_PER_SECOND = 20_000
 TARGET_RATIO = 0.5
+#: The stores measured, in rotation order.
+STORES = ("memory", "sqlite", "postgres")
 
 TEMPLATE = """
 [campaign]
@@ -228,10 +237,20 @@ async def drive_execute(
 
 async def run_once(
     store_kind: str, path: str, *, participants: int, cards_each: int, supports_each: int, pairs_each: int,
-    workdir: Path,
+    workdir: Path, postgres: ThrowawayPostgres | None = None,
 ) -> BenchResult:
-    """One fresh engine on ``store_kind`` ("memory" or "sqlite"), driven by ``path``."""
-    store = MemoryStore() if store_kind == "memory" else workdir / f"bench-{time.monotonic_ns()}.sqlite3"
+    """One fresh engine on ``store_kind`` ("memory", "sqlite", or "postgres"
+    on a new schema of ``postgres``), driven by ``path``."""
+    schema = None
+    store: MemoryStore | Path | str
+    if store_kind == "memory":
+        store = MemoryStore()
+    elif store_kind == "postgres":
+        assert postgres is not None, "a postgres run needs a server"
+        schema = postgres.new_schema()
+        store = postgres.url(schema)
+    else:
+        store = workdir / f"bench-{time.monotonic_ns()}.sqlite3"
     drive = drive_nowait if path == "submit_nowait" else drive_execute
     result = BenchResult(store_kind, path)
     async with open_engine(store) as engine:
@@ -265,9 +284,11 @@ async def run_once(
         )
         result.batch_events = engine.writer.batch_events
         result.commit_seconds = engine.writer.commit_seconds
-    if not isinstance(store, MemoryStore):
+    if isinstance(store, Path):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{store}{suffix}").unlink(missing_ok=True)
+    if schema is not None and postgres is not None:
+        postgres.drop_schema(schema)
     return result
 
 
@@ -280,7 +301,7 @@ def _median(values: list[float]) -> float:
 
 def _histogram_lines(title: str, h: Histogram, unit: str, scale: float = 1.0) -> list[str]:
     mean = h.sum / max(h.count, 1) * scale
-    lines = [f"  {title} (timed streams of all SQLite repetitions, {h.count} commits, mean {mean:.2f}{unit}):"]
+    lines = [f"  {title} (timed streams of all repetitions, {h.count} commits, mean {mean:.2f}{unit}):"]
     previous = 0
     for bound, seen in h.cumulative():
         n = seen - previous
@@ -309,9 +330,11 @@ def report(results: list[BenchResult], args: argparse.Namespace) -> tuple[str, b
         f"{'path':<14} {'store':<7} {'acks/s':>9} {'min':>9} {'max':>9} "
         f"{'collect/s':>10} {'evaluate/s':>11} {'errors':>7}",
     ]
+    if args.postgres_missing:
+        lines[1:1] = [f"PostgreSQL left out: {args.postgres_missing}"]
     medians: dict[tuple[str, str], float] = {}
     for path in args.paths:
-        for store in ("memory", "sqlite"):
+        for store in args.stores:
             rs = [r for r in results if r.store == store and r.path == path]
             rates = [r.rate for r in rs]
             medians[(path, store)] = _median(rates)
@@ -323,7 +346,11 @@ def report(results: list[BenchResult], args: argparse.Namespace) -> tuple[str, b
     lines.append("")
     ok = True
     for path in args.paths:
-        durable, memory = medians[(path, "sqlite")], medians[(path, "memory")]
+        memory = medians.get((path, "memory"), 0.0)
+        for other in (s for s in args.stores if s not in ("memory", "sqlite")):
+            lines.append(f"{path}: {other}/in-memory = {medians[(path, other)] / memory if memory else 0.0:.2f}  "
+                         f"({other} {medians[(path, other)]:,.0f} acks/s)")
+        durable = medians.get((path, "sqlite"), 0.0)
         ratio = durable / memory if memory else 0.0
         lines.append(f"{path}: durable/in-memory = {ratio:.2f}  (durable {durable:,.0f} acks/s)")
         if path == "submit_nowait":
@@ -333,34 +360,44 @@ def report(results: list[BenchResult], args: argparse.Namespace) -> tuple[str, b
                 f"  targets: >= {TARGET_DURABLE_PER_SECOND:,} durable acks/s and ratio >= {TARGET_RATIO}: "
                 f"{'met' if meets else 'NOT met'}"
             )
-    sqlite = [r for r in results if r.store == "sqlite"]
-    if sqlite:
-        lines.append("")
-        lines.append("SQLite group commit:")
-        lines += _histogram_lines("events per commit", _merge([r.batch_events for r in sqlite]), "")  # type: ignore[misc]
-        lines += _histogram_lines(
-            "commit latency", _merge([r.commit_seconds for r in sqlite]), " ms", 1000.0  # type: ignore[misc]
-        )
+    for store, title in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
+        durable_runs = [r for r in results if r.store == store]
+        if durable_runs:
+            lines.append("")
+            lines.append(f"{title} group commit:")
+            lines += _histogram_lines("events per commit", _merge([r.batch_events for r in durable_runs]), "")  # type: ignore[misc]
+            lines += _histogram_lines(
+                "commit latency", _merge([r.commit_seconds for r in durable_runs]), " ms", 1000.0  # type: ignore[misc]
+            )
     return "\n".join(lines), ok
 
 
-async def _run(args: argparse.Namespace) -> list[BenchResult]:
+async def _run(args: argparse.Namespace, postgres: ThrowawayPostgres | None) -> list[BenchResult]:
     results = []
     with tempfile.TemporaryDirectory(prefix="essaim-bench-") as tmp:
         for rep in range(args.repetitions):
             for path in args.paths:
-                # Alternate which store goes first, so drift in machine load
+                # Rotate which store goes first, so drift in machine load
                 # does not favour one of them.
-                order = ("memory", "sqlite") if rep % 2 == 0 else ("sqlite", "memory")
-                for store in order:
+                shift = rep % len(args.stores)
+                for store in args.stores[shift:] + args.stores[:shift]:
                     r = await run_once(
                         store, path, participants=args.participants, cards_each=args.cards,
-                        supports_each=args.supports, pairs_each=args.pairs, workdir=Path(tmp),
+                        supports_each=args.supports, pairs_each=args.pairs, workdir=Path(tmp), postgres=postgres,
                     )
                     print(f"  rep {rep + 1} {path:<13} {store:<6} {r.rate:9,.0f} acks/s "
                           f"({r.commands} acks, {r.errors} refused, {r.seconds:.2f} s)", file=sys.stderr)
                     results.append(r)
     return results
+
+
+def _postgres_missing() -> str:
+    """Why PostgreSQL cannot be measured here, or "" if it can."""
+    if find_initdb() is None:
+        return "PostgreSQL is not installed (apt-get install -y postgresql)"
+    if importlib.util.find_spec("psycopg") is None:
+        return "psycopg is not installed (pip install 'essaim[postgres]')"
+    return ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -372,12 +409,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repetitions", type=int, default=DEFAULT_REPETITIONS)
     parser.add_argument("--paths", nargs="+", default=["submit_nowait", "execute"],
                         choices=["submit_nowait", "execute"])
+    parser.add_argument("--stores", nargs="+", default=list(STORES), choices=STORES,
+                        help="memory and sqlite are always measured (the targets compare them)")
     parser.add_argument("--check", action="store_true", help="exit 1 if the targets are not met")
     args = parser.parse_args(argv)
+    args.stores = [s for s in STORES if s in set(args.stores) | {"memory", "sqlite"}]
+    args.postgres_missing = _postgres_missing() if "postgres" in args.stores else ""
+    if args.postgres_missing:
+        args.stores.remove("postgres")
     # As the server does (docs: stack notes): default GC thresholds cause
     # long full collections with many live objects.
     gc.set_threshold(50_000, 20, 100)
-    results = trio.run(_run, args)
+    with contextlib.ExitStack() as stack:
+        postgres = stack.enter_context(ThrowawayPostgres.started()) if "postgres" in args.stores else None
+        results = trio.run(_run, args, postgres)
     text, ok = report(results, args)
     print(text)
     return 0 if ok or not args.check else 1

@@ -12,11 +12,13 @@ from essaim.cli.failure import CLIError
 from essaim.engine import Engine, open_engine
 from essaim.plugin import PluginHost
 
-__all__ = ["DATA_ENV", "DEFAULT_DATA_DIR", "STORE_FILE", "add_data_option", "store_path", "open_cli_engine",
-           "load_plugins", "find_campaign"]
+__all__ = ["DATA_ENV", "STORE_ENV", "DEFAULT_DATA_DIR", "STORE_FILE", "add_data_option", "store_path",
+           "open_cli_engine", "load_plugins", "find_campaign"]
 
 #: Environment variable naming the data directory (the server reads it too).
 DATA_ENV = "ESSAIM_DATA_DIR"
+#: Environment variable with a PostgreSQL store URL (the server reads it too).
+STORE_ENV = "ESSAIM_STORE"
 DEFAULT_DATA_DIR = "data"
 #: The SQLite file inside the data directory.
 STORE_FILE = "essaim.sqlite3"
@@ -30,6 +32,13 @@ def add_data_option(parser: argparse.ArgumentParser, *, help_extra: str = "") ->
         metavar="DIR",
         default=None,
         help=f"data directory holding {STORE_FILE} (default: ${DATA_ENV} or ./{DEFAULT_DATA_DIR}){help_extra}",
+    )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        default=None,
+        help=f"keep events in PostgreSQL at postgresql://user@host:port/database instead of {STORE_FILE} "
+             f"(default: ${STORE_ENV}; put a password there or in PGPASSWORD, not in a flag)",
     )
 
 
@@ -64,8 +73,10 @@ def load_plugins(args: argparse.Namespace) -> PluginHost:
 
 @asynccontextmanager
 async def open_cli_engine(args: argparse.Namespace, *, create: bool = False) -> AsyncIterator[Engine]:
-    """An engine on the ``--data`` store, with the command line's plugins."""
-    async with open_engine(store_path(args, create=create), plugins=load_plugins(args)) as engine:
+    """An engine on the ``--store`` URL, else the ``--data`` SQLite file, with
+    the command line's plugins."""
+    url = getattr(args, "store", None) or os.environ.get(STORE_ENV)
+    async with open_engine(url or store_path(args, create=create), plugins=load_plugins(args)) as engine:
         yield engine
 
 

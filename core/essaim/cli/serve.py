@@ -45,7 +45,7 @@ def register(subparsers: Any) -> None:
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     values: dict[str, Any] = {k: getattr(args, k) for k in
-                              ("host", "port", "public_url", "allowed_origins", "log_level", "cluster")}
+                              ("host", "port", "public_url", "allowed_origins", "log_level", "cluster", "store")}
     values["data_dir"] = args.data
     for item in args.overrides:
         name, sep, value = item.partition("=")

@@ -51,7 +51,7 @@ from essaim.model.types import (
 )
 from essaim.plugin import PluginHost
 from essaim.plugin.segments import SegmentFilter, count_segment_judges, pinned_segment_counts
-from essaim.store import MemoryStore, SQLiteStore, Store
+from essaim.store import Store, store_at
 
 log = logging.getLogger("essaim.engine")
 
@@ -584,14 +584,6 @@ def random_for(*parts: object) -> random.Random:
     return random.Random(":".join(map(str, parts)))
 
 
-def _as_store(store: Store | str | Path | None) -> Store:
-    if store is None:
-        return MemoryStore()
-    if isinstance(store, (str, Path)):
-        return SQLiteStore(store)
-    return store
-
-
 @asynccontextmanager
 async def open_engine(
     store: Store | str | Path | None = None,
@@ -601,7 +593,8 @@ async def open_engine(
     finished_later: bool = False,
     factory: Callable[[Store, PluginHost, trio.Nursery, EngineLimits], Engine] = Engine,
 ) -> AsyncIterator[Engine]:
-    """Open an engine on ``store`` (a Store, a SQLite path, or None for memory).
+    """Open an engine on ``store``: a Store, a SQLite path, a ``postgresql://``
+    URL, or None for memory (:func:`essaim.store.store_at`).
 
     Rebuilds every stored campaign before yielding; with ``finished_later``,
     only those that are not finished, and the finished ones right after,
@@ -612,7 +605,7 @@ async def open_engine(
     also serves campaigns owned elsewhere, :mod:`essaim.cluster`). On exit, stops taking commands, makes everything queued
     durable, and closes the store.
     """
-    store = _as_store(store)
+    store = store_at(store)
     host = plugins or PluginHost.load()
     # Opened before anything starts: a store that cannot be opened (a newer
     # schema, an unwritable path) raises its StoreError as it is, instead of

@@ -64,11 +64,14 @@ async def serve(
     plugins: PluginHost | None = None,
     task_status: trio.TaskStatus[EssaimServer] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve until ``server.stop_requested`` is set. ``store`` defaults to the
-    SQLite file in ``settings.data_dir``."""
+    """Serve until ``server.stop_requested`` is set. ``store`` defaults to
+    ``settings.store`` (a PostgreSQL URL), else the SQLite file in
+    ``settings.data_dir``."""
     refuse_permessage_deflate()
     track_transports()
     tune_gc(settings.gc_threshold0)
+    if store is None and settings.store:
+        store = settings.store
     if store is None:
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         store = Path(settings.data_dir) / STORE_FILE

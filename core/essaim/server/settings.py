@@ -42,6 +42,9 @@ class Settings:
     port: int = 8000
     #: Folder of the embedded SQLite store (essaim.sqlite3) and of demo credentials.
     data_dir: str = "data"
+    #: Where events are kept: empty for essaim.sqlite3 in data_dir, or a
+    #: postgresql://user@host:port/database URL (pip install 'essaim[postgres]').
+    store: str = ""
     #: Public base URL printed in links (join, QR code, facilitator); empty: http://host:port,
     #: with this machine's network address when host is 0.0.0.0 (see essaim.server.advertise).
     public_url: str = ""

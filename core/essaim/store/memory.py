@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from essaim.errors import StoreError
+from essaim.errors import StoreConflict, StoreError
 from essaim.model.events import Event
-from essaim.store.base import StoredCampaign, WriteItem
+from essaim.store.base import StoredCampaign, WriteItem, batch_marks, judge_written
 
 __all__ = ["MemoryStore"]
 
@@ -36,6 +36,8 @@ class MemoryStore:
             log = self._events.get(item.campaign_id, [])
             nxt = expected.get(item.campaign_id, len(log) + 1)
             for ev in item.events:
+                if ev.seq < nxt:
+                    raise StoreConflict(f"campaign {item.campaign_id}: seq {ev.seq} is already stored")
                 if ev.seq != nxt:
                     raise StoreError(f"campaign {item.campaign_id}: seq {ev.seq} written where {nxt} was expected")
                 nxt += 1
@@ -44,6 +46,15 @@ class MemoryStore:
             self._events.setdefault(item.campaign_id, []).extend(item.events)
             if item.snapshot is not None:
                 self._snapshots[item.campaign_id] = (item.snapshot_seq, item.snapshot)
+
+    def written(self, batch: Sequence[WriteItem]) -> bool:
+        marks = batch_marks(batch)
+        found = {}
+        for campaign_id, seq, _ in marks:
+            log = self._events.get(campaign_id, [])
+            if seq <= len(log):
+                found[(campaign_id, seq)] = log[seq - 1].encode()
+        return judge_written(marks, found)
 
     def campaign_ids(self) -> list[str]:
         return list(self._events)

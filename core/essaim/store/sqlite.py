@@ -13,9 +13,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from essaim.errors import StoreError
+from essaim.errors import StoreConflict, StoreError, StoreUnavailable
 from essaim.model.events import Event
-from essaim.store.base import StoredCampaign, WriteItem
+from essaim.store.base import StoredCampaign, WriteItem, batch_marks, judge_written, sql_statements
 
 __all__ = ["SQLiteStore", "SCHEMA_VERSION", "MIGRATIONS"]
 
@@ -39,6 +39,13 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: Primary result codes that say "not now" rather than "never": the disk is
+#: full, an I/O error (a disk remounted, a network filesystem gone), the file
+#: locked by another program, or unopenable. The writer retries these.
+TRANSIENT_CODES = frozenset({
+    sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOMEM,
+})
 #: Event rows in one INSERT statement (the writer's batches are up to ~2000
 #: events). At 5 variables a row this is under SQLite's limit of 32,766
 #: variables per statement (3.32 and later); an older SQLite lowers it.
@@ -83,7 +90,7 @@ class SQLiteStore:
         for target in range(version, SCHEMA_VERSION):
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _statements(MIGRATIONS[target]):
+                for statement in sql_statements(MIGRATIONS[target]):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {target + 1}")
                 conn.execute("COMMIT")
@@ -131,8 +138,34 @@ class SQLiteStore:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass  # SQLite rolled back on its own (a full disk does that)
+                raise self._error("cannot write to", exc) from exc
+
+    def _error(self, doing: str, exc: sqlite3.Error) -> StoreError:
+        """The StoreError subclass that says whether retrying can help."""
+        message = f"{doing} {self.path}: {exc}"
+        if isinstance(exc, sqlite3.IntegrityError):
+            return StoreConflict(message)
+        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in TRANSIENT_CODES:
+            return StoreUnavailable(message)
+        return StoreError(message)
+
+    def written(self, batch: Sequence[WriteItem]) -> bool:
+        marks = batch_marks(batch)
+        found: dict[tuple[str, int], bytes] = {}
+        with self._lock:
+            try:
+                for campaign_id, seq, _ in marks:
+                    row = self.conn.execute(
+                        "SELECT data FROM events WHERE campaign = ? AND seq = ?", (campaign_id, seq)).fetchone()
+                    if row is not None:
+                        found[(campaign_id, seq)] = bytes(row[0])
+            except sqlite3.Error as exc:
+                raise self._error("cannot read", exc) from exc
+        return judge_written(marks, found)
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> None:
@@ -173,7 +206,3 @@ class SQLiteStore:
                 (campaign_id, after),
             )
             return [Event.decode(seq, typ, ts, data) for seq, typ, ts, data in cur]
-
-
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
