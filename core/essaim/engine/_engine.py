@@ -29,12 +29,13 @@ from typing import Any
 
 import trio
 
-from essaim.engine._owner import CampaignOwner, Reply, hash_token
+from essaim.engine._owner import CampaignOwner, Reply, hash_token, store_unavailable
 from essaim.engine._shared_reads import Computed, SharedRead
 from essaim.engine._writer import GroupCommitWriter
+from essaim.engine.health import StoreHealth
 from essaim.engine.metrics import LATENCY_BUCKETS, Histogram
 from essaim.engine.view import CampaignView
-from essaim.errors import CommandError, NotFound, Unauthorized, WrongPhase
+from essaim.errors import CommandError, NotFound, StoreUnavailable, Unauthorized, WrongPhase
 from essaim.model.commands import FACILITATOR, Ack, Actor, Command, check_shape
 from essaim.model.events import Event
 from essaim.model.state import CampaignState
@@ -131,6 +132,12 @@ class Engine:
         # moves phase deadlines too.
         self._trio_offset = time.time() - trio.current_time()
 
+    @property
+    def store_health(self) -> StoreHealth:
+        """Whether the store takes writes now (a readiness check reads
+        ``store_health.writable``); see :mod:`essaim.engine.health`."""
+        return self.writer.health
+
     def clock(self) -> float:
         """Wall-clock seconds, as trio's clock sees them."""
         return trio.current_time() + self._trio_offset
@@ -186,6 +193,7 @@ class Engine:
 
     async def _load_one(self, campaign_id: str) -> None:
         """Rebuild and adopt one campaign that is not in memory."""
+        retry_later = False
         try:
             if self._stopping:
                 return
@@ -195,12 +203,19 @@ class Engine:
             await self._adopt(state)
             self.campaign_loaded.set()
             self.campaign_loaded = trio.Event()
+        except StoreUnavailable:
+            # Not unreadable, unreachable for now: dormant, so the next ask tries again.
+            log.warning("campaign %s could not be loaded: the store is unavailable", campaign_id)
+            self._owners.pop(campaign_id, None)
+            self._dormant.add(campaign_id)
+            retry_later = True
         except Exception as exc:  # one unreadable campaign must not stop the others
             log.exception("campaign %s could not be loaded", campaign_id)
             self._owners.pop(campaign_id, None)
             self._unreadable[campaign_id] = type(exc).__name__
         finally:
-            self._dormant.discard(campaign_id)  # loaded, or unreadable: no rebuild loop
+            if not retry_later:
+                self._dormant.discard(campaign_id)  # loaded, or unreadable: no rebuild loop
             self._loading.discard(campaign_id)
             self._asked_while_loading.discard(campaign_id)
 
@@ -286,6 +301,8 @@ class Engine:
         """Create a campaign from a template, durably. Raises TemplateError
         if it names a phase type or strategy no plugin provides."""
         template = template.check(self.host.registry, source=source)
+        if not self.store_health.writable:
+            raise store_unavailable()
         campaign_id = secrets.token_hex(6)
         code = self._new_code()
         token = secrets.token_urlsafe(24)

@@ -11,6 +11,14 @@ no locks: one task, a total order, every event numbered.
 Phase timers run in a sibling task that sends the owner a ``timeout``
 command; the owner decides, so a timer racing a facilitator's "advance"
 cannot advance twice.
+
+While the store is unwritable (:mod:`essaim.engine.health`), the owner
+refuses commands from participants and facilitators with ``unavailable``
+before deciding anything, so nothing new waits in memory for a store that
+may not come back; a retry of an action already durable is still
+acknowledged. Its own commands (the phase timer, the structure being
+published) go on: the clock does not wait for the disk, and their events
+are committed, in order, when the store is back.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CampaignOwner", "Reply", "COMMAND_QUEUE", "SNAPSHOT_EVERY", "SNAPSHOT_FORCE_AFTER", "check_profile", "hash_token",
+    "store_unavailable",
 ]
 
 log = logging.getLogger("essaim.campaign")
@@ -65,6 +74,15 @@ class _Work:
     actor: Actor
     command: Command
     reply: Reply
+    #: Sent by the owner's own tasks (timer, publication), not by a person.
+    internal: bool = False
+
+
+def store_unavailable() -> CommandError:
+    """The refusal while the store cannot be written. Retryable: phones keep
+    the action and send it again with backoff."""
+    return CommandError("the server cannot save right now; nothing was changed and your action is kept: "
+                        "it is sent again in a moment", code="unavailable")
 
 
 class CampaignOwner:
@@ -176,13 +194,25 @@ class CampaignOwner:
     async def _handle(self, work: _Work) -> None:
         actor, command = work.actor, work.command
         state = self.state
+        writable = work.internal or self.writer.health.writable
         if actor.role == "participant" and command.msg_id is not None:
             seen = state.remembered(actor.pid, command.msg_id)  # type: ignore[arg-type]
             if seen is not None:
                 ack = Ack(seen[0], seen[1], duplicate=True)
+                if not writable:
+                    # No barrier while the store is down: durable, the ack
+                    # is due now; not yet, it comes with the original's.
+                    if seen[0] <= self.durable_seq:
+                        work.reply(ack, None)
+                    else:
+                        work.reply(None, store_unavailable())
+                    return
                 # A barrier: acknowledge only once the original is durable.
                 await self.writer.submit(self.campaign_id, (), lambda: work.reply(ack, None))
                 return
+        if not writable:
+            work.reply(None, store_unavailable())
+            return
         try:
             decided = await self._decide(actor, command)
         except CommandError as error:
@@ -615,7 +645,7 @@ class CampaignOwner:
             log.exception("campaign %s: aggregation failed; evaluating cards instead", self.campaign_id)
             items = self._items_from_cards()
         try:
-            await self._send.send(_Work(FACILITATOR, Command("publish", {"items": items}), _ignore))
+            await self._send.send(_Work(FACILITATOR, Command("publish", {"items": items}), _ignore, internal=True))
         except trio.ClosedResourceError:
             pass  # shutting down: the next start finds the phase ended and can advance again
 
@@ -631,7 +661,7 @@ class CampaignOwner:
                 await changed.wait()
                 continue
             try:
-                await self._send.send(_Work(FACILITATOR, Command("timeout"), _ignore))
+                await self._send.send(_Work(FACILITATOR, Command("timeout"), _ignore, internal=True))
             except trio.ClosedResourceError:
                 return
             await changed.wait()

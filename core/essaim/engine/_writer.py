@@ -7,6 +7,17 @@ in a worker thread, and only then runs each item's ``on_durable`` callback,
 which is where clients get their acknowledgements. Owners keep applying
 commands while a batch is being written, so a slow fsync raises the batch
 size instead of lowering throughput.
+
+When the store fails for now (:class:`~essaim.errors.StoreUnavailable`:
+disk full, database restarting, connection lost), the writer keeps the
+batch, reports the store unwritable (:mod:`essaim.engine.health`) and tries
+again with backoff. A failed commit may have committed all the same (the
+connection dropped while the answer was on its way), so before each retry
+it asks the store whether the batch is already in (:meth:`Store.written`);
+and if a retry meets its own seqs already stored (the first attempt was
+still committing on the server when the retry arrived), it asks again
+rather than fail. Callbacks run once, after the one commit that counted:
+an acknowledged action is never lost and never applied twice.
 """
 
 from __future__ import annotations
@@ -15,14 +26,18 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import trio
 
+from essaim.engine.health import StoreHealth
 from essaim.engine.metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Histogram
+from essaim.errors import StoreConflict, StoreUnavailable
 from essaim.model.events import Event
 from essaim.store import Store, WriteItem
 
-__all__ = ["GroupCommitWriter", "WRITE_QUEUE_ITEMS", "MAX_BATCH_EVENTS"]
+__all__ = ["GroupCommitWriter", "WRITE_QUEUE_ITEMS", "MAX_BATCH_EVENTS", "RETRY_FIRST_SECONDS",
+           "RETRY_MAX_SECONDS", "STOP_GRACE_SECONDS"]
 
 log = logging.getLogger("essaim.writer")
 
@@ -32,6 +47,19 @@ WRITE_QUEUE_ITEMS = 4096
 #: Events in one transaction. SQLite writes ~250k rows/s in batches of this
 #: size on the reference VM; larger batches only add ack latency.
 MAX_BATCH_EVENTS = 2000
+#: First wait before retrying a commit that failed for now: a connection
+#: broken while idle (a database restarted since) is back at once.
+RETRY_FIRST_SECONDS = 0.05
+#: Longest wait between two attempts (the wait doubles up to it): writes
+#: resume at most this long after the store is back, and a store that is
+#: down costs one attempt every this many seconds.
+RETRY_MAX_SECONDS = 2.0
+#: Seconds a stopping engine keeps retrying an unwritable store before it
+#: gives up on what is queued (never acknowledged, so nothing acknowledged
+#: is lost; phones send it again to the next process).
+STOP_GRACE_SECONDS = 10.0
+#: Seconds between two log lines saying the store is still unavailable.
+OUTAGE_LOG_SECONDS = 30.0
 
 
 @dataclass(slots=True)
@@ -44,9 +72,11 @@ class GroupCommitWriter:
     """Writes batches of events to a store, then runs their callbacks.
 
     ``on_durable`` callbacks run on the trio thread, in submission order, and
-    must not block (set an event, ``send_nowait``...). If the store fails,
-    the writer raises and the engine stops: an unwritable log must not keep
-    accepting commands it cannot make durable.
+    must not block (set an event, ``send_nowait``...). If the store fails for
+    now, the writer retries (see the module's docstring) and :attr:`health`
+    says so; if it fails otherwise (another writer's events at our seqs, a
+    bug), the writer raises and the engine stops: a log that cannot be
+    trusted must not keep accepting commands.
     """
 
     def __init__(self, store: Store) -> None:
@@ -57,6 +87,10 @@ class GroupCommitWriter:
         self.events_written = 0
         #: Set once the writer is closed and everything queued is durable.
         self.finished = trio.Event()
+        #: Whether the store takes writes now.
+        self.health = StoreHealth()
+        #: trio time after which a stopping writer gives up on an unwritable store.
+        self._give_up_at = float("inf")
 
     async def submit(
         self,
@@ -81,7 +115,9 @@ class GroupCommitWriter:
             await self._send.send(pending)
 
     async def aclose(self) -> None:
-        """Stop taking items; :meth:`run` returns after writing what is queued."""
+        """Stop taking items; :meth:`run` returns after writing what is queued
+        (or, if the store stays unwritable, ``STOP_GRACE_SECONDS`` from now)."""
+        self._give_up_at = trio.current_time() + STOP_GRACE_SECONDS
         await self._send.aclose()
 
     def statistics(self) -> dict[str, float]:
@@ -105,7 +141,8 @@ class GroupCommitWriter:
                             break
                         batch.append(nxt)
                         n += len(nxt.item.events)
-                    await self._write([p.item for p in batch if p.item.events or p.item.snapshot], n)
+                    if not await self._write([p.item for p in batch if p.item.events or p.item.snapshot], n):
+                        return  # stopping, and the store stayed unwritable
                     for pending in batch:
                         try:
                             pending.on_durable()
@@ -118,17 +155,60 @@ class GroupCommitWriter:
             # finish must not wait forever. Unwritten items were never acked.
             self.finished.set()
 
-    async def _write(self, items: list[WriteItem], n: int) -> None:
+    async def _write(self, items: list[WriteItem], n: int) -> bool:
+        """Commit ``items``, retrying while the store is unavailable. False if
+        the writer is stopping and gave up on them."""
         if not items:
-            return
+            return True
         started = time.perf_counter()
-        if self.store.blocking:
-            # Not cancellable: a transaction half-abandoned by a cancelled
-            # caller would leave callbacks unrun for events that are durable.
-            await trio.to_thread.run_sync(self.store.append, items)
-        else:
-            self.store.append(items)
-            await trio.lowlevel.checkpoint()
+        delay = RETRY_FIRST_SECONDS
+        uncertain = False  # a failed attempt may have committed
+        logged = -OUTAGE_LOG_SECONDS
+        while True:
+            try:
+                if uncertain and await self._call(self.store.written, items):
+                    log.warning("a failed commit had gone through (its answer was lost); not written again")
+                    break
+                await self._call(self.store.append, items)
+                break
+            except StoreConflict:
+                # Our own earlier attempt, still committing on the server when
+                # this one arrived, took the seqs: then the batch is in.
+                if uncertain and await self._call(self.store.written, items):
+                    log.warning("a retried commit met the first attempt's events (its answer was lost); "
+                                "not written twice")
+                    break
+                raise
+            except StoreUnavailable as exc:
+                uncertain = True
+                if self.health.failed(exc):
+                    logged = trio.current_time()
+                    log.error("the store cannot be written (%s); campaigns refuse writes with 'unavailable' "
+                              "and %d events wait; retrying", exc, n)
+                elif trio.current_time() - logged >= OUTAGE_LOG_SECONDS:
+                    logged = trio.current_time()
+                    log.warning("the store is still unavailable after %.0f s (%s)",
+                                trio.current_time() - self.health.since, exc)
+            if trio.current_time() + delay > self._give_up_at:
+                log.error("stopping with the store unavailable: %d events were never made durable "
+                          "(and never acknowledged)", n)
+                return False
+            await trio.sleep(delay)  # a backoff, not a poll: each attempt is a real commit
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
+        if not self.health.writable:
+            log.warning("the store takes writes again after %.1f s; campaigns accept writes",
+                        trio.current_time() - self.health.since)
+            self.health.recovered()
         self.commit_seconds.observe(time.perf_counter() - started)
         self.batch_events.observe(n)
         self.events_written += n
+        return True
+
+    async def _call(self, fn: Callable[[Sequence[WriteItem]], Any], items: list[WriteItem]) -> Any:
+        if self.store.blocking:
+            # Not cancellable: a transaction half-abandoned by a cancelled
+            # caller would leave callbacks unrun for events that are durable.
+            return await trio.to_thread.run_sync(fn, items)
+        result = fn(items)
+        await trio.lowlevel.checkpoint()
+        return result

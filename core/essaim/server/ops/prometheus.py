@@ -103,6 +103,9 @@ def collect_essaim(server: ServerContext) -> list[Metric]:
         _histogram("essaim_store_commit_seconds", "One group commit to the store.", writer.commit_seconds),
         _histogram("essaim_store_batch_events", "Events per group commit.", writer.batch_events),
         _counter("essaim_store_events_written", "Events made durable.", writer.events_written),
+        _gauge("essaim_store_writable", "1 while the store takes writes; 0 while campaigns refuse them with "
+               "'unavailable' (the writer retries).", 1 if writer.health.writable else 0),
+        _counter("essaim_store_outages", "Times the store became unwritable.", writer.health.outages),
         _histogram("essaim_results_seconds", "One computation of a campaign's results (scores, sheets, segments).",
                    engine.results_seconds),
         _histogram("essaim_gc_pause_seconds", "Garbage collection pauses.", server.gc_pauses.seconds),

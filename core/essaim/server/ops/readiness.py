@@ -60,13 +60,15 @@ class Readiness:
 
 
 def store_writable(engine: Engine) -> tuple[bool, str]:
-    """Whether the store takes writes now. The engine's group-commit writer
-    is the one thing that writes: while it runs, the store is writable (a
-    failed commit stops the engine today; once store failures degrade
-    instead, this reads the writer's store-health signal)."""
+    """Whether the store takes writes now: the writer's store-health signal
+    (:mod:`essaim.engine.health`). While it is down, campaigns refuse writes
+    with ``unavailable``: send new people elsewhere."""
     if engine.writer.finished.is_set():
         return False, "the writer is closed"
-    return True, "the writer is running"
+    health = engine.store_health
+    if not health.writable:
+        return False, f"the store cannot be written for now ({health.error}); retrying"
+    return True, "the store takes writes"
 
 
 def open_fds() -> int:

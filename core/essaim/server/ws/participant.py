@@ -70,7 +70,8 @@ QUERY_TYPES = frozenset({"suggest", "next"})
 MAX_SUGGEST_CHARS = 2000
 #: Seconds a join may take once started, shielded from join_timeout and the
 #: drain: a durable join takes milliseconds, and a participant created without
-#: its token reaching the client is a ghost. Past this the store is stuck.
+#: its token reaching the client is a ghost. Past this the store is stuck:
+#: the join is answered "unavailable" and closed with 1012, so the phone retries.
 JOIN_SHIELD_SECONDS = 10.0
 
 
@@ -325,9 +326,18 @@ class Connection:
         # Once the join is on its way, join_timeout or the drain must not cut it
         # short: the participant would exist without the client ever getting its
         # token. A drain asked meanwhile closes (1012) right after the welcome.
+        welcomed = False
         with trio.CancelScope(shield=True), trio.move_on_after(JOIN_SHIELD_SECONDS):
             joined = await engine.join(campaign_id, profile)
             await self._welcome(campaign_id, joined.pid, joined.token, resumed=False)
+            welcomed = True
+        if not welcomed:
+            # The join was accepted but is not durable yet (the store failed
+            # meanwhile): retryable, as any "unavailable". The participant it
+            # makes once the store is back never gets its token; the phone
+            # joins again.
+            raise CommandError("joining takes longer than it should (the server cannot save right now); "
+                               "reconnect in a moment", code="unavailable")
         return True
 
     async def _welcome_spectator(self, campaign_id: str) -> None:

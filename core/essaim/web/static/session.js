@@ -17,6 +17,12 @@ const RESTART_SPREAD_MS = 4000;
 const TRANSIENT_ERRORS = new Set(["rate_limited", "busy", "unavailable"]);
 const TRANSIENT_RETRY_MIN_MS = 1000;
 const TRANSIENT_RETRY_SPREAD_MS = 2000;
+// "unavailable": the server cannot save for now (its database restarting, a
+// full disk). The socket stays up; actions are sent again with a backoff
+// that doubles up to this cap (with jitter, so phones do not all come back
+// at once), and the page says it is reconnecting until one is acknowledged.
+const UNAVAILABLE_RETRY_FIRST_MS = 1000;
+const UNAVAILABLE_RETRY_MAX_MS = 15000;
 // Close codes after which retrying cannot help.
 const CLOSE_POLICY = 1008;
 const CLOSE_UNAUTHORIZED = 4003;
@@ -55,6 +61,7 @@ export class Session extends EventTarget {
     this.ws = null;
     this.ready = false; // welcomed on the current socket
     this.retries = 0;
+    this.unavailable = 0; // "unavailable" answers since the last ack
     this.stopped = false;
     this.retryTimer = null;
     this.clockOffset = 0; // server time minus local time, in seconds
@@ -262,11 +269,23 @@ export class Session extends EventTarget {
     if (index < 0) return;
     if (error && TRANSIENT_ERRORS.has(error.code)) {
       const frame = this.outbox[index].frame;
+      let delay = TRANSIENT_RETRY_MIN_MS + Math.random() * TRANSIENT_RETRY_SPREAD_MS;
+      if (error.code === "unavailable") {
+        delay = Math.min(UNAVAILABLE_RETRY_MAX_MS, UNAVAILABLE_RETRY_FIRST_MS * 2 ** this.unavailable);
+        delay *= 0.5 + Math.random() / 2;
+        this.unavailable += 1;
+        this.emit("connection", { status: "unavailable" });
+      } else {
+        this.emit("notice", error);
+      }
       setTimeout(() => {
         if (this.ready && this.outbox.some((entry) => entry.frame === frame)) this.sendRaw(frame);
-      }, TRANSIENT_RETRY_MIN_MS + Math.random() * TRANSIENT_RETRY_SPREAD_MS);
-      this.emit("notice", error);
+      }, delay);
       return;
+    }
+    if (ack && this.unavailable) {
+      this.unavailable = 0;
+      this.emit("connection", { status: "online" });
     }
     const [entry] = this.outbox.splice(index, 1);
     this.saved.set("outbox", this.outbox);
