@@ -105,8 +105,8 @@ bench-cluster: $(STAMP) test-deps
 bench-owner: $(STAMP) test-deps
 	$(PY) -m loadtests.bench_owner
 
-## bench-engine: durable vs in-memory acknowledged commands per second
-bench-engine: $(STAMP)
+## bench-engine: acknowledged commands per second in memory, on SQLite and on PostgreSQL (a throwaway server), same run
+bench-engine: $(STAMP) test-deps
 	$(PY) -m essaim.bench.engine
 
 ## bench-quality: simulated crowds with known truth; each strategy against a simple baseline
