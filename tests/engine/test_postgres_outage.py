@@ -17,8 +17,8 @@ from typing import Any
 import psycopg
 import pytest
 import trio
-
 from engine_session import Session, open_session, template_toml
+
 from essaim import Actor, CommandError
 from essaim.bench.throwaway_postgres import ThrowawayPostgres
 from essaim.store import store_at

@@ -14,10 +14,11 @@ from essaim.store import WriteItem, store_at
 
 psycopg = pytest.importorskip("psycopg", reason="the PostgreSQL store needs psycopg: pip install 'essaim[postgres]'")
 
+from realservers import free_port  # noqa: E402
+
+from essaim.bench.throwaway_postgres import ThrowawayPostgres  # noqa: E402
 from essaim.store.base import sql_statements  # noqa: E402
 from essaim.store.postgres import MIGRATIONS, SCHEMA_VERSION, PostgresStore  # noqa: E402
-from realservers import free_port  # noqa: E402
-from essaim.bench.throwaway_postgres import ThrowawayPostgres  # noqa: E402
 
 
 def query(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -81,7 +82,7 @@ def test_a_database_of_a_previous_version_is_migrated_and_keeps_its_events(postg
 def test_a_database_of_a_newer_essaim_is_refused_and_left_alone(postgres_url: str) -> None:
     schema_at_version(postgres_url, SCHEMA_VERSION)
     query(postgres_url, "UPDATE essaim_schema SET version = %s", SCHEMA_VERSION + 1)
-    with pytest.raises(StoreError, match="newer than this Essaim understands.*upgrade Essaim"):
+    with pytest.raises(StoreError, match=r"newer than this Essaim understands.*upgrade Essaim"):
         store_at(postgres_url).open()
     assert query(postgres_url, "SELECT version FROM essaim_schema") == [(SCHEMA_VERSION + 1,)]
 

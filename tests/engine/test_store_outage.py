@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import pytest
 import trio
 import trio.testing
-
 from engine_session import Session, open_session, template_toml
+
 from essaim import Actor, CampaignTemplate, Command, CommandError, Event, MemoryStore
 from essaim.engine._writer import RETRY_MAX_SECONDS, STOP_GRACE_SECONDS
 from essaim.errors import StoreConflict, StoreUnavailable

@@ -19,13 +19,13 @@ import orjson
 import pytest
 import requests
 import trio
+from realservers.tmpfs import fill, mounted_tmpfs
+from server_fixtures import new_campaign, participant_connection, running_server
 from trio_websocket import ConnectionClosed
 
 from essaim import FACILITATOR, Command
 from essaim.server.run import STORE_FILE
 from essaim.server.ws import participant
-from realservers.tmpfs import fill, mounted_tmpfs
-from server_fixtures import new_campaign, participant_connection, running_server
 
 PROFILE = {"role": "Office", "site": "North"}
 #: Room for the store's file and its WAL, small enough to fill in a blink.
@@ -67,7 +67,7 @@ async def test_a_full_disk_refuses_writes_until_space_is_freed_without_a_restart
                             race.cancel_scope.cancel()
 
                         race.start_soon(unwritable)
-                        await phone.until(lambda p: msg_id in p.acks)
+                        await phone.until(lambda p, sent=msg_id: sent in p.acks)
                         race.cancel_scope.cancel()
                     if not engine.store_health.writable:
                         pending = msg_id

@@ -60,7 +60,7 @@ class ThrowawayPostgres:
 
     @classmethod
     @contextmanager
-    def started(cls, initdb: str | None = None) -> Iterator["ThrowawayPostgres"]:
+    def started(cls, initdb: str | None = None) -> Iterator[ThrowawayPostgres]:
         """Create, start, and at the end stop and delete a cluster."""
         initdb = initdb or find_initdb()
         if initdb is None:
@@ -117,11 +117,11 @@ class ThrowawayPostgres:
 
         name = "s_" + secrets.token_hex(6)
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {name}")  # type: ignore[call-overload]
+            conn.execute(f"CREATE SCHEMA {name}")
         return name
 
     def drop_schema(self, name: str) -> None:
         import psycopg
 
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {name} CASCADE")  # type: ignore[call-overload]
+            conn.execute(f"DROP SCHEMA {name} CASCADE")

@@ -115,7 +115,7 @@ _INSERT_EVENTS_AND_SNAPSHOTS = (
 class _Connection:
     """One connection used by one thread at a time, made again after a failure."""
 
-    def __init__(self, store: "PostgresStore") -> None:
+    def __init__(self, store: PostgresStore) -> None:
         self._store = store
         self._conn: psycopg.Connection[Any] | None = None
         self.lock = threading.Lock()
@@ -170,7 +170,7 @@ class PostgresStore:
                 )
             for target in range(version, SCHEMA_VERSION):
                 for statement in sql_statements(MIGRATIONS[target]):
-                    conn.execute(statement)  # type: ignore[call-overload]
+                    conn.execute(statement)
             conn.execute("UPDATE essaim_schema SET version = %s", (SCHEMA_VERSION,))
 
     def close(self) -> None:
