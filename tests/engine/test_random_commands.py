@@ -98,7 +98,7 @@ class RandomParticipant:
             return Command("extend", {"seconds": rng.choice([30, 60, 0])})
         if ctype == "decide":
             return Command("decide", {"cid": self.pick(list(self.s.state.cards), "c999"),
-                                      "outcome": rng.choice(["hide", "keep"])})
+                                      "verdict": rng.choice(["hide", "keep"])})
         return Command(ctype)
 
 

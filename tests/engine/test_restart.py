@@ -71,7 +71,7 @@ async def collect_and_moderate(s: Session) -> None:
             break
         await s.act(Actor.participant(juror), "judge", "j1", case_id=case_id, verdict="hide")
     await s.act(people[5], "flag", "f2", cid="c4")
-    await s.fac("decide", cid="c4", outcome="hide")
+    await s.fac("decide", cid="c4", verdict="hide")
     for _ in range(2):
         joined = await s.engine.join(s.cid, {"site": "South"})
         await s.act(Actor.participant(joined.pid), "write_card", "late", text="A late joiner's idea")

@@ -12,6 +12,8 @@ import trio
 
 import essaim
 from essaim import FACILITATOR, Command, hookimpl
+from essaim.model.commands import CommandSpec
+from essaim.model.schema import Boolean, Fields
 from essaim.model.state import CampaignState, Card, Case, Participant
 from essaim.model.types import (
     Deal,
@@ -59,9 +61,20 @@ class Everything:
     # -- registration (plain functions: they run once, at load) --------------
 
     @hookimpl
+    def essaim_register_commands(self, registry: Registry) -> None:
+        self._saw("essaim_register_commands")
+
+        async def cheer(owner: Any, participant: Participant, args: Mapping[str, Any]) -> list[Any]:
+            self._saw("cheer")
+            return []  # acknowledged, nothing recorded
+
+        registry.add_command(CommandSpec("cheer", "participant", Fields({"loud": Boolean()}), cheer))
+
+    @hookimpl
     def essaim_register_phase_types(self, registry: Registry) -> None:
         self._saw("essaim_register_phase_types")
-        registry.add_phase_type("recorded_vote", family="evaluation", default_strategy=NAME, commands={"evaluate"})
+        registry.add_phase_type("recorded_vote", family="evaluation", default_strategy=NAME,
+                                commands={"evaluate", "cheer"})
 
     @hookimpl
     def essaim_register_strategies(self, registry: Registry) -> None:
@@ -250,6 +263,7 @@ async def test_hooks_fire_in_order_through_a_whole_campaign() -> None:
 
         state = await run_campaign_to(engine, cid, 2)
         assert sorted(state.items) == ["ic1", "ic2", "ic3"]
+        await engine.execute(cid, people[0], Command("cheer", {"loud": True}))
         for person in people:
             while (task := await engine.next_task(cid, person.pid or "")) is not None:
                 up = task.payload["iid"] == "ic2"
@@ -263,6 +277,7 @@ async def test_hooks_fire_in_order_through_a_whole_campaign() -> None:
         await engine.execute(cid, FACILITATOR, Command("advance"))
 
     assert first_calls(plugin.calls) == [
+        "essaim_register_commands",
         "essaim_register_phase_types",
         "essaim_register_strategies",
         "essaim_engine_started",
@@ -276,6 +291,7 @@ async def test_hooks_fire_in_order_through_a_whole_campaign() -> None:
         "essaim_moderation_verdict",
         "essaim_structuring_deal",
         "essaim_structuring_aggregate",
+        "cheer",
         "essaim_evaluation_next",
         "essaim_evaluation_check",
         "essaim_evaluation_scores",

@@ -35,7 +35,7 @@ async def test_a_campaign_leaves_an_audit_trail_and_no_token(tmp_path, caplog):
                 await p.act("support_card", cid=card)
             await p.until(lambda p: len(p.errors) == 20)
             assert sum(e["code"] == "rate_limited" for e in p.errors) == 18
-        assert (await fac.call("POST", f"/api/campaigns/{cid}/moderation", {"cid": card, "outcome": "hide"})).ok
+        assert (await fac.call("POST", f"/api/campaigns/{cid}/moderation", {"cid": card, "verdict": "hide"})).ok
         assert (await fac.call("POST", f"/api/campaigns/{cid}/phase/advance", {"index": 5})).status_code == 409
         assert (await fac.call("GET", f"/api/campaigns/{cid}/export/nope")).status_code == 404
         assert (await fac.call("POST", f"/api/campaigns/{cid}/phase/advance", token="bad")).status_code == 401
@@ -51,7 +51,7 @@ async def test_a_campaign_leaves_an_audit_trail_and_no_token(tmp_path, caplog):
         ("admin", None, 201, None), ("facilitator", "start", 200, None), ("facilitator", "advance", 409, "wrong_phase"),
         ("none", "advance", 401, "unauthorized")}
     override = next(line for line in lines if line["event"] == "moderation_override")
-    assert override["cid"] == card and override["outcome"] == "hide" and override["by"] == "facilitator"
+    assert override["cid"] == card and override["verdict"] == "hide" and override["by"] == "facilitator"
     errors = [line for line in lines if line["event"] == "api_error"]
     assert errors and errors[0]["status"] == 404 and errors[0]["code"] == "not_found"
     floods = [line for line in lines if line["event"] == "rate_limited"]

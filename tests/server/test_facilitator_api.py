@@ -91,7 +91,7 @@ async def test_moderation_queue_decision_and_log(server):
         queue = (await fac.call("GET", f"/api/campaigns/{campaign_id}/moderation")).json()
         case = next(c for c in queue["open_cases"] if c["case_id"] == case_id)
         assert case["cid"] == cid and case["reasons"] == ["rude"] and case["votes"] == {"hide": 0, "keep": 0}
-        r = await fac.call("POST", f"/api/campaigns/{campaign_id}/moderation", {"cid": cid, "outcome": "hide"})
+        r = await fac.call("POST", f"/api/campaigns/{campaign_id}/moderation", {"cid": cid, "verdict": "hide"})
         assert r.status_code == 200
         # The author learns their card is hidden.
         await author.until(lambda p: any(c["cid"] == cid and c["hidden"] for c in p.state["you"]["cards"]))
@@ -100,7 +100,7 @@ async def test_moderation_queue_decision_and_log(server):
     assert queue["log"][-1]["action"] == "hide" and queue["log"][-1]["by"] == "facilitator"
     assert all(isinstance(e.get("votes", {}), dict) and set(e.get("votes", {})) <= {"hide", "keep"}
                for e in queue["log"])
-    bad = await fac.call("POST", f"/api/campaigns/{campaign_id}/moderation", {"cid": cid, "outcome": "burn"})
+    bad = await fac.call("POST", f"/api/campaigns/{campaign_id}/moderation", {"cid": cid, "verdict": "burn"})
     assert bad.status_code == 400
 
 

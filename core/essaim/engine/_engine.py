@@ -36,7 +36,7 @@ from essaim.engine.health import StoreHealth
 from essaim.engine.metrics import LATENCY_BUCKETS, Histogram
 from essaim.engine.view import CampaignView
 from essaim.errors import CommandError, NotFound, StoreUnavailable, Unauthorized, WrongPhase
-from essaim.model.commands import FACILITATOR, Ack, Actor, Command, check_shape
+from essaim.model.commands import FACILITATOR, Ack, Actor, Command, CommandTable
 from essaim.model.events import Event
 from essaim.model.state import CampaignState
 from essaim.model.template import CampaignTemplate
@@ -137,6 +137,13 @@ class Engine:
         """Whether the store takes writes now (a readiness check reads
         ``store_health.writable``); see :mod:`essaim.engine.health`."""
         return self.writer.health
+
+    @property
+    def commands(self) -> CommandTable:
+        """Every declared command (built-in and plugins'): who may send it, its
+        payload's shape (checked by :meth:`execute` and :meth:`submit_nowait`
+        before the campaign sees it) and its JSON Schema."""
+        return self.host.registry.commands
 
     def clock(self) -> float:
         """Wall-clock seconds, as trio's clock sees them."""
@@ -435,14 +442,14 @@ class Engine:
     async def execute(self, campaign_id: str, actor: Actor, command: Command) -> Ack:
         """Apply a command and return once it is durable. Raises CommandError
         (state unchanged) if it is malformed or not allowed."""
-        check_shape(actor, command)
+        self.commands.validate(actor, command)
         return await self.campaign(campaign_id).execute(actor, command)
 
     def submit_nowait(self, campaign_id: str, actor: Actor, command: Command, reply: Reply) -> None:
         """Queue a command without waiting; ``reply(ack, error)`` runs on the
         trio thread once it is durable or refused. Raises CommandError at once
         if malformed, or LimitExceeded("busy") if the campaign's queue is full."""
-        check_shape(actor, command)
+        self.commands.validate(actor, command)
         self.campaign(campaign_id).submit_nowait(actor, command, reply)
 
     # -- queries (read the live state; no event) ------------------------------------------

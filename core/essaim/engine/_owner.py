@@ -33,12 +33,11 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from essaim.engine.view import Listener, Reply, call_strategy, strategy_for
-from essaim.errors import CommandError, LimitExceeded, NotFound, PluginError, Unauthorized, WrongPhase
-from essaim.model.commands import FACILITATOR, Ack, Actor, Command
+from essaim.errors import CommandError, LimitExceeded, PluginError, Unauthorized, WrongPhase
+from essaim.model.commands import FACILITATOR, Ack, Actor, Command, CommandSpec, Decision
 from essaim.model.events import Event
-from essaim.model.state import CampaignState, Participant
-from essaim.model.types import CardInfo, Deal, FlagOutcome, Screening, SortingInput, Structure
-from essaim.plugin.registry import MODERATION_COMMANDS
+from essaim.model.state import CampaignState
+from essaim.model.types import CardInfo, SortingInput, Structure
 
 if TYPE_CHECKING:
     from essaim.engine._writer import GroupCommitWriter
@@ -98,6 +97,7 @@ class CampaignOwner:
     ) -> None:
         self.state = state
         self.host = host
+        self.commands = host.registry.commands
         self.writer = writer
         self.clock = clock
         self._trio_offset = trio_offset
@@ -298,33 +298,38 @@ class CampaignOwner:
                     log.exception("campaign %s: essaim_phase_changed failed", self.campaign_id)
         return events
 
-    async def _decide(self, actor: Actor, command: Command) -> list[tuple[str, dict[str, Any]]]:
-        handler = getattr(self, "_cmd_" + command.type, None)
-        if handler is None:
+    async def _decide(self, actor: Actor, command: Command) -> Decision:
+        """Run the declared handler of the command. Its shape was checked
+        when it was submitted (the engine's own commands are not submitted
+        from outside); who sent it is checked again here, since the table
+        names the sender."""
+        spec = self.commands.get(command.type)
+        if spec is None:
             raise CommandError(f"unknown command {command.type!r}", code="unknown_command")
         if actor.role == "participant":
-            if actor.pid not in self.state.participants:
+            if spec.sender != "participant":
+                raise CommandError(f"'{command.type}' is not a participant command", code="forbidden")
+            participant = self.state.participants.get(actor.pid)  # type: ignore[arg-type]
+            if participant is None:
                 raise Unauthorized("unknown participant; join the campaign again")
-            self._check_phase_allows(command.type)
-            events: list[tuple[str, dict[str, Any]]] = await handler(self.state.participants[actor.pid], command.args)
-        else:
-            events = await handler(command.args)
-        return events
+            self._check_phase_allows(spec)
+            return await spec.handler(self, participant, command.args)
+        return await spec.handler(self, None, command.args)
 
-    def _check_phase_allows(self, ctype: str) -> None:
+    def _check_phase_allows(self, spec: CommandSpec) -> None:
         state = self.state
         if state.status != "running" or self.transitioning:
             what = {"draft": "has not started yet", "paused": "is paused", "finished": "is over"}.get(
                 state.status, "is between two phases"
             )
             raise WrongPhase(f"the campaign {what}; wait for the facilitator")
-        if ctype in MODERATION_COMMANDS:
+        if spec.every_phase:
             return
         ptype = self.host.registry.phase_types[state.phase.type]  # type: ignore[union-attr]
-        if ctype not in ptype.commands:
+        if spec.name not in ptype.commands:
             raise WrongPhase(
-                f"'{ctype}' is not possible in the {state.phase.title!r} phase"  # type: ignore[union-attr]
-                f" ({ptype.name}); it allows {sorted(ptype.commands | MODERATION_COMMANDS)}"
+                f"'{spec.name}' is not possible in the {state.phase.title!r} phase"  # type: ignore[union-attr]
+                f" ({ptype.name}); it allows {sorted(ptype.commands | self.commands.every_phase)}"
             )
 
     # -- strategy helpers -------------------------------------------------------------------
@@ -340,245 +345,17 @@ class CampaignOwner:
         """Randomness for one decision, reproducible from the campaign and seq."""
         return random.Random(f"{self.campaign_id}:{self.state.seq}")
 
-    # -- participant commands ----------------------------------------------------------------
-
-    async def _cmd_write_card(self, p: Participant, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        text = await self.call(
-            "collection", "essaim_collection_check_card",
-            state=self.state, participant=p, text=args["text"], prompt=args.get("prompt"),
-        )
-        screening: Screening = await self.call("moderation", "essaim_moderation_screen", text=text)
-        if screening.reject:
-            raise CommandError(screening.reject, code="rejected")
-        cid = f"c{len(self.state.cards) + 1}"
-        result: dict[str, Any] = {"cid": cid, "hidden": screening.hide}
-        if screening.text != args["text"]:
-            result["text"] = screening.text  # the client shows what was kept
-        return [("card_written", {
-            "cid": cid, "pid": p.pid, "text": screening.text, "prompt": args.get("prompt"),
-            "findings": list(screening.findings), "hidden": screening.hide, "result": result,
-        })]
-
-    async def _cmd_support_card(self, p: Participant, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        card = self._visible_card(args["cid"])
-        if card.author == p.pid:
-            raise CommandError("you wrote this card; support another one", code="own_card")
-        if p.pid in card.supporters:
-            raise CommandError("you already support this card", code="already_done")
-        return [("card_supported", {"cid": card.cid, "pid": p.pid, "result": {"cid": card.cid}})]
-
-    async def _cmd_volunteer(self, p: Participant, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        if p.sorter:
-            return []
-        return [("sorter_volunteered", {"pid": p.pid, "result": {"sorter": True}})]
-
-    async def _cmd_deal(self, p: Participant, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        open_hid = self.state.open_hands.get(p.pid)
-        if open_hid is not None:
-            raise CommandError(
-                f"you already hold hand {open_hid}; place it before asking for another", code="hand_open"
-            )
-        out: list[tuple[str, dict[str, Any]]] = []
-        if not p.sorter:
-            out.append(("sorter_volunteered", {"pid": p.pid}))
-        deal: Deal | None = await self.call(
-            "structuring", "essaim_structuring_deal", state=self.state, sorter=p, rng=self.rng()
-        )
-        if deal is None or not deal.items:
-            if out:
-                out[-1][1]["result"] = {"hand": None}
-                return out
-            raise CommandError("there is nothing left for you to sort; thank you!", code="nothing_left")
-        hid = f"h{len(self.state.hands) + 1}"
-        items = list(deal.items)
-        out.append(("hand_dealt", {
-            "hid": hid, "pid": p.pid, "items": items, "stage": deal.stage,
-            "result": {"hand": {"hid": hid, "items": items, "stage": deal.stage}},
-        }))
-        return out
-
-    async def _cmd_place(self, p: Participant, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        hand = self.state.hands.get(args["hid"])
-        if hand is None or hand.sorter != p.pid:
-            raise NotFound("no such hand of yours; ask for a new hand")
-        if hand.placed:
-            raise CommandError("this hand is already placed; ask for a new hand", code="already_done")
-        themes = args.get("themes", [])
-        offtopic = args.get("offtopic", [])
-        mentioned = [i for theme in themes for idea in theme for i in idea] + list(offtopic)
-        if len(mentioned) != len(set(mentioned)):
-            raise CommandError("an item appears twice in the placement", code="bad_request")
-        stray = set(mentioned) - set(hand.items)
-        if stray:
-            raise CommandError(f"items {sorted(stray)} are not in this hand", code="bad_request")
-        themes = [[list(idea) for idea in theme if idea] for theme in themes]
-        themes = [theme for theme in themes if theme]
-        return [("hand_placed", {
-            "hid": hand.hid, "pid": p.pid, "themes": themes, "offtopic": list(offtopic),
-            "result": {"hid": hand.hid},
-        })]
-
-    async def _cmd_flag(self, p: Participant, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        card = self._visible_card(args["cid"], allow_hidden=True)
-        if card.author == p.pid:
-            raise CommandError("you cannot flag your own card", code="own_card")
-        case_id = self.state.open_case_by_card.get(card.cid)
-        if case_id is not None:
-            if p.pid in self.state.cases[case_id].flaggers:
-                raise CommandError("you already flagged this card", code="already_done")
-            return [("card_flagged", {
-                "case_id": case_id, "cid": card.cid, "pid": p.pid, "reason": args.get("reason", ""),
-                "result": {"case_id": case_id},
-            })]
-        if card.hidden:
-            raise CommandError("this card is already hidden", code="already_done")
-        outcome: FlagOutcome = await self.call(
-            "moderation", "essaim_moderation_flag", state=self.state, card=card, flagger=p, rng=self.rng()
-        )
-        jury = [j for j in outcome.jury if j in self.state.participants and j not in (card.author, p.pid)]
-        case_id = f"m{len(self.state.cases) + 1}"
-        return [("card_flagged", {
-            "case_id": case_id, "cid": card.cid, "pid": p.pid, "reason": args.get("reason", ""),
-            "jury": jury, "hide_now": outcome.hide_now, "result": {"case_id": case_id},
-        })]
-
-    async def _cmd_judge(self, p: Participant, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        case = self.state.cases.get(args["case_id"])
-        if case is None or p.pid not in case.jury:
-            raise NotFound("no such case on your jury duty")
-        if case.status != "open":
-            raise CommandError("this case is already decided; thank you", code="already_done")
-        if p.pid in case.votes:
-            raise CommandError("you already voted on this case", code="already_done")
-        verdict = args["verdict"]
-        out: list[tuple[str, dict[str, Any]]] = [
-            ("jury_voted", {"case_id": case.case_id, "pid": p.pid, "verdict": verdict})
-        ]
-        # Decide on the case as it will be once this vote counts.
-        case.votes[p.pid] = verdict
-        try:
-            decision = await self.call("moderation", "essaim_moderation_verdict", state=self.state, case=case)
-        finally:
-            del case.votes[p.pid]
-        if decision is not None:
-            out.append(("case_decided", {
-                "case_id": case.case_id, "cid": case.cid, "outcome": decision, "by": "jury",
-                "votes": dict(case.votes, **{p.pid: verdict}),
-            }))
-        out[-1][1]["result"] = {"case_id": case.case_id, "decided": decision}
-        return out
-
-    async def _cmd_evaluate(self, p: Participant, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        kind = args["kind"]
-        data = await self.call(
-            "evaluation", "essaim_evaluation_check",
-            state=self.state, participant=p, kind=kind, data=args.get("data", {}),
-        )
-        return [("judgment_recorded", {"pid": p.pid, "kind": kind, "data": dict(data), "result": {"kind": kind}})]
-
-    def _visible_card(self, cid: str, *, allow_hidden: bool = False):  # type: ignore[no-untyped-def]
-        card = self.state.cards.get(cid)
-        if card is None or (card.hidden and not allow_hidden):
-            raise NotFound(f"no card {cid!r}; it may have been hidden by moderation")
-        return card
-
-    # -- facilitator commands ----------------------------------------------------------------
-
-    async def _cmd_start(self, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        if self.state.status != "draft":
-            raise WrongPhase("the campaign has already started", code="wrong_phase")
-        return [self._phase_start(0)]
-
-    async def _cmd_pause(self, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        if self.state.status != "running":
-            raise WrongPhase("only a running phase can be paused")
-        remaining = None if self.state.deadline is None else max(0.0, self.state.deadline - self.clock())
-        return [("phase_paused", {"remaining": remaining})]
-
-    async def _cmd_resume(self, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        if self.state.status != "paused":
-            raise WrongPhase("the campaign is not paused")
-        remaining = self.state.remaining
-        deadline = None if remaining is None else self.clock() + remaining
-        return [("phase_resumed", {"deadline": deadline})]
-
-    async def _cmd_extend(self, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        state = self.state
-        seconds = float(args["seconds"])
-        if state.status == "paused":
-            return [("phase_extended", {"seconds": seconds, "remaining": (state.remaining or 0.0) + seconds})]
-        if state.status != "running":
-            raise WrongPhase("only a running or paused phase can be extended")
-        base = state.deadline if state.deadline is not None else self.clock()
-        return [("phase_extended", {"seconds": seconds, "deadline": base + seconds})]
-
-    async def _cmd_advance(self, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        # "index" names the phase the facilitator means to end, so a click
-        # racing the phase timer cannot end the next phase too.
-        expected = args.get("index")
-        if expected is not None and expected != self.state.phase_index:
-            raise WrongPhase(
-                f"phase {expected} has already ended (the current phase is {self.state.phase_index}); "
-                "nothing was advanced"
-            )
-        if self.transitioning:
-            raise WrongPhase("the next phase is being prepared; it starts in a moment")
-        if self.state.status == "between":
-            # A restart interrupted a transition: carry it out again.
-            return self._begin_next(self.state.phase_index)
-        if self.state.status not in ("running", "paused"):
-            raise WrongPhase("there is no phase to advance from")
-        return await self._end_phase("advance")
-
-    async def _cmd_timeout(self, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        state = self.state
-        if state.status != "running" or state.deadline is None or state.deadline > self.clock() + 1e-6:
-            return []  # stale: the deadline moved since the timer fired
-        if state.phase is not None and not state.phase.auto_advance:
-            return [("phase_overtime", {})]
-        return await self._end_phase("timeout")
-
-    async def _cmd_decide(self, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        card = self.state.cards.get(args["cid"])
-        if card is None:
-            raise NotFound(f"no card {args['cid']!r}")
-        return [("case_decided", {
-            "case_id": self.state.open_case_by_card.get(card.cid), "cid": card.cid,
-            "outcome": args["outcome"], "by": "facilitator",
-        })]
-
-    async def _cmd_join(self, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        """Internal: a participant joins (the engine made the token)."""
-        template = self.state.template
-        assert template is not None
-        if len(self.state.participants) >= args["max_participants"]:
-            raise LimitExceeded("this campaign is full; ask the facilitator", code="campaign_full")
-        profile = check_profile(template, args["profile"])
-        pid = f"p{len(self.state.participants) + 1}"
-        return [("participant_joined", {
-            "pid": pid, "token_hash": args["token_hash"], "profile": profile, "result": {"pid": pid},
-        })]
-
-    async def _cmd_publish(self, args: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        """Internal: the structure is ready; publish items and start the next phase."""
-        self.transitioning = False
-        out = [("items_published", {"items": args["items"]})]
-        nxt = self.state.phase_index + 1
-        out.append(self._phase_start(nxt) if nxt < len(self.state.template.phases)  # type: ignore[union-attr]
-                   else ("campaign_finished", {"index": nxt}))
-        return out
-
     # -- phases ---------------------------------------------------------------------------
 
-    def _phase_start(self, index: int) -> tuple[str, dict[str, Any]]:
+    def phase_start(self, index: int) -> tuple[str, dict[str, Any]]:
         spec = self.state.template.phases[index]  # type: ignore[union-attr]
         return ("phase_started", {"index": index, "deadline": self.clock() + spec.duration})
 
-    async def _end_phase(self, reason: str) -> list[tuple[str, dict[str, Any]]]:
+    async def end_phase(self, reason: str) -> list[tuple[str, dict[str, Any]]]:
         index = self.state.phase_index
-        return [("phase_ended", {"index": index, "reason": reason}), *self._begin_next(index)]
+        return [("phase_ended", {"index": index, "reason": reason}), *self.begin_next(index)]
 
-    def _begin_next(self, ended: int) -> list[tuple[str, dict[str, Any]]]:
+    def begin_next(self, ended: int) -> list[tuple[str, dict[str, Any]]]:
         """What follows phase ``ended``: the next phase, or the end.
 
         Entering evaluation from another kind of phase publishes the items
@@ -597,7 +374,7 @@ class CampaignOwner:
                 self._nursery.start_soon(self._aggregate_then_publish, self.sorting_snapshot())
                 return out
             out.append(("items_published", {"items": self._items_from_cards()}))
-        out.append(self._phase_start(nxt) if nxt < len(template.phases) else ("campaign_finished", {"index": nxt}))
+        out.append(self.phase_start(nxt) if nxt < len(template.phases) else ("campaign_finished", {"index": nxt}))
         return out
 
     def _family(self, index: int) -> str | None:

@@ -1,37 +1,55 @@
-"""Commands, actors and acknowledgements, and the checks on their shape.
+"""Commands, actors and acknowledgements, and the one declaration of what
+each command is.
 
-A :class:`Command` is what a participant or facilitator asks for. Its shape
-(types, sizes) is checked here, before it reaches the campaign owner, so a
-malformed command costs nothing and changes nothing. Whether it is allowed
-(phase, ownership, duplicates) is decided by the owner.
+A :class:`Command` is what a participant or facilitator asks for. Every
+command is declared once, as a :class:`CommandSpec`: its name, who may send
+it, the shape of its payload (:mod:`essaim.model.schema`) and the handler
+that decides what it does. The built-in commands are declared by
+:mod:`essaim.engine.commands` through ``registry.add_command``, the same
+call a plugin makes. The :class:`CommandTable` built from those
+declarations
+
+* checks a command's shape before it reaches the campaign owner
+  (:meth:`CommandTable.validate`), so a malformed command costs almost
+  nothing and changes nothing;
+* gives the owner the handler to run (whether the command is *allowed* —
+  phase, ownership, duplicates — is the handler's decision);
+* describes every command as JSON Schema (:meth:`CommandTable.json_schema`)
+  for published protocol documents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from essaim.errors import CommandError
+from essaim.model.schema import Fields, Invalid
 
 __all__ = [
     "Actor",
     "Command",
     "Ack",
     "FACILITATOR",
-    "PARTICIPANT_COMMAND_TYPES",
-    "FACILITATOR_COMMAND_TYPES",
+    "Sender",
+    "Decision",
+    "Handler",
+    "CommandSpec",
+    "CommandTable",
     "MAX_TEXT_CHARS",
     "MAX_MSG_ID_CHARS",
-    "check_shape",
+    "MAX_IDS",
+    "MAX_EXTEND_SECONDS",
 ]
 
 #: Longest text any command may carry. Strategies set their own, smaller,
 #: limits (a card is 280 characters by default); this one bounds memory.
 MAX_TEXT_CHARS = 2000
 #: Client message ids are for idempotency only; 64 characters fit a UUID.
+#: Other ids (cards, hands, cases) are the engine's and shorter.
 MAX_MSG_ID_CHARS = 64
-#: Largest number of ids in one command (a hand is ~8 items).
+#: Largest number of ids in one list of a command (a hand is ~8 items).
 MAX_IDS = 64
 #: Most seconds one "extend" may add.
 MAX_EXTEND_SECONDS = 3600
@@ -73,143 +91,152 @@ class Ack:
     duplicate: bool = False
 
 
-# -- shape checks -------------------------------------------------------------------------
+# -- the declaration ------------------------------------------------------------------------
+
+#: Who may send a command: a participant (WebSocket), the facilitator (HTTP
+#: API), or only the engine itself (timers, joins, transitions: never
+#: accepted from outside).
+Sender = Literal["participant", "facilitator", "engine"]
+
+#: What a handler decides: events to record, as ``(event type, data)`` in
+#: order. The last event's ``data["result"]`` is the acknowledgement's
+#: result. An empty list records nothing (the command is acknowledged at
+#: the current seq).
+Decision = list[tuple[str, dict[str, Any]]]
+
+#: ``await handler(owner, participant, args)``: ``owner`` is the campaign's
+#: owner (its ``state``, ``call(family, hook, ...)`` to ask the campaign's
+#: strategies, ``rng()``, ``clock()``), ``participant`` the sending
+#: :class:`~essaim.model.state.Participant` (None for the facilitator and
+#: the engine), ``args`` the payload, already checked against the spec.
+#: Raise :class:`~essaim.errors.CommandError` to refuse.
+Handler = Callable[[Any, Any, Mapping[str, Any]], Awaitable[Decision]]
 
 
-def _bad(message: str) -> CommandError:
-    return CommandError(message, code="bad_request")
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """One command, declared once.
+
+    ``every_phase``: a participant command allowed in every running phase
+    (moderation runs all along); other participant commands are allowed
+    only in phases whose type lists them. ``result`` documents the ack's
+    ``result`` object. ``plugin`` is filled in by the registry.
+    """
+
+    name: str
+    sender: Sender
+    payload: Fields
+    handler: Handler
+    description: str = ""
+    every_phase: bool = False
+    result: Fields = field(default_factory=Fields)
+    plugin: str = ""
+
+    def check(self, args: Mapping[str, Any]) -> None:
+        """Raise :class:`~essaim.model.schema.Invalid` unless ``args`` fit the payload."""
+        self.payload.check(args)
+
+    def json_schema(self) -> dict[str, Any]:
+        """The payload as JSON Schema, titled with the command's name."""
+        schema = self.payload.json_schema()
+        schema["title"] = self.name
+        if self.description:
+            schema["description"] = self.description
+        return schema
+
+    def message_schema(self) -> dict[str, Any]:
+        """The whole participant WebSocket message (``type`` and ``id`` next
+        to the payload's fields, as docs/protocol.md describes it)."""
+        schema = self.json_schema()
+        schema["properties"] = {
+            "type": {"const": self.name},
+            "id": {"type": "string", "minLength": 1, "maxLength": MAX_MSG_ID_CHARS,
+                   "description": "client message id: a retry with the same id applies once"},
+            **schema["properties"],
+        }
+        schema["required"] = ["type", "id", *schema.get("required", ())]
+        return schema
 
 
-def _text(args: Mapping[str, Any], key: str, *, required: bool = True, limit: int = MAX_TEXT_CHARS) -> None:
-    value = args.get(key)
-    if value is None and not required:
-        return
-    if not isinstance(value, str):
-        raise _bad(f"'{key}' must be a string")
-    if len(value) > limit:
-        raise CommandError(f"'{key}' is longer than {limit} characters", code="too_long")
+class CommandTable:
+    """Every declared command, by name; filled through ``Registry.add_command``."""
 
+    __slots__ = ("_specs", "_checks", "participant", "facilitator", "every_phase")
 
-def _id(args: Mapping[str, Any], key: str, *, required: bool = True) -> None:
-    _text(args, key, required=required, limit=MAX_MSG_ID_CHARS)
+    def __init__(self) -> None:
+        self._specs: dict[str, CommandSpec] = {}
+        #: name -> (spec, its sender, its payload's compiled check): one lookup per command.
+        self._checks: dict[str, tuple[CommandSpec, str, Callable[[Mapping[str, Any]], None]]] = {}
+        #: Names of the commands each actor may send (read on every message).
+        self.participant: frozenset[str] = frozenset()
+        self.facilitator: frozenset[str] = frozenset()
+        #: Participant commands allowed in every running phase.
+        self.every_phase: frozenset[str] = frozenset()
 
+    def add(self, spec: CommandSpec) -> None:
+        """Declare a command. Raises ValueError when the name is taken."""
+        other = self._specs.get(spec.name)
+        if other is not None:
+            raise ValueError(f"command {spec.name!r} is already declared by {other.plugin or 'essaim'!r}")
+        self._specs[spec.name] = spec
+        self._checks[spec.name] = (spec, spec.sender, spec.payload.check_mapping)
+        by = {"participant": set(), "facilitator": set(), "every_phase": set()}  # type: dict[str, set[str]]
+        for s in self._specs.values():
+            if s.sender in by:
+                by[s.sender].add(s.name)
+            if s.every_phase:
+                by["every_phase"].add(s.name)
+        self.participant = frozenset(by["participant"])
+        self.facilitator = frozenset(by["facilitator"])
+        self.every_phase = frozenset(by["every_phase"])
 
-def _ids(value: Any, key: str) -> list[str]:
-    if not isinstance(value, list) or len(value) > MAX_IDS or not all(
-        isinstance(v, str) and len(v) <= MAX_MSG_ID_CHARS for v in value
-    ):
-        raise _bad(f"'{key}' must be a list of at most {MAX_IDS} ids")
-    return value
+    def __iter__(self) -> Iterator[CommandSpec]:
+        return iter(self._specs.values())
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
 
-def _themes(args: Mapping[str, Any]) -> None:
-    themes = args.get("themes", [])
-    if not isinstance(themes, list) or len(themes) > MAX_IDS:
-        raise _bad("'themes' must be a list of themes; a theme is a list of ideas; an idea is a list of ids")
-    for theme in themes:
-        if not isinstance(theme, list) or len(theme) > MAX_IDS:
-            raise _bad("each theme must be a list of ideas (lists of ids)")
-        for idea in theme:
-            _ids(idea, "idea")
-    _ids(args.get("offtopic", []), "offtopic")
+    def __len__(self) -> int:
+        return len(self._specs)
 
+    def get(self, name: str) -> CommandSpec | None:
+        return self._specs.get(name)
 
-def _kind_data(args: Mapping[str, Any]) -> None:
-    _id(args, "kind")
-    if not isinstance(args.get("data", {}), dict):
-        raise _bad("'data' must be an object")
+    def validate(self, actor: Actor, command: Command) -> CommandSpec:
+        """The command's spec, if it is well-formed and this actor may send it.
 
+        Raises :class:`~essaim.errors.CommandError` with code
+        ``unknown_command``, ``forbidden`` (the other role's command),
+        ``bad_request`` or ``too_long``.
+        """
+        entry = self._checks.get(command.type) if command.type.__class__ is str else None
+        if entry is None or entry[1] != actor.role:
+            raise self._refusal(actor, command)
+        msg_id = command.msg_id
+        if msg_id is not None and (msg_id.__class__ is not str or not 0 < len(msg_id) <= MAX_MSG_ID_CHARS):
+            raise CommandError(f"a message id must be a string of 1 to {MAX_MSG_ID_CHARS} characters",
+                               code="bad_request")
+        args = command.args
+        if args.__class__ is not dict and not isinstance(args, Mapping):
+            raise CommandError("command arguments must be an object", code="bad_request")
+        try:
+            entry[2](args)
+        except Invalid as error:
+            raise CommandError(error.message, code=error.code) from None
+        return entry[0]
 
-def _choice(args: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> None:
-    if args.get(key) not in choices:
-        raise _bad(f"'{key}' must be one of {list(choices)}")
+    def _refusal(self, actor: Actor, command: Command) -> CommandError:
+        spec = self._specs.get(command.type) if isinstance(command.type, str) else None
+        if spec is not None and spec.sender in ("participant", "facilitator"):
+            return CommandError(f"'{command.type}' is a {spec.sender} command", code="forbidden")
+        mine = sorted(self.participant if actor.role == "participant" else self.facilitator)
+        return CommandError(f"unknown command {command.type!r}; expected one of {mine}", code="unknown_command")
 
-
-def _seconds(args: Mapping[str, Any]) -> None:
-    s = args.get("seconds")
-    if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s <= MAX_EXTEND_SECONDS:
-        raise _bad(f"'seconds' must be a number of seconds, more than 0 and at most {MAX_EXTEND_SECONDS}")
-
-
-def _phase_index(args: Mapping[str, Any]) -> None:
-    i = args.get("index")
-    if i is not None and (isinstance(i, bool) or not isinstance(i, int) or i < 0):
-        raise _bad("'index' must be the number of the phase to end (0 for the first), or left out")
-
-
-def _write_card(a: Mapping[str, Any]) -> None:
-    _text(a, "text")
-    _id(a, "prompt", required=False)
-
-
-def _place(a: Mapping[str, Any]) -> None:
-    _id(a, "hid")
-    _themes(a)
-
-
-def _flag(a: Mapping[str, Any]) -> None:
-    _id(a, "cid")
-    _text(a, "reason", required=False, limit=200)
-
-
-def _judge(a: Mapping[str, Any]) -> None:
-    _id(a, "case_id")
-    _choice(a, "verdict", ("hide", "keep"))
-
-
-def _decide(a: Mapping[str, Any]) -> None:
-    _id(a, "cid")
-    _choice(a, "outcome", ("hide", "keep"))
-
-
-def _no_args(a: Mapping[str, Any]) -> None:
-    pass
-
-
-_Check = Callable[[Mapping[str, Any]], None]
-
-_PARTICIPANT_SHAPES: dict[str, _Check] = {
-    "write_card": _write_card,
-    "support_card": lambda a: _id(a, "cid"),
-    "volunteer": _no_args,
-    "deal": _no_args,
-    "place": _place,
-    "flag": _flag,
-    "judge": _judge,
-    "evaluate": _kind_data,
-}
-_FACILITATOR_SHAPES: dict[str, _Check] = {
-    "start": _no_args,
-    "pause": _no_args,
-    "resume": _no_args,
-    "advance": _phase_index,
-    "extend": _seconds,
-    "decide": _decide,
-}
-
-PARTICIPANT_COMMAND_TYPES = frozenset(_PARTICIPANT_SHAPES)
-FACILITATOR_COMMAND_TYPES = frozenset(_FACILITATOR_SHAPES)
-
-
-def check_shape(actor: Actor, command: Command) -> None:
-    """Raise CommandError (code ``bad_request``, ``too_long`` or
-    ``unknown_command``) unless the command is well-formed for this actor."""
-    shapes = _PARTICIPANT_SHAPES if actor.role == "participant" else _FACILITATOR_SHAPES
-    check = shapes.get(command.type)
-    if check is None:
-        other = _FACILITATOR_SHAPES if actor.role == "participant" else _PARTICIPANT_SHAPES
-        if command.type in other:
-            raise CommandError(
-                f"'{command.type}' is a {'facilitator' if actor.role == 'participant' else 'participant'} "
-                "command", code="forbidden",
-            )
-        raise CommandError(
-            f"unknown command {command.type!r}; expected one of {sorted(shapes)}", code="unknown_command"
-        )
-    if command.msg_id is not None and (
-        not isinstance(command.msg_id, str) or not 0 < len(command.msg_id) <= MAX_MSG_ID_CHARS
-    ):
-        raise _bad(f"a message id must be a string of 1 to {MAX_MSG_ID_CHARS} characters")
-    if not isinstance(command.args, Mapping):
-        raise _bad("command arguments must be an object")
-    check(command.args)
+    def json_schema(self, sender: Sender | None = None) -> dict[str, Any]:
+        """JSON Schema of every command's payload (of ``sender``'s commands
+        only, if given), keyed by command name under ``$defs``."""
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$defs": {spec.name: spec.json_schema() for spec in self._specs.values()
+                      if sender is None or spec.sender == sender},
+        }

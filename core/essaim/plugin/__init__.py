@@ -6,6 +6,6 @@ import :data:`hookimpl` from :mod:`essaim`, and write CSV exports with
 :func:`essaim.plugin.spreadsheet.csv_bytes` (no live formulas).
 """
 
-from essaim.plugin._host import DEFAULT_PLUGINS, ENTRY_POINT_GROUP, ESSENTIAL_PLUGINS, PluginHost
+from essaim.plugin._host import CORE_PLUGINS, DEFAULT_PLUGINS, ENTRY_POINT_GROUP, ESSENTIAL_PLUGINS, PluginHost
 
-__all__ = ["PluginHost", "DEFAULT_PLUGINS", "ESSENTIAL_PLUGINS", "ENTRY_POINT_GROUP"]
+__all__ = ["PluginHost", "CORE_PLUGINS", "DEFAULT_PLUGINS", "ESSENTIAL_PLUGINS", "ENTRY_POINT_GROUP"]

@@ -20,9 +20,14 @@ from essaim.errors import CommandError, PluginError
 from essaim.plugin import hookspecs
 from essaim.plugin.registry import Registry
 
-__all__ = ["PluginHost", "DEFAULT_PLUGINS", "ESSENTIAL_PLUGINS", "ENTRY_POINT_GROUP"]
+__all__ = ["PluginHost", "CORE_PLUGINS", "DEFAULT_PLUGINS", "ESSENTIAL_PLUGINS", "ENTRY_POINT_GROUP"]
 
 ENTRY_POINT_GROUP = "essaim"
+
+#: Parts of the engine written as plugins, registered first, by name, and
+#: never disabled: the built-in commands are declared on the same hook a
+#: plugin declares its own on (as pytest's core features are plugins).
+CORE_PLUGINS: tuple[str, ...] = ("essaim.engine.commands",)
 
 #: Built-in plugins, registered by name in this order. Each is an ordinary
 #: plugin on the public hooks.
@@ -69,13 +74,13 @@ class PluginHost:
         """
         host = cls()
         disabled = set(disable)
-        refused = disabled & ESSENTIAL_PLUGINS
+        refused = disabled & (ESSENTIAL_PLUGINS | set(CORE_PLUGINS))
         if refused:
             raise PluginError(
                 f"cannot disable essential plugin(s) {sorted(refused)}: the engine needs their phase "
                 "types and moderation; register a replacement alongside instead"
             )
-        for name in builtins:
+        for name in (*CORE_PLUGINS, *builtins):
             if name in disabled:
                 continue
             try:
@@ -116,7 +121,7 @@ class PluginHost:
             ) from exc
 
     def _register(self) -> None:
-        for hook_name in ("essaim_register_phase_types", "essaim_register_strategies"):
+        for hook_name in ("essaim_register_commands", "essaim_register_phase_types", "essaim_register_strategies"):
             for impl in self._hookimpls(hook_name):
                 try:
                     result = impl.function(registry=self.registry.bound_to(impl.plugin_name))

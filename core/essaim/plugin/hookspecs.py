@@ -97,6 +97,22 @@ FAMILY_HOOKS: dict[str, tuple[str, ...]] = {
 
 
 @hookspec
+def essaim_register_commands(registry: Registry) -> None:
+    """Declare commands with ``registry.add_command(CommandSpec(...))``.
+
+    Called once at engine start, on every plugin, before
+    :func:`essaim_register_phase_types` (whose phase types name the
+    participant commands they allow). The built-in commands are declared
+    here too, by the core plugin :mod:`essaim.engine.commands`. A declared
+    command's payload is checked before it reaches the campaign, and its
+    handler runs in the campaign's owner task (see
+    :class:`~essaim.model.commands.CommandSpec`).
+
+    .. versionadded:: 0.2
+    """
+
+
+@hookspec
 def essaim_register_phase_types(registry: Registry) -> None:
     """Declare phase types with ``registry.add_phase_type(...)``.
 

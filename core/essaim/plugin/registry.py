@@ -6,19 +6,15 @@ plugin's name, so a duplicate names both plugins involved.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from essaim.errors import PluginError, TemplateError
+from essaim.model.commands import CommandSpec, CommandTable
 
-__all__ = ["Registry", "PhaseType", "StrategyInfo", "ExportFormat", "FAMILIES", "PARTICIPANT_COMMANDS"]
+__all__ = ["Registry", "PhaseType", "StrategyInfo", "ExportFormat", "FAMILIES"]
 
 #: Strategy families. "export" strategies are export formats.
 FAMILIES = ("collection", "structuring", "moderation", "evaluation", "results", "export")
-
-#: Participant commands a phase type may allow. Moderation commands (flag,
-#: judge) are allowed in every running phase: moderation runs all along.
-PARTICIPANT_COMMANDS = frozenset({"write_card", "support_card", "volunteer", "deal", "place", "evaluate"})
-MODERATION_COMMANDS = frozenset({"flag", "judge"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +45,10 @@ class ExportFormat:
 
 
 class Registry:
-    """Phase types, strategies and export formats declared by plugins."""
+    """Commands, phase types, strategies and export formats declared by plugins."""
 
     def __init__(self) -> None:
+        self.commands = CommandTable()
         self.phase_types: dict[str, PhaseType] = {}
         self.strategies: dict[tuple[str, str], StrategyInfo] = {}
         self.export_formats: dict[str, ExportFormat] = {}
@@ -61,6 +58,20 @@ class Registry:
         """This registry, attributing what follows to ``plugin``."""
         self._plugin = plugin
         return self
+
+    def add_command(self, spec: CommandSpec) -> None:
+        """Declare a command (see :class:`~essaim.model.commands.CommandSpec`).
+
+        Participant commands are allowed in the phases whose type lists them
+        (``add_phase_type(commands=...)``), or in every running phase with
+        ``every_phase=True``; facilitator commands at any time.
+        """
+        if not isinstance(spec, CommandSpec):
+            raise PluginError(f"plugin {self._plugin!r}: add_command takes a CommandSpec, not {type(spec).__name__}")
+        try:
+            self.commands.add(replace(spec, plugin=self._plugin))
+        except ValueError as exc:
+            raise PluginError(f"plugin {self._plugin!r}: {exc}; rename one, or disable one of the plugins") from None
 
     def add_phase_type(
         self,
@@ -75,7 +86,8 @@ class Registry:
 
         ``family`` is the strategy family the phase uses (None for a phase that
         only shows something, such as results); ``commands`` are the
-        participant commands it allows (see ``PARTICIPANT_COMMANDS``).
+        participant commands it allows (declared ones, see :meth:`add_command`;
+        those allowed in every phase need not be listed).
         """
         if name in self.phase_types:
             other = self.phase_types[name].plugin
@@ -88,11 +100,12 @@ class Registry:
                 f"plugin {self._plugin!r}: phase type {name!r} has unknown family {family!r}; "
                 f"expected one of {list(FAMILIES)} or None"
             )
-        unknown = set(commands) - PARTICIPANT_COMMANDS
+        unknown = set(commands) - self.commands.participant
         if unknown:
             raise PluginError(
                 f"plugin {self._plugin!r}: phase type {name!r} allows unknown commands {sorted(unknown)}; "
-                f"expected some of {sorted(PARTICIPANT_COMMANDS)}"
+                f"expected some of {sorted(self.commands.participant - self.commands.every_phase)} "
+                "(declare a new one with registry.add_command in essaim_register_commands)"
             )
         if family is not None and not default_strategy:
             raise PluginError(f"plugin {self._plugin!r}: phase type {name!r} needs a default_strategy")

@@ -48,7 +48,7 @@ def phase_view(engine: Engine, state: CampaignState) -> dict[str, Any]:
     allowed: list[str] = []
     if spec is not None and state.status == "running" and not engine.campaign(state.campaign_id).transitioning:
         ptype = engine.host.registry.phase_types.get(spec.type)
-        allowed = sorted((ptype.commands if ptype else frozenset()) | MODERATION_COMMANDS)
+        allowed = sorted((ptype.commands if ptype else frozenset()) | engine.commands.every_phase)
     return {
         "index": state.phase_index,
         "type": spec.type if spec else None,

@@ -320,10 +320,10 @@ async def decide(campaign_id: str) -> Response:
     engine = server.engine
     body = await _body()
     ack = await engine.execute(campaign_id, FACILITATOR,
-                               Command("decide", {"cid": body.get("cid"), "outcome": body.get("outcome")}))
+                               Command("decide", {"cid": body.get("cid"), "verdict": body.get("verdict")}))
     audit_log.info("moderation override", extra={
         "event": "moderation_override", "campaign": campaign_id, "cid": body.get("cid"),
-        "outcome": body.get("outcome"), "seq": ack.seq, "by": g.get("essaim_actor"),
+        "verdict": body.get("verdict"), "seq": ack.seq, "by": g.get("essaim_actor"),
         "client": client_address(request.scope)})
     return _json({"seq": ack.seq})
 

@@ -91,8 +91,8 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
             "post": _op("The facilitator's last word on a card", {"200": _json_response("Recorded")},
                         security=fac, parameters=[_CAMPAIGN_ID], body={
                             "type": "object", "properties": {"cid": {"type": "string"},
-                                                             "outcome": {"type": "string", "enum": ["hide", "keep"]}},
-                            "required": ["cid", "outcome"]}),
+                                                             "verdict": {"type": "string", "enum": ["hide", "keep"]}},
+                            "required": ["cid", "verdict"]}),
         },
         "/api/campaigns/{campaign_id}/structure": {"get": _op(
             "The crowd's live structure", {"200": _json_response("Structure")}, security=fac,

@@ -27,7 +27,7 @@ import trio
 
 from essaim.engine._owner import check_profile
 from essaim.errors import CommandError, EssaimError
-from essaim.model.commands import MAX_MSG_ID_CHARS, PARTICIPANT_COMMAND_TYPES, Actor, Command
+from essaim.model.commands import MAX_MSG_ID_CHARS, Actor, Command
 from essaim.server.ops.sampled_log import SampledLog
 from essaim.server.proxies import FORWARDED_SCHEME_KEY, client_address
 from essaim.server.ratelimit import TokenBucket
@@ -290,7 +290,7 @@ class Connection:
                     # is stopping): 1012 makes the phone retry in 1-5 s.
                     return CLOSE_RESTART
                 continue
-            if mtype in PARTICIPANT_COMMAND_TYPES or mtype in QUERY_TYPES:
+            if mtype in self.server.engine.commands.participant or mtype in QUERY_TYPES:
                 await self._send_error_frame("not_joined", "send 'join' or 'resume' first")
             else:
                 await self._send_error_frame("unknown_type", f"unknown type {mtype!r}; send 'join' or 'resume' first")
@@ -439,7 +439,7 @@ class Connection:
             self._answer_error(_error("bad_request", "'type' must be a string",
                                       msg_id if isinstance(msg_id, (str, int)) else None))
             return
-        is_action = mtype in PARTICIPANT_COMMAND_TYPES
+        is_action = mtype in self.server.engine.commands.participant
         if not is_action and mtype not in QUERY_TYPES:
             if mtype in ("join", "resume"):
                 self._answer_error(_error("bad_request", "already joined on this connection", msg_id))

@@ -222,10 +222,10 @@ function dashboard(campaignId, api) {
       sparkline(state.history, { label: `Contributions per minute over the last minutes, now ${rate}` }));
   }
 
-  async function decide(cid, outcome) {
+  async function decide(cid, verdict) {
     try {
-      await api.call(`/api/campaigns/${campaignId}/moderation`, { method: "POST", body: { cid, outcome } });
-      announce(outcome === "hide" ? "Card hidden." : "Card kept.");
+      await api.call(`/api/campaigns/${campaignId}/moderation`, { method: "POST", body: { cid, verdict } });
+      announce(verdict === "hide" ? "Card hidden." : "Card kept.");
       await poll();
     } catch (e) {
       announce(e.message);
