@@ -170,7 +170,7 @@ class PluginCallRecorder:
     Register it with ``open_test_engine(plugins=[recorder])`` and assert on
     ``recorder.calls`` or ``recorder.hooks()``. Strategy hooks are only
     called on the plugin that owns the strategy, so they are not recorded
-    here: wrap your own strategy to observe those.
+    here: register a wrapper (``@hookimpl(wrapper=True)``) to observe those.
     """
 
     def __init__(self) -> None:

@@ -1,10 +1,16 @@
 """The one facade between the engine and pluggy.
 
-Only this module calls hook implementations. It loads the built-in plugins
-by name and third-party ones from the ``essaim`` entry-point group, runs the
+Only this module calls hooks. It loads the built-in plugins by name and
+third-party ones from the ``essaim`` entry-point group, runs the
 registration hooks, dispatches strategy hooks to the plugin that owns the
 chosen strategy, awaits async implementations, and turns a plugin's
 exception into a :class:`PluginError` that names the plugin and the hook.
+
+Strategy hooks go through pluggy: for each strategy and hook, a hook
+caller built once at load holds the owning plugin's implementation and
+every *wrapper* of that hook (``@hookimpl(wrapper=True)``, from any plugin),
+so wrappers compose around the strategy, ``tryfirst``/``trylast`` order
+them, and pluggy's tracing and call monitoring see every call.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Iterable
+from dataclasses import dataclass
+from types import CodeType, TracebackType
 from typing import Any
 
 import pluggy
@@ -53,7 +61,7 @@ class PluginHost:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
         self.registry = Registry()
-        self._impls: dict[tuple[str, str, str], Any] = {}
+        self._strategy_calls: dict[tuple[str, str, str], _StrategyCall] = {}
 
     # -- loading -------------------------------------------------------------------
 
@@ -121,6 +129,7 @@ class PluginHost:
             ) from exc
 
     def _register(self) -> None:
+        self._refuse_wrappers_outside_strategies()
         for hook_name in ("essaim_register_commands", "essaim_register_phase_types", "essaim_register_strategies"):
             for impl in self._hookimpls(hook_name):
                 try:
@@ -148,17 +157,51 @@ class PluginHost:
                 )
 
     def _bind(self, family: str, name: str, plugin_name: str) -> None:
+        """Build, once, the pluggy hook callers of a strategy: its plugin's
+        implementation of each hook of the family, with every wrapper of it."""
         plugin = self.pm.get_plugin(plugin_name)
         for hook_name in hookspecs.FAMILY_HOOKS[family]:
-            impl = next(
-                (i for i in self._hookimpls(hook_name) if i.plugin is plugin), None
-            )
+            impls = self._hookimpls(hook_name)
+            impl = next((i for i in impls if i.plugin is plugin), None)
             if impl is None:
                 raise PluginError(
                     f"plugin {plugin_name!r} registers {family} strategy {name!r} but does not implement "
                     f"{hook_name}; a {family} strategy implements {list(hookspecs.FAMILY_HOOKS[family])}"
                 )
-            self._impls[(family, name, hook_name)] = impl
+            if _is_wrapper(impl):
+                raise PluginError(
+                    f"plugin {plugin_name!r}: its {hook_name} is a wrapper, but it registers {family} strategy "
+                    f"{name!r}, whose {hook_name} must return the value itself; drop wrapper=True"
+                )
+            wrappers = [i for i in impls if _is_wrapper(i)]
+            if wrappers and inspect.iscoroutinefunction(impl.function):
+                raise PluginError(
+                    f"plugin(s) {sorted(w.plugin_name for w in wrappers)} wrap {hook_name}, but plugin "
+                    f"{plugin_name!r} implements it for {family} strategy {name!r} with async def: a wrapper "
+                    "sees the value the implementation returns, so a wrapped strategy hook must be a plain "
+                    "function"
+                )
+            # pluggy's own order (tryfirst/trylast, then registration), less
+            # the other strategies' implementations. Plugins are loaded once,
+            # so this list is built once instead of filtered on every call.
+            chosen = [i for i in getattr(self.pm.hook, hook_name).get_hookimpls() if i is impl or _is_wrapper(i)]
+            blame = {code: i.plugin_name for i in chosen if (code := _code_of(i.function)) is not None}
+            self._strategy_calls[(family, name, hook_name)] = _StrategyCall(
+                self.pm._hookexec, hook_name, chosen, impl.plugin_name, blame)
+
+    def _refuse_wrappers_outside_strategies(self) -> None:
+        """Registration and lifecycle hooks are called plugin by plugin, in
+        registration order: a wrapper there would never run, so it is an error."""
+        strategy_hooks = {h for hooks in hookspecs.FAMILY_HOOKS.values() for h in hooks}
+        for hook_name in dir(self.pm.hook):
+            if not hook_name.startswith("essaim_") or hook_name in strategy_hooks:
+                continue
+            for impl in self._hookimpls(hook_name):
+                if _is_wrapper(impl):
+                    raise PluginError(
+                        f"plugin {impl.plugin_name!r}: {hook_name} is a wrapper, but only strategy hooks "
+                        f"({', '.join(sorted(strategy_hooks))}) can be wrapped; drop wrapper=True"
+                    )
 
     def _hookimpls(self, hook_name: str) -> list[Any]:
         # pluggy lists implementations in registration order (it *calls*
@@ -177,35 +220,40 @@ class PluginHost:
         return sorted(c.name for c in callers)
 
     def call_strategy(self, family: str, strategy: str, hook_name: str, /, **kwargs: Any) -> Any:
-        """Call the hook of the plugin owning ``strategy``; sync implementations only.
+        """Call the hook of the plugin owning ``strategy``, through its
+        wrappers; sync implementations only (worker threads call this).
 
         Use :meth:`acall_strategy` where the implementation may be async.
         """
-        impl = self._impls.get((family, strategy, hook_name))
-        if impl is None:
-            raise PluginError(f"no plugin provides {family} strategy {strategy!r} (hook {hook_name})")
-        result = self._invoke(impl, hook_name, dict(kwargs, strategy=strategy))
+        call = self._strategy_call(family, strategy, hook_name)
+        result = call.run(hook_name, dict(kwargs, strategy=strategy))
         if inspect.isawaitable(result):
             _discard(result)
             raise PluginError(
-                f"plugin {impl.plugin_name!r}: {hook_name} returned an awaitable where a value is needed "
+                f"plugin {call.plugin_name!r}: {hook_name} returned an awaitable where a value is needed "
                 "synchronously (worker-thread hooks must be plain functions)"
             )
         return result
 
     async def acall_strategy(self, family: str, strategy: str, hook_name: str, /, **kwargs: Any) -> Any:
-        impl = self._impls.get((family, strategy, hook_name))
-        if impl is None:
-            raise PluginError(f"no plugin provides {family} strategy {strategy!r} (hook {hook_name})")
-        result = self._invoke(impl, hook_name, dict(kwargs, strategy=strategy))
+        """Call the hook of the plugin owning ``strategy``, through its
+        wrappers, and await the result if the implementation is async."""
+        call = self._strategy_call(family, strategy, hook_name)
+        result = call.run(hook_name, dict(kwargs, strategy=strategy))
         if inspect.isawaitable(result):
             try:
                 result = await result
             except CommandError:
                 raise
             except Exception as exc:
-                raise PluginError(f"plugin {impl.plugin_name!r} raised in {hook_name}: {exc!r}") from exc
+                raise PluginError(f"plugin {call.plugin_name!r} raised in {hook_name}: {exc!r}") from exc
         return result
+
+    def _strategy_call(self, family: str, strategy: str, hook_name: str) -> "_StrategyCall":
+        call = self._strategy_calls.get((family, strategy, hook_name))
+        if call is None:
+            raise PluginError(f"no plugin provides {family} strategy {strategy!r} (hook {hook_name})")
+        return call
 
     async def broadcast(self, hook_name: str, /, **kwargs: Any) -> None:
         """Call a lifecycle hook on every plugin, in registration order."""
@@ -242,6 +290,50 @@ def _discard(awaitable: object) -> None:
     nothing to close, and must still reach the caller's clear PluginError."""
     if inspect.iscoroutine(awaitable):
         awaitable.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _StrategyCall:
+    """One strategy's hook, called by pluggy: ``hookexec`` is the plugin
+    manager's hook executor (the one pluggy's tracing and call monitoring
+    wrap, and every pluggy hook caller uses), ``impls`` the strategy's
+    implementation and the hook's wrappers in pluggy's order (a
+    ``pm.subset_hook_caller`` would filter every implementation on each
+    call, and needs hashable plugins); ``blame`` maps the code of each
+    implementation to its plugin, to name the one that raised."""
+
+    hookexec: Any
+    hook_name: str
+    impls: list[Any]
+    plugin_name: str
+    blame: dict[CodeType, str]
+
+    def run(self, hook_name: str, kwargs: dict[str, Any]) -> Any:
+        try:
+            return self.hookexec(self.hook_name, self.impls, kwargs, True)
+        except CommandError:
+            raise
+        except Exception as exc:
+            culprit = _innermost(exc.__traceback__, self.blame) or self.plugin_name
+            raise PluginError(f"plugin {culprit!r} raised in {hook_name}: {exc!r}") from exc
+
+
+def _is_wrapper(impl: Any) -> bool:
+    return bool(impl.wrapper or impl.hookwrapper)
+
+
+def _code_of(function: Any) -> CodeType | None:
+    return getattr(function, "__code__", None)
+
+
+def _innermost(tb: TracebackType | None, blame: dict[CodeType, str]) -> str | None:
+    """The plugin whose implementation is deepest in the traceback: the one
+    that raised (a wrapper that lets an exception through is not blamed)."""
+    culprit = None
+    while tb is not None:
+        culprit = blame.get(tb.tb_frame.f_code, culprit)
+        tb = tb.tb_next
+    return culprit
 
 
 def _extra_name(pm: pluggy.PluginManager, plugin: object) -> str:

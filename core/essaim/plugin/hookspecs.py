@@ -14,9 +14,18 @@ Three kinds of hooks:
   called only on the plugin that registered the strategy the campaign chose
   for that family; the chosen name is passed as ``strategy`` so one plugin can
   serve several strategies. A plugin that registers a strategy must implement
-  every hook of that family (checked at start-up).
+  every hook of that family (checked at start-up). They are called through
+  pluggy (``firstresult``: the hook's value is the strategy's value), so any
+  plugin may *wrap* one with ``@hookimpl(wrapper=True)``: the wrapper runs
+  around whichever strategy the campaign chose, ``result = yield`` gives it
+  that strategy's value (or raises its exception), and what it returns is
+  the hook's value. ``tryfirst``/``trylast`` order wrappers; pluggy's
+  tracing sees every call. A wrapped hook's strategy implementation must be
+  a plain function (a wrapper cannot see into a coroutine): checked at load.
 * **Lifecycle hooks** (``essaim_engine_*``, ``essaim_campaign_created``,
-  ``essaim_phase_changed``) are observers, called on every plugin.
+  ``essaim_phase_changed``) are observers, called on every plugin, one by
+  one in registration order. Registration and lifecycle hooks cannot be
+  wrapped (a wrapper there fails at load).
 
 Rules for implementations:
 
@@ -69,6 +78,10 @@ PROJECT_NAME = "essaim"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+#: Strategy hooks are called through pluggy on one plugin's implementation
+#: (with the hook's wrappers around it): its value is the hook's value, and a
+#: wrapper's ``result = yield`` receives that value, not a list.
+strategy_hookspec = hookspec(firstresult=True)
 
 #: The hooks a plugin must implement when it registers a strategy of a family.
 FAMILY_HOOKS: dict[str, tuple[str, ...]] = {
@@ -184,7 +197,7 @@ def essaim_engine_stopping(engine: Engine) -> None:
 # -- collection ------------------------------------------------------------------------
 
 
-@hookspec
+@strategy_hookspec
 def essaim_collection_prompts(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, participant: Participant
 ) -> Sequence[Prompt]:
@@ -195,7 +208,7 @@ def essaim_collection_prompts(
     """
 
 
-@hookspec
+@strategy_hookspec
 def essaim_collection_check_card(
     strategy: str,
     settings: Mapping[str, Any],
@@ -213,7 +226,7 @@ def essaim_collection_check_card(
     """
 
 
-@hookspec
+@strategy_hookspec
 def essaim_collection_similar(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, text: str, limit: int
 ) -> Sequence[Suggestion]:
@@ -229,7 +242,7 @@ def essaim_collection_similar(
 # -- structuring -------------------------------------------------------------------
 
 
-@hookspec
+@strategy_hookspec
 def essaim_structuring_deal(
     strategy: str,
     settings: Mapping[str, Any],
@@ -244,7 +257,7 @@ def essaim_structuring_deal(
     """
 
 
-@hookspec
+@strategy_hookspec
 def essaim_structuring_aggregate(
     strategy: str, settings: Mapping[str, Any], snapshot: SortingInput
 ) -> Structure:
@@ -262,7 +275,7 @@ def essaim_structuring_aggregate(
 # -- moderation ----------------------------------------------------------------------
 
 
-@hookspec
+@strategy_hookspec
 def essaim_moderation_screen(strategy: str, settings: Mapping[str, Any], text: str) -> Screening:
     """Screen a text at submission: mask personal data, catch obvious abuse.
     Hot path.
@@ -271,7 +284,7 @@ def essaim_moderation_screen(strategy: str, settings: Mapping[str, Any], text: s
     """
 
 
-@hookspec
+@strategy_hookspec
 def essaim_moderation_flag(
     strategy: str,
     settings: Mapping[str, Any],
@@ -288,7 +301,7 @@ def essaim_moderation_flag(
     """
 
 
-@hookspec
+@strategy_hookspec
 def essaim_moderation_verdict(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, case: Case
 ) -> Verdict | None:
@@ -302,7 +315,7 @@ def essaim_moderation_verdict(
 # -- evaluation ----------------------------------------------------------------------
 
 
-@hookspec
+@strategy_hookspec
 def essaim_evaluation_next(
     strategy: str,
     settings: Mapping[str, Any],
@@ -317,7 +330,7 @@ def essaim_evaluation_next(
     """
 
 
-@hookspec
+@strategy_hookspec
 def essaim_evaluation_check(
     strategy: str,
     settings: Mapping[str, Any],
@@ -333,7 +346,7 @@ def essaim_evaluation_check(
     """
 
 
-@hookspec
+@strategy_hookspec
 def essaim_evaluation_scores(
     strategy: str, settings: Mapping[str, Any], snapshot: EvaluationInput
 ) -> Sequence[ItemScore]:
@@ -347,7 +360,7 @@ def essaim_evaluation_scores(
 # -- results -----------------------------------------------------------------------------
 
 
-@hookspec
+@strategy_hookspec
 def essaim_results_sheets(
     strategy: str,
     settings: Mapping[str, Any],
@@ -365,7 +378,7 @@ def essaim_results_sheets(
     """
 
 
-@hookspec
+@strategy_hookspec
 def essaim_results_export(
     format: str, state: CampaignState, results: Results
 ) -> Sequence[ExportFile]:
