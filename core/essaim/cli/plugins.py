@@ -51,8 +51,10 @@ def describe_plugins(host: PluginHost) -> str:
             lines.append(f"    {name:<20} from {info.plugin}")
             if info.description:
                 lines.append(f"        {info.description}")
-            for setting, meaning in info.settings.items():
-                lines.append(f"        - {setting}: {meaning}")
+            if info.settings is None:
+                lines.append("        (settings not declared: not checked)")
+            for setting, field in info.settings or ():
+                lines.append(f"        - {setting}: {field.summary()}")
         if not registry.available(family):
             lines.append("    (none)")
     lines.append("")

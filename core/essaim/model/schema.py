@@ -35,6 +35,7 @@ __all__ = [
     "Boolean",
     "ListOf",
     "Object",
+    "Anything",
     "Fields",
     "MISSING",
 ]
@@ -114,6 +115,21 @@ class Field:
     def describe(self) -> str:
         """What is expected, in words (for error messages and docs)."""
         raise NotImplementedError
+
+    def summary(self) -> str:
+        """What is expected, the default and the description, on one line (docs, ``essaim plugins``)."""
+        parts = [self.describe()]
+        if self.default is not MISSING:
+            parts.append(f"default {_as_toml(self.default)}")
+        text = "; ".join(parts)
+        return f"{self.description} ({text})" if self.description else text
+
+
+def _as_toml(value: Any) -> str:
+    """A default as a template would write it (``true``, not ``True``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
 
 
 class Text(Field):
@@ -371,6 +387,25 @@ class Object(Field):
         if self.fields is None:
             return "an object"
         return "an object with " + ", ".join(self.fields.names())
+
+
+class Anything(Field):
+    """Any value: a setting a strategy documents but does not constrain."""
+
+    __slots__ = ()
+
+    def compile(self, name: str) -> Check:
+        return _accept
+
+    def _schema(self) -> dict[str, Any]:
+        return {}
+
+    def describe(self) -> str:
+        return "any value"
+
+
+def _accept(value: Any) -> None:
+    pass
 
 
 def _step(key: str, field: Field, name: str) -> Callable[[Callable[..., Any]], None]:

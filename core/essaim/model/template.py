@@ -216,7 +216,8 @@ class CampaignTemplate:
     # -- checking against plugins ------------------------------------------------
 
     def check(self, registry: Registry, *, source: str | None = None) -> CampaignTemplate:
-        """Resolve default strategies and check every name against the plugins.
+        """Resolve default strategies and check every name, and every
+        strategy's settings, against what the plugins declare.
 
         Returns the template with each phase's strategy filled in.
         """
@@ -230,12 +231,14 @@ class CampaignTemplate:
                 )
             strategy = ph.strategy or ptype.default_strategy
             if ptype.family is not None:
-                registry.require_strategy(ptype.family, strategy, source=source, key=f"phase[{i}].strategy")
+                info = registry.require_strategy(ptype.family, strategy, source=source, key=f"phase[{i}].strategy")
+                info.check_settings(ph.settings, source=source, key=f"phase[{i}].settings")
             phases.append(
                 PhaseSpec(ph.type, ph.title, ph.duration, strategy, ph.settings, ph.auto_advance)
             )
-        registry.require_strategy("moderation", self.moderation.name, source=source, key="moderation.strategy")
-        registry.require_strategy("results", self.results.name, source=source, key="results.strategy")
+        for section, choice in (("moderation", self.moderation), ("results", self.results)):
+            info = registry.require_strategy(section, choice.name, source=source, key=f"{section}.strategy")
+            info.check_settings(choice.settings, source=source, key=f"{section}.settings")
         return CampaignTemplate(
             title=self.title,
             phases=tuple(phases),

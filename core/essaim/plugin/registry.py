@@ -6,10 +6,14 @@ plugin's name, so a duplicate names both plugins involved.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+
+from collections.abc import Mapping
+from typing import Any
 
 from essaim.errors import PluginError, TemplateError
 from essaim.model.commands import CommandSpec, CommandTable
+from essaim.model.schema import MISSING, Anything, Field, Fields, Invalid
 
 __all__ = ["Registry", "PhaseType", "StrategyInfo", "ExportFormat", "FAMILIES"]
 
@@ -29,11 +33,35 @@ class PhaseType:
 
 @dataclass(frozen=True, slots=True)
 class StrategyInfo:
+    """A registered strategy. ``settings`` declares every setting it reads
+    (None: not declared, so a template's settings are not checked)."""
+
     family: str
     name: str
     description: str
     plugin: str
-    settings: dict[str, str] = field(default_factory=dict)
+    settings: Fields | None = None
+
+    def check_settings(self, settings: Any, *, source: str | None, key: str) -> None:
+        """Raise TemplateError, naming ``source`` and the setting's key
+        (``key`` is the settings table's, e.g. ``phase[1].settings``) and
+        what is allowed, unless ``settings`` fit the declaration."""
+        if self.settings is None:
+            return
+        declared = dict(self.settings)
+        unknown = [k for k in settings if k not in declared] if isinstance(settings, Mapping) else []
+        if unknown:
+            allowed = "; ".join(f"{k}: {f.describe()}" for k, f in declared.items()) or "none"
+            raise TemplateError(
+                f"{self.family} strategy {self.name!r} has no setting {unknown[0]!r}; its settings are: {allowed}",
+                source=source, key=f"{key}.{unknown[0]}",
+            )
+        try:
+            self.settings.check(settings)
+        except Invalid as error:
+            found = "" if error.found is MISSING else f"; found {error.found!r}"
+            raise TemplateError(f"{self.family} strategy {self.name!r}: {error.expected}{found}",
+                                source=source, key=f"{key}.{error.name}" if error.name else key) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +142,19 @@ class Registry:
         )
 
     def add_strategy(
-        self, family: str, name: str, *, description: str = "", settings: dict[str, str] | None = None
+        self, family: str, name: str, *, description: str = "",
+        settings: Mapping[str, Field | str] | Fields | None = None,
     ) -> None:
-        """Declare a strategy; ``settings`` documents each setting it reads."""
+        """Declare a strategy and every setting it reads.
+
+        ``settings`` maps each setting to its shape (an
+        :mod:`essaim.model.schema` field with its type, allowed values or
+        range, default and description): a campaign whose template gives a
+        setting the strategy does not declare, or a value that does not fit,
+        is refused when it is created, with a TemplateError naming the file
+        and key. A plain string only describes a setting (any value is
+        accepted). Left out, the settings are not checked at all.
+        """
         if family not in FAMILIES or family == "export":
             raise PluginError(
                 f"plugin {self._plugin!r}: strategy {name!r} has unknown family {family!r}; "
@@ -129,7 +167,24 @@ class Registry:
                 f"plugin {self._plugin!r} registers {family} strategy {name!r}, already registered by "
                 f"plugin {other!r}; rename one, or disable one of the plugins"
             )
-        self.strategies[key] = StrategyInfo(family, name, description, self._plugin, dict(settings or {}))
+        self.strategies[key] = StrategyInfo(family, name, description, self._plugin, self._settings(name, settings))
+
+    def _settings(self, strategy: str, settings: Mapping[str, Field | str] | Fields | None) -> Fields | None:
+        if settings is None:
+            return None
+        if isinstance(settings, Fields):
+            return Fields(dict(settings), closed=True)
+        fields: dict[str, Field] = {}
+        for key, value in settings.items():
+            if isinstance(value, str):
+                value = Anything(description=value)
+            if not isinstance(key, str) or not isinstance(value, Field):
+                raise PluginError(
+                    f"plugin {self._plugin!r}: strategy {strategy!r} declares setting {key!r} as "
+                    f"{type(value).__name__}; use a field of essaim.model.schema (Integer, Choice, ...)"
+                )
+            fields[key] = value
+        return Fields(fields, closed=True)
 
     def add_export_format(self, name: str, *, media_type: str, description: str = "") -> None:
         """Declare an export format rendered by this plugin's ``essaim_results_export``."""

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from essaim import CommandError, LimitExceeded, hookimpl
+from essaim.model.commands import MAX_MSG_ID_CHARS, MAX_TEXT_CHARS
+from essaim.model.schema import Integer, ListOf, Object, Text
 from essaim.model.state import CampaignState, Participant
 from essaim.model.types import Prompt, Suggestion
 from essaim.plugin.registry import Registry
@@ -24,6 +26,18 @@ DEFAULT_MAX_CARDS = 30
 
 _SPACES = re.compile(r"\s+")
 
+SETTINGS = {
+    "prompts": ListOf(Object({
+        "id": Text(MAX_MSG_ID_CHARS, required=True, description="what write_card's 'prompt' names"),
+        "text": Text(MAX_TEXT_CHARS, min_len=1, required=True, description="the question shown"),
+        "segment": Object(description="{attribute = value or [values]}: only participants whose profile matches"),
+    }), description="the open prompts", default=[{"id": "p1", "text": "What is your idea?"}]),
+    # A card is a command's text: never more than MAX_TEXT_CHARS.
+    "max_chars": Integer(minimum=1, maximum=MAX_TEXT_CHARS, default=DEFAULT_MAX_CHARS, description="longest card"),
+    "min_chars": Integer(minimum=0, maximum=MAX_TEXT_CHARS, default=DEFAULT_MIN_CHARS, description="shortest card"),
+    "max_cards": Integer(minimum=1, default=DEFAULT_MAX_CARDS, description="cards one participant may write"),
+}
+
 # One index per campaign, fed incrementally from the live state.
 _indexes: dict[str, SimilarityIndex] = {}
 
@@ -34,12 +48,7 @@ def essaim_register_strategies(registry: Registry) -> None:
         "collection",
         "prompts",
         description="Open prompts, each optionally limited to a profile segment; similar cards suggested while typing.",
-        settings={
-            "prompts": "list of {id, text, segment = {attribute = value or [values]}}",
-            "max_chars": f"longest card (default {DEFAULT_MAX_CHARS})",
-            "min_chars": f"shortest card (default {DEFAULT_MIN_CHARS})",
-            "max_cards": f"cards one participant may write (default {DEFAULT_MAX_CARDS})",
-        },
+        settings=SETTINGS,
     )
 
 

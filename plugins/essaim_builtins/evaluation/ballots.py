@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from essaim import CommandError
+from essaim.model.commands import MAX_IDS
+from essaim.model.schema import Integer
 from essaim.model.state import CampaignState, Judgment, Participant
 from essaim.model.types import EvaluationInput, EvaluationTask, ItemScore
 
@@ -28,17 +30,16 @@ DEFAULT_MAX_APPROVALS = 3
 DEFAULT_BUDGET = 10
 
 KINDS = {"approval": "approval", "budget": "budget"}
+_BALLOT = {
+    # A ballot's ids travel in one 'evaluate' command.
+    "ballot_size": Integer(minimum=1, maximum=MAX_IDS, default=DEFAULT_BALLOT_SIZE, description="ideas per ballot"),
+    "ballots": Integer(minimum=1, default=DEFAULT_BALLOTS, description="ballots per participant"),
+}
 SETTINGS = {
-    "approval": {
-        "ballot_size": f"ideas per ballot (default {DEFAULT_BALLOT_SIZE})",
-        "ballots": f"ballots per participant (default {DEFAULT_BALLOTS})",
-        "max_approvals": f"ideas one may approve per ballot (default {DEFAULT_MAX_APPROVALS})",
-    },
-    "budget": {
-        "ballot_size": f"ideas per ballot (default {DEFAULT_BALLOT_SIZE})",
-        "ballots": f"ballots per participant (default {DEFAULT_BALLOTS})",
-        "budget": f"points to share per ballot (default {DEFAULT_BUDGET})",
-    },
+    "approval": {**_BALLOT, "max_approvals": Integer(minimum=1, default=DEFAULT_MAX_APPROVALS,
+                                                     description="ideas one may approve per ballot")},
+    "budget": {**_BALLOT, "budget": Integer(minimum=1, default=DEFAULT_BUDGET,
+                                            description="points to share per ballot")},
 }
 DESCRIPTIONS = {
     "approval": "Approve up to N ideas of a ballot; score = share of showings approved.",

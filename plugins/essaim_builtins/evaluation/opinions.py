@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from essaim import CommandError
+from essaim.model.schema import Integer
 from essaim.model.state import CampaignState, Judgment, Participant
 from essaim.model.types import EvaluationInput, EvaluationTask, ItemScore
 
@@ -45,8 +46,9 @@ SILHOUETTE_SAMPLE = 1500
 Z95 = 1.96
 
 SETTINGS = {
-    "max_tasks": f"statements one participant votes on (default {DEFAULT_MAX_TASKS})",
-    "min_votes": f"votes a participant needs to be placed in an opinion group (default {DEFAULT_MIN_VOTES})",
+    "max_tasks": Integer(minimum=1, default=DEFAULT_MAX_TASKS, description="statements one participant votes on"),
+    "min_votes": Integer(minimum=1, default=DEFAULT_MIN_VOTES,
+                         description="votes a participant needs to be placed in an opinion group"),
 }
 DESCRIPTION = "Agree / disagree / pass on ideas; opinion groups (PCA + k-means) and group-aware consensus."
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from essaim import CommandError
+from essaim.model.schema import Integer
 from essaim.model.state import CampaignState, Judgment, Participant
 from essaim.model.types import EvaluationInput, EvaluationTask, ItemScore
 
@@ -93,7 +94,7 @@ ANSWERS = ("a", "b", "cant_decide")
 CARELESS_START = ((0.8, 0.1, 0.1), (0.1, 0.8, 0.1), (1 / 3, 1 / 3, 1 / 3))
 OUTCOME = {"a": 1.0, "b": 0.0, "cant_decide": 0.5}
 
-SETTINGS = {"max_tasks": f"pairs per participant (default {DEFAULT_MAX_TASKS})"}
+SETTINGS = {"max_tasks": Integer(minimum=1, default=DEFAULT_MAX_TASKS, description="pairs per participant")}
 DESCRIPTION = "Which of two ideas matters more? Adaptive pairs; Bradley-Terry scores with 95% intervals; 'can't decide' allowed."
 
 

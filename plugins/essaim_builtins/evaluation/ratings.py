@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from essaim import CommandError
+from essaim.model.commands import MAX_MSG_ID_CHARS
+from essaim.model.schema import Integer, ListOf, Number, Object, Text
 from essaim.model.state import CampaignState, Judgment, Participant
 from essaim.model.types import EvaluationInput, EvaluationTask, ItemScore
 
@@ -25,8 +27,14 @@ DEFAULT_MAX_TASKS = 20
 DEFAULT_CRITERIA: tuple[Mapping[str, Any], ...] = ({"id": "value", "label": "How much would this help?", "min": 1, "max": 5, "weight": 1.0},)
 
 SETTINGS = {
-    "criteria": "list of {id, label, min = 1, max = 5, weight = 1}; default one 1-5 criterion 'value'",
-    "max_tasks": f"ideas rated per participant (default {DEFAULT_MAX_TASKS})",
+    "criteria": ListOf(Object({
+        "id": Text(MAX_MSG_ID_CHARS, required=True, description="the key a rating uses"),
+        "label": Text(200, description="what participants read"),
+        "min": Integer(default=1, description="lowest rating"),
+        "max": Integer(default=5, description="highest rating (more than min)"),
+        "weight": Number(minimum=0, default=1.0, description="weight in the idea's score"),
+    }), min_items=1, default=list(DEFAULT_CRITERIA), description="the criteria ideas are rated on"),
+    "max_tasks": Integer(minimum=1, default=DEFAULT_MAX_TASKS, description="ideas rated per participant"),
 }
 DESCRIPTION = "Rate ideas one at a time on facilitator-defined criteria; criteria may be skipped."
 

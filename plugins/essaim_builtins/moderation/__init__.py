@@ -17,11 +17,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from essaim import hookimpl
+from essaim.model.schema import Boolean, Choice, Integer, ListOf, Text
 from essaim.model.state import CampaignState, Card, Case, Participant
 from essaim.model.types import FlagOutcome, Screening, Verdict
 from essaim.plugin.registry import Registry
 
-from essaim_builtins.moderation.screening import screen_text
+from essaim_builtins.moderation.screening import ABUSE_ACTIONS, screen_text
 
 #: Seven jurors asked; a decision needs at least three votes and a lead of
 #: two votes (or every juror's vote, then a majority; a tie keeps). A lead of
@@ -37,6 +38,25 @@ DEFAULT_MARGIN = 2
 MAX_OPEN_DUTIES = 2
 #: Random draws tried before settling for a smaller jury.
 DRAW_ATTEMPTS_PER_SEAT = 20
+#: Largest jury a template may ask for: every juror is summoned on their
+#: phone, and a decision never needs more.
+MAX_JURY_SIZE = 50
+
+SETTINGS = {
+    "jury_size": Integer(minimum=1, maximum=MAX_JURY_SIZE, default=DEFAULT_JURY_SIZE,
+                         description="jurors drawn per case"),
+    "quorum": Integer(minimum=1, maximum=MAX_JURY_SIZE, default=DEFAULT_QUORUM,
+                      description="votes needed before any decision"),
+    "margin": Integer(minimum=1, maximum=MAX_JURY_SIZE, default=DEFAULT_MARGIN,
+                      description="lead of one side over the other that decides; once every juror voted, "
+                      "a majority decides and a tie keeps the card"),
+    "abuse_action": Choice(*ABUSE_ACTIONS, default="hide",
+                           description="what the screen does with abusive words: hide the card for a jury, "
+                           "reject it, or ignore the list"),
+    "extra_abuse_words": ListOf(Text(80, min_len=1), default=[], description="more words for the screen's abuse list"),
+    "rejudge": Boolean(default=False, description="draw a new jury when a card a jury kept is flagged again "
+                       "(false: the facilitator decides)"),
+}
 
 
 @hookimpl
@@ -46,15 +66,7 @@ def essaim_register_strategies(registry: Registry) -> None:
         "jury",
         description="Personal data masked and obvious abuse caught at submission; a flag goes to a random peer "
         "jury with no stake in the case, whose majority hides or keeps; the facilitator can override.",
-        settings={
-            "jury_size": f"jurors drawn per case (default {DEFAULT_JURY_SIZE})",
-            "quorum": f"votes needed before any decision (default {DEFAULT_QUORUM})",
-            "margin": f"lead of one side over the other that decides (default {DEFAULT_MARGIN}); once every "
-            "juror voted, a majority decides and a tie keeps the card",
-            "abuse_action": "what the screen does with abusive words: 'hide' (default, for a jury), 'reject', 'off'",
-            "extra_abuse_words": "more words for the screen's abuse list",
-            "rejudge": "draw a new jury when a card a jury kept is flagged again (default false: the facilitator decides)",
-        },
+        settings=SETTINGS,
     )
 
 

@@ -18,7 +18,10 @@ from essaim.model.types import Screening
 
 from essaim_builtins.moderation.personal_data import mask_personal_data
 
-__all__ = ["screen_text", "ABUSE_WORDS", "fold"]
+__all__ = ["screen_text", "ABUSE_WORDS", "ABUSE_ACTIONS", "fold"]
+
+#: What the screen does with a card using a word of the abuse list.
+ABUSE_ACTIONS = ("hide", "reject", "off")
 
 _REPEAT = re.compile(r"(.)\1{9,}")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from essaim import hookimpl
+from essaim.model.schema import Integer
 from essaim.model.state import CampaignState
 from essaim.model.types import ItemScore, OpportunitySheet
 from essaim.plugin.registry import Registry
@@ -28,7 +29,7 @@ def essaim_register_strategies(registry: Registry) -> None:
         "opportunity_sheets",
         description="One sheet per evaluated idea, ranked by score: representative cards first, supporters, "
         "score with its interval, consensus and controversy, segments of at least min_segment_size people.",
-        settings={"top": "how many sheets (default: all)"},
+        settings={"top": Integer(minimum=1, nullable=True, description="how many sheets (left out: all)")},
     )
 
 

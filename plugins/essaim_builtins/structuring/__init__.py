@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from essaim import hookimpl
+from essaim.model.commands import MAX_IDS
+from essaim.model.schema import Integer, Number
 from essaim.model.state import CampaignState, Participant
 from essaim.model.types import Deal, SortingInput, Structure
 from essaim.plugin.registry import Registry
@@ -48,6 +50,25 @@ DEFAULT_THEME_THRESHOLD = 0.5
 DEFAULT_OFFTOPIC_SHARE = 0.5
 
 
+def _share(default: float, description: str) -> Number:
+    return Number(minimum=0.0, maximum=1.0, default=default, description=description)
+
+
+SETTINGS = {
+    # A hand must fit in one 'place' command (MAX_IDS items).
+    "hand_size": Integer(minimum=MIN_HAND, maximum=MAX_IDS, default=DEFAULT_HAND_SIZE, description="items per hand"),
+    "placements_per_card": Integer(minimum=1, default=DEFAULT_PLACEMENTS_PER_CARD,
+                                   description="stage-1 sorters per card"),
+    "stages": Integer(minimum=1, maximum=2, default=DEFAULT_STAGES,
+                      description="boards in series: 1 = cards only, 2 = then the groups stage 1 formed"),
+    "group_placements": Integer(minimum=1, default=DEFAULT_GROUP_PLACEMENTS, description="stage-2 sorters per group"),
+    "similar_share": _share(DEFAULT_SIMILAR_SHARE, "share of a hand that is lexical neighbours of its first card"),
+    "idea_threshold": _share(DEFAULT_IDEA_THRESHOLD, "share of 'same idea' votes to join two ideas"),
+    "theme_threshold": _share(DEFAULT_THEME_THRESHOLD, "share of 'same theme' votes to join two themes"),
+    "offtopic_share": _share(DEFAULT_OFFTOPIC_SHARE, "share of 'off-topic' votes above which a card is off-topic"),
+}
+
+
 @hookimpl
 def essaim_register_strategies(registry: Registry) -> None:
     registry.add_strategy(
@@ -56,16 +77,7 @@ def essaim_register_strategies(registry: Registry) -> None:
         description="Sorters get hands of ~8 cards (least-placed first, fitted to their profile); later boards "
         "merge the groups of earlier ones; placements become themes -> ideas -> cards by average-linkage "
         "agreement, with provenance.",
-        settings={
-            "hand_size": f"items per hand (default {DEFAULT_HAND_SIZE})",
-            "placements_per_card": f"stage-1 sorters per card (default {DEFAULT_PLACEMENTS_PER_CARD})",
-            "stages": f"boards in series, 1 or 2 (default {DEFAULT_STAGES})",
-            "group_placements": f"stage-2 sorters per group (default {DEFAULT_GROUP_PLACEMENTS})",
-            "similar_share": f"share of a hand that is lexical neighbours of its first card (default {DEFAULT_SIMILAR_SHARE})",
-            "idea_threshold": f"share of 'same idea' votes to join two ideas (default {DEFAULT_IDEA_THRESHOLD})",
-            "theme_threshold": f"share of 'same theme' votes to join two themes (default {DEFAULT_THEME_THRESHOLD})",
-            "offtopic_share": f"share of 'off-topic' votes above which a card is off-topic (default {DEFAULT_OFFTOPIC_SHARE})",
-        },
+        settings=SETTINGS,
     )
 
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from essaim import CommandError, hookimpl
+from essaim.model.schema import Integer
 from essaim.model.state import CampaignState, Participant
 from essaim.model.types import EvaluationInput, EvaluationTask, ItemScore
 from essaim.plugin.registry import Registry
@@ -38,9 +39,11 @@ def essaim_register_strategies(registry: Registry) -> None:
         "evaluation",
         "dot_vote",
         description="Each participant places a few dots on the ideas that matter most (one per idea).",
+        # Checked when a campaign is created: `dots = "three"` or `dot = 3`
+        # fails then, naming the template file and the key.
         settings={
-            "dots": f"dots per participant (default {DEFAULT_DOTS})",
-            "shown": f"ideas on one ballot (default {DEFAULT_SHOWN})",
+            "dots": Integer(minimum=1, default=DEFAULT_DOTS, description="dots per participant"),
+            "shown": Integer(minimum=1, default=DEFAULT_SHOWN, description="ideas on one ballot"),
         },
     )
 
