@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from essaim import hookimpl
-from essaim.model.state import CampaignState
 from essaim.plugin.registry import Registry
-
-
-def finished(state: CampaignState, current: int) -> bool:
-    """Whether phase index ``current`` (from ``essaim_phase_changed``) means
-    the campaign is over: plugins then drop their per-campaign caches."""
-    return state.template is not None and current >= len(state.template.phases)
 
 
 @hookimpl

@@ -124,7 +124,7 @@ class Raiser:
 
     @hookimpl(wrapper=True)
     def essaim_moderation_screen(self, text: str) -> Generator[None, Screening, Screening]:
-        screening = yield
+        yield
         if self.refuse:
             raise CommandError("not in this campaign", code="rejected")
         raise ValueError("the wrapper has a bug")

@@ -254,6 +254,7 @@ class Engine:
         has drained and the writer has made its last events durable: a
         rebuild before that could miss them and reuse their seqs."""
         owner = self._owners.pop(campaign_id)  # first: nothing new reaches it
+        owner.state.caches.clear()
         self._loading.add(campaign_id)
         self._used.pop(campaign_id, None)
         self._result_reads.pop(campaign_id, None)
@@ -600,6 +601,7 @@ def _evaluation_input(s: CampaignState) -> EvaluationInput:
         items={iid: it.title for iid, it in s.items.items()},
         judgments=tuple(s.judgments),
         profiles={pid: dict(p.profile) for pid, p in s.participants.items()},
+        caches=s.caches,
     )
 
 
@@ -653,6 +655,7 @@ async def open_engine(
                 # commits everything, so nothing accepted is lost.
                 for owner in engine._owners.values():
                     await owner.finished.wait()
+                    owner.state.caches.clear()
                 await engine.writer.aclose()
                 await engine.writer.finished.wait()
                 await engine._after_writer()

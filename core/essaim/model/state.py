@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import orjson
 
+from essaim.model.caches import CampaignCaches
 from essaim.model.events import Event
 from essaim.model.template import CampaignTemplate, PhaseSpec
 
@@ -160,6 +161,9 @@ class CampaignState:
         self.judgments: list[Judgment] = []
         #: pid -> {client message id: (seq, result)}, bounded by IDEMPOTENCY_WINDOW.
         self.recent: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {}
+        #: Plugins' derived caches (essaim.model.caches): not part of the
+        #: state, never snapshotted or compared; a rebuilt state starts empty.
+        self.caches = CampaignCaches()
         self.counters: dict[str, int] = {
             "participants": 0,
             "cards": 0,

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from essaim.model.caches import CampaignCaches
 from essaim.model.state import Judgment, Placement
 
 __all__ = [
@@ -95,6 +96,9 @@ class SortingInput:
     cards: Mapping[str, CardInfo]
     placements: Sequence[Placement]
     profiles: Mapping[str, Mapping[str, str]]
+    #: The campaign's derived caches (the live state's ``caches``), for
+    #: incremental work across calls; see :mod:`essaim.model.caches`.
+    caches: CampaignCaches = field(default_factory=CampaignCaches, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +166,8 @@ class EvaluationInput:
     items: Mapping[str, str]
     judgments: Sequence[Judgment]
     profiles: Mapping[str, Mapping[str, str]]
+    #: The campaign's derived caches, as in :class:`SortingInput`.
+    caches: CampaignCaches = field(default_factory=CampaignCaches, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,15 @@ Rules for implementations:
   Hooks marked *worker thread* run in a thread on an immutable snapshot and
   may take seconds; they must not touch anything else.
 * ``state`` is the live :class:`~essaim.model.state.CampaignState`: read it, never
-  modify it. Randomness comes from the ``rng`` argument, so a campaign is
+  modify it. Its one exception is ``state.caches`` (``snapshot.caches`` in
+  worker-thread hooks), the campaign's :class:`~essaim.model.caches.CampaignCaches`
+  where a plugin keeps what it derives from the state to answer fast
+  (incremental indexes): ``state.caches.get((__name__, "index"), factory)``
+  makes one on first use; the engine drops them all when the campaign
+  finishes, when it is unloaded and when the engine closes, and a rebuilt
+  campaign (replay, restart) starts with none, so a cache must only hold
+  what can be recomputed from the state. Durable plugin state belongs in
+  events (issue 18), never in a cache. Randomness comes from the ``rng`` argument, so a campaign is
   reproducible; what a strategy decides is recorded in events, never
   recomputed on replay.
 * To refuse a participant's input, raise :class:`~essaim.errors.CommandError`

@@ -16,7 +16,6 @@ from essaim.model.types import Prompt, Suggestion
 from essaim.plugin.registry import Registry
 
 from essaim_builtins.collection.similarity import SimilarityIndex
-from essaim_builtins.phases import finished
 from essaim_builtins.profiles import matches_segment
 
 #: Defaults; a template overrides them in [phase.settings].
@@ -38,8 +37,6 @@ SETTINGS = {
     "max_cards": Integer(minimum=1, default=DEFAULT_MAX_CARDS, description="cards one participant may write"),
 }
 
-# One index per campaign, fed incrementally from the live state.
-_indexes: dict[str, SimilarityIndex] = {}
 
 
 @hookimpl
@@ -97,10 +94,10 @@ def essaim_collection_check_card(
 
 
 def index_for(state: CampaignState) -> SimilarityIndex:
-    """The campaign's index, brought up to date with new and hidden cards."""
-    index = _indexes.get(state.campaign_id)
-    if index is None or not index.follows(state):
-        index = _indexes[state.campaign_id] = SimilarityIndex()
+    """The campaign's index, brought up to date with new cards: a cache in
+    ``state.caches`` (created on first use, dropped when the campaign
+    finishes or is unloaded; see essaim.model.caches)."""
+    index = state.caches.get((__name__, "similarity"), SimilarityIndex)
     index.update(state)
     return index
 
@@ -116,9 +113,3 @@ def essaim_collection_similar(
         if not state.cards[cid].hidden
     ]
 
-
-@hookimpl
-def essaim_phase_changed(state: CampaignState, previous: int, current: int) -> None:
-    """A finished campaign's similarity index is dropped; asked again, it is rebuilt."""
-    if finished(state, current):
-        _indexes.pop(state.campaign_id, None)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-import weakref
 from array import array
 from collections import Counter, defaultdict
 from functools import lru_cache
@@ -116,15 +115,9 @@ class SimilarityIndex:
         self.by_prefix: dict[str, set[str]] = defaultdict(set)
         self.indexed = 0
         self.seq = 0
-        self._state_ref: weakref.ref[CampaignState] | None = None
-
-    def follows(self, state: CampaignState) -> bool:
-        """True if this index was fed by this very state, which did not go back."""
-        return self._state_ref is not None and self._state_ref() is state and self.seq <= state.seq \
-            and self.indexed <= len(state.cards)
 
     def update(self, state: CampaignState) -> None:
-        self._state_ref = weakref.ref(state)
+        """Index the cards added since the last update (one state feeds one index)."""
         if self.indexed < len(state.cards):
             for card in islice(state.cards.values(), self.indexed, None):
                 self.add(card.cid, card.text)

@@ -22,8 +22,7 @@ from essaim.model.state import CampaignState, Participant
 from essaim.model.types import EvaluationInput, EvaluationTask, ItemScore
 from essaim.plugin.registry import Registry
 
-from essaim_builtins.evaluation import ballots, opinions, pairwise, ratings, tallies
-from essaim_builtins.phases import finished
+from essaim_builtins.evaluation import ballots, opinions, pairwise, ratings
 
 _METHODS: dict[str, Any] = {
     "pairwise": SimpleNamespace(module=pairwise, description=pairwise.DESCRIPTION, settings=pairwise.SETTINGS),
@@ -64,9 +63,3 @@ def essaim_evaluation_scores(strategy: str, settings: Mapping[str, Any], snapsho
     scores: Sequence[ItemScore] = _METHODS[strategy].module.scores(strategy, settings, snapshot)
     return scores
 
-
-@hookimpl
-def essaim_phase_changed(state: CampaignState, previous: int, current: int) -> None:
-    """A finished campaign's tallies are dropped; asked again, they are rebuilt."""
-    if finished(state, current):
-        tallies.forget_campaign(state.campaign_id)

@@ -10,7 +10,6 @@ changes or its judgments went backwards (another engine, a replay).
 from __future__ import annotations
 
 import random
-import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -22,7 +21,7 @@ from essaim.model.types import EvaluationTask
 from essaim_builtins.profiles import segment_keys
 from essaim_builtins.structuring.dealing import BucketQueue
 
-__all__ = ["Tally", "tally_for", "item_tally_for", "segment_judgments", "MIN_SEGMENT_JUDGES", "SPREAD", "expect_kind", "forget_campaign",
+__all__ = ["Tally", "tally_for", "item_tally_for", "segment_judgments", "MIN_SEGMENT_JUDGES", "SPREAD", "expect_kind",
            "next_item_task", "already_judged"]
 
 #: Judges a profile segment needs before its score counts towards an item's
@@ -38,7 +37,6 @@ class Tally:
     """Incremental counts over one campaign's judgments of some kinds."""
 
     def __init__(self, state: CampaignState, kinds: frozenset[str], touches: Callable[[Judgment], Iterable[str]]) -> None:
-        self._state_ref = weakref.ref(state)
         self.kinds = kinds
         self.touches = touches
         self.n = 0
@@ -51,9 +49,6 @@ class Tally:
         self.done: dict[str, set[Any]] = defaultdict(set)
         self.tasks: dict[str, int] = defaultdict(int)
         self.extra: dict[str, Any] = {}
-
-    def fits(self, state: CampaignState) -> bool:
-        return self._state_ref() is state and self.n <= len(state.judgments)
 
     def sync(self, state: CampaignState, absorb: Callable[[Tally, Judgment], None]) -> None:
         if self.items_known is not state.items:
@@ -96,9 +91,6 @@ class Tally:
         return None
 
 
-_tallies: dict[tuple[str, str], Tally] = {}
-
-
 def tally_for(
     state: CampaignState,
     strategy: str,
@@ -106,18 +98,12 @@ def tally_for(
     touches: Callable[[Judgment], Iterable[str]],
     absorb: Callable[[Tally, Judgment], None],
 ) -> Tally:
-    key = (state.campaign_id, strategy)
-    tally = _tallies.get(key)
-    if tally is None or not tally.fits(state):
-        tally = _tallies[key] = Tally(state, kinds, touches)
+    """The campaign's tally for ``strategy``, brought up to date: a cache in
+    ``state.caches`` (created on first use, dropped when the campaign
+    finishes or is unloaded; see essaim.model.caches)."""
+    tally = state.caches.get((__name__, strategy), lambda: Tally(state, kinds, touches))
     tally.sync(state, absorb)
     return tally
-
-
-def forget_campaign(campaign_id: str) -> None:
-    """Drop a finished campaign's tallies (every strategy); asked again, they are rebuilt."""
-    for key in [key for key in _tallies if key[0] == campaign_id]:
-        del _tallies[key]
 
 
 def segment_judgments(

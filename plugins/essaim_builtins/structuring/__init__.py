@@ -24,8 +24,6 @@ from essaim.model.types import Deal, SortingInput, Structure
 from essaim.plugin.registry import Registry
 
 from essaim_builtins.collection import index_for
-from essaim_builtins.phases import finished
-from essaim_builtins.structuring import aggregation, dealing
 from essaim_builtins.structuring.aggregation import aggregate_placements
 from essaim_builtins.structuring.dealing import NEIGHBOURS, DealSettings, board_for
 
@@ -130,13 +128,3 @@ def essaim_structuring_aggregate(settings: Mapping[str, Any], snapshot: SortingI
         theme_threshold=float(settings.get("theme_threshold", DEFAULT_THEME_THRESHOLD)),
         offtopic_share=float(settings.get("offtopic_share", DEFAULT_OFFTOPIC_SHARE)),
     )
-
-
-@hookimpl
-def essaim_phase_changed(state: CampaignState, previous: int, current: int) -> None:
-    """A finished campaign's board and placement evidence are dropped, so a
-    long-running server does not keep every past campaign; asked again (an
-    export, a replay), they are rebuilt from the state."""
-    if finished(state, current):
-        dealing.forget_campaign(state.campaign_id)
-        aggregation.forget_campaign(state.campaign_id)

@@ -33,7 +33,7 @@ from essaim.model.types import Idea, SortingInput, Structure, Theme
 
 from essaim_builtins.collection.similarity import SimilarityIndex
 
-__all__ = ["Evidence", "aggregate_placements", "agglomerate", "attach_lone_cards", "forget_campaign"]
+__all__ = ["Evidence", "aggregate_placements", "agglomerate", "attach_lone_cards"]
 
 #: Pseudo-votes "not the same" added to every pair and cluster pair before
 #: comparing with the threshold, in units of an average sorter: a single
@@ -211,23 +211,14 @@ class _Cache:
         self.evidence = Evidence()
 
 
-_caches: dict[str, _Cache] = {}
-_caches_lock = threading.Lock()
-
-
-def forget_campaign(campaign_id: str) -> None:
-    """Drop a finished campaign's evidence; asked again, it is rebuilt."""
-    with _caches_lock:
-        _caches.pop(campaign_id, None)
-
-
 def evidence_for(snapshot: SortingInput) -> Evidence:
-    """The campaign's evidence, counting only placements not seen before.
+    """The campaign's evidence, counting only placements not seen before: a
+    cache in ``snapshot.caches`` (the campaign's; dropped when it finishes
+    or is unloaded, see essaim.model.caches).
 
     Rebuilt from scratch whenever the snapshot does not extend what was
-    counted (another engine, a replay, a shuffled test input)."""
-    with _caches_lock:
-        cache = _caches.setdefault(snapshot.campaign_id, _Cache())
+    counted (a shuffled test input fed to the same caches)."""
+    cache = snapshot.caches.get((__name__, "evidence"), _Cache)
     with cache.lock:
         ev = cache.evidence
         done = len(ev.counted)

@@ -21,7 +21,6 @@ it sees a different state object or a state that went backwards.
 
 from __future__ import annotations
 
-import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from essaim.model.state import CampaignState, Participant
 
 from essaim_builtins.profiles import matches_segment
 
-__all__ = ["BucketQueue", "Board", "DealSettings", "board_for", "forget_campaign"]
+__all__ = ["BucketQueue", "Board", "DealSettings", "board_for"]
 
 #: Lexical neighbours remembered per card. A hand takes at most a handful.
 NEIGHBOURS = 12
@@ -144,7 +143,6 @@ class Board:
     """What the dealer knows about one campaign, kept in step with its state."""
 
     def __init__(self, state: CampaignState, prompts: list[Mapping[str, Any]]) -> None:
-        self._state_ref = weakref.ref(state)
         self.prompt_segments = {str(p["id"]): p.get("segment") for p in prompts if "id" in p}
         self.queues: dict[str | None, BucketQueue] = defaultdict(BucketQueue)
         self.seen: dict[str, set[str]] = defaultdict(set)
@@ -157,15 +155,6 @@ class Board:
         self.neighbours: dict[str, tuple[str, ...]] = {}
         self.n_cards = self.n_hands = self.n_placements = 0
         self.seq = 0
-
-    def fits(self, state: CampaignState) -> bool:
-        return (
-            self._state_ref() is state
-            and self.seq <= state.seq
-            and self.n_cards <= len(state.cards)
-            and self.n_hands <= len(state.hands)
-            and self.n_placements <= len(state.placements)
-        )
 
     # -- keeping up with the state ---------------------------------------------------
 
@@ -359,18 +348,10 @@ class Board:
         return matches_segment(self.prompt_segments.get(prompt) if prompt else None, sorter.profile)
 
 
-_boards: dict[str, Board] = {}
-
-
 def board_for(state: CampaignState, prompts: list[Mapping[str, Any]]) -> Board:
-    """The campaign's board, rebuilt if the state is new or went backwards."""
-    board = _boards.get(state.campaign_id)
-    if board is None or not board.fits(state):
-        board = _boards[state.campaign_id] = Board(state, prompts)
+    """The campaign's board, brought up to date: a cache in ``state.caches``
+    (created on first use, dropped when the campaign finishes or is
+    unloaded; see essaim.model.caches)."""
+    board = state.caches.get((__name__, "board"), lambda: Board(state, prompts))
     board.sync(state)
     return board
-
-
-def forget_campaign(campaign_id: str) -> None:
-    """Drop a finished campaign's board; asked again, it is rebuilt."""
-    _boards.pop(campaign_id, None)
