@@ -283,10 +283,6 @@ class CampaignOwner:
         await self.writer.submit(self.campaign_id, events, on_durable, snapshot=snapshot, snapshot_seq=state.seq)
         if state.phase_index != previous_phase or any(e.type.startswith("phase_") for e in events):
             self._deadline_changed.set()
-            if state.status == "finished":
-                # Plugins' caches serve the live phases; results and exports
-                # rebuild what they need (essaim.model.caches).
-                state.caches.clear()
             if state.phase_index != previous_phase:
                 log.info("phase changed", extra={
                     "event": "phase_changed", "campaign": self.campaign_id, "previous": previous_phase,

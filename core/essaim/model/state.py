@@ -270,6 +270,10 @@ class CampaignState:
         self.status = "finished"
         self.phase_index = d["index"]
         self.deadline = None
+        # Plugins' caches serve the live phases; results and exports rebuild
+        # what they ask for (essaim.model.caches). Here, so that an owner, a
+        # replica and a replay all drop them alike.
+        self.caches.clear()
 
     def _on_card_written(self, ev: Event, d: dict[str, Any]) -> None:
         card = Card(
