@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
+from typing import Any
 
 import pytest
+import trio
 
 import essaim
-from essaim.simulation import SimulationReport, simulate, simulation_template
+from essaim import hookimpl
+from essaim.model.types import EvaluationTask, ItemScore
+from essaim.simulation import SimulationError, SimulationReport, simulate, simulation_template
 from essaim.simulation._crowd import CrowdHabits, make_crowd, make_truth
 from essaim.simulation.progress import Progress, ProgressBar, render
+from essaim.testing import make_template, open_test_engine
 
 
 async def test_a_crowd_goes_through_all_four_phases(autojump_clock: object) -> None:
@@ -137,3 +143,88 @@ async def test_the_crowd_answers_every_built_in_evaluation(evaluation: str, auto
     assert not any(code.startswith("unsupported_task") for code in report.refusals)
     assert report.results.counters["judgments"] >= 60
     assert report.ranking_tau is not None and report.ranking_tau > 0.2, report.format()
+
+
+# -- templates, strategies and failing loudly ------------------------------------------------
+
+
+async def test_a_template_whose_profile_no_simulated_person_fits_fails_before_anything_is_created() -> None:
+    template = make_template(("collect",), profile=[{"key": "team", "label": "Team", "choices": ["Blue"],
+                                                      "required": True}])
+    async with open_test_engine() as engine:
+        with pytest.raises(SimulationError, match=r"no simulated person can join this campaign: profile 'team'"):
+            await simulate(engine, participants=5, template=template)
+        assert engine.campaign_ids() == []
+
+
+async def test_a_custom_template_with_a_subset_of_the_profile_and_any_strategy(autojump_clock: object) -> None:
+    template = simulation_template(
+        2.0, template=make_template(("collect", "evaluate", "results"), profile=[
+            {"key": "role", "label": "Role", "choices": ["Field", "Office", "Management"]}]),
+        strategies={"evaluation": "ratings", "moderation": "jury"},
+        families={"collect": "collection", "evaluate": "evaluation", "results": None},
+    )
+    assert template.phases[1].strategy == "ratings" and all(p.duration == 2.0 for p in template.phases)
+    async with open_test_engine() as engine:
+        report = await simulate(engine, participants=30, seed=4, template=template)
+        assert engine.state(report.campaign_id).participants["p1"].profile.keys() == {"role"}
+    assert report.results.counters["participants"] == 30 and report.results.sheets
+
+
+class Stuck:
+    """An evaluation strategy whose check waits until released: its campaign's
+    owner waits with it, so the phase never ends (a stuck plugin)."""
+
+    __name__ = "stuck"
+
+    def __init__(self) -> None:
+        self.release = trio.Event()
+
+    @hookimpl
+    def essaim_register_strategies(self, registry: Any) -> None:
+        registry.add_strategy("evaluation", "stuck", settings={})
+
+    @hookimpl
+    def essaim_evaluation_next(self, state: Any) -> EvaluationTask | None:
+        return EvaluationTask("vote", {"iid": next(iter(state.items))}) if state.items else None
+
+    @hookimpl
+    async def essaim_evaluation_check(self, data: Any) -> Any:
+        await self.release.wait()
+        return {"iid": data.get("iid"), "vote": "agree"}
+
+    @hookimpl
+    def essaim_evaluation_scores(self) -> list[ItemScore]:
+        return []
+
+
+async def test_a_phase_that_never_ends_fails_naming_the_phase_and_what_was_awaited() -> None:
+    """On the real clock (the watchdog is off under a fake one), with a short timeout."""
+    stuck = Stuck()
+    template = make_template(({"type": "collect", "duration": 0.2}, {"type": "evaluate", "strategy": "stuck",
+                                                                       "duration": 0.2}), profile=())
+    async with open_test_engine(plugins=[stuck]) as engine:
+        try:
+            with pytest.raises(SimulationError, match=r"phase 1 \('Evaluate', evaluate\) did not end within 1 s "
+                                                      r"\(its duration is 0.2 s\): waited for "):
+                await simulate(engine, participants=6, template=template, phase_timeout=1.0)
+        finally:
+            stuck.release.set()
+
+
+def test_the_command_line_simulates_a_template_file_with_any_strategy(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from essaim.cli import main
+
+    path = tmp_path / "long.toml"
+    path.write_text('[campaign]\ntitle = "Long"\n[[phase]]\ntype = "collect"\nduration = "25m"\n'
+                    '[[phase]]\ntype = "evaluate"\nduration = "25m"\n', encoding="utf-8")
+    code = main(["simulate", "--template", str(path), "--participants", "15", "--phase-seconds", "0.5",
+                 "--strategy", "evaluation=approval", "--no-progress", "--top", "2"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "Top opportunity sheets" in out, err
+    code = main(["simulate", "--strategy", "evaluation"])
+    assert code == 2 and "is not FAMILY=NAME" in capsys.readouterr().err
+    path.write_text('[campaign]\ntitle = "x"\n[[phase]]\ntype = "collect"\n[phase.settings]\nmax_cards = 0\n')
+    code = main(["simulate", "--template", str(path)])
+    assert code == 2 and "[phase[0].settings.max_cards]" in capsys.readouterr().err

@@ -32,6 +32,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "StoreConflict",
+    "sole_error",
 ]
 
 
@@ -119,3 +120,11 @@ class StoreConflict(StoreError):
     """The log already holds different events at the seqs being written: a
     second writer appended to the campaign (two owners, or a stale one).
     Retrying cannot help."""
+
+
+def sole_error(error: BaseException) -> BaseException:
+    """The one error inside nested exception groups (trio nurseries wrap
+    errors in groups); a group of several stays as it is."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error

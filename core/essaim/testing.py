@@ -27,6 +27,7 @@ from typing import Any
 
 from essaim.engine import Engine, EngineLimits, open_engine
 from essaim.engine.watch import phase_over, phase_running, watch_campaign
+from essaim.errors import sole_error
 from essaim.model.commands import FACILITATOR, Actor, Command
 from essaim.model.state import CampaignState
 from essaim.model.template import CampaignTemplate
@@ -71,10 +72,21 @@ async def open_test_engine(
     The store is in memory unless ``store`` is given (a Store or a SQLite
     path). Installed entry-point plugins are left out by default so a test
     sees only what it asked for; pass ``entry_points=True`` to load them.
+    An error that ends the engine (a failing plugin, the test's own
+    assertion) is raised as itself, not inside trio's exception groups.
     """
     host = PluginHost.load(builtins=builtins, disable=disable, extra=plugins, entry_points=entry_points)
-    async with open_engine(store, plugins=host, limits=limits) as engine:
-        yield engine
+    try:
+        async with open_engine(store, plugins=host, limits=limits) as engine:
+            yield engine
+    except BaseExceptionGroup as group:
+        # The engine's nursery wraps whatever ends it (the test's own
+        # assertion, a plugin's error) in an exception group: a test prints
+        # that one error, with its traceback, not nested groups around it.
+        leaf = sole_error(group)
+        if leaf is group:
+            raise
+        raise leaf from None
 
 
 def make_template(

@@ -161,6 +161,17 @@ def test_a_built_in_can_be_disabled_by_name_and_replaced() -> None:
     assert host.registry.strategies[("evaluation", "pairwise")].plugin == "my_pairwise"
 
 
+def test_a_misspelt_plugin_to_disable_is_an_error_naming_the_known_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(PluginError, match=r"cannot disable unknown plugin\(s\) \['essaim_builtins.export'\]; "
+                                          r"the plugins that can be disabled are the built-ins \[.*"
+                                          r"'essaim_builtins.exports'"):
+        load(disable=["essaim_builtins.export"])
+    from essaim.cli import main
+    assert main(["--disable-plugin", "essaim_builtins.export", "plugins"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot disable unknown plugin(s) ['essaim_builtins.export']" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("essential", sorted(ESSENTIAL_PLUGINS))
 def test_essential_plugins_cannot_be_disabled(essential: str) -> None:
     with pytest.raises(PluginError, match="cannot disable essential") as caught:

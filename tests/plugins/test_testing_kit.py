@@ -101,3 +101,23 @@ async def test_open_test_engine_can_use_a_sqlite_store(tmp_path: object) -> None
         cid = (await engine.create_campaign(make_template())).campaign_id
     async with open_test_engine(store=path) as engine:
         assert engine.campaign_ids() == [cid]
+
+
+class FailsOnCreation:
+    __name__ = "fails_on_creation"
+
+    @essaim.hookimpl
+    def essaim_campaign_created(self) -> None:
+        raise RuntimeError("my plugin's bug")
+
+
+async def test_a_failing_plugin_raises_one_clear_error_not_nested_groups() -> None:
+    with pytest.raises(essaim.PluginError, match=r"plugin 'fails_on_creation' raised in essaim_campaign_created: "
+                                                 r"RuntimeError\(\"my plugin's bug\"\)") as caught:
+        async with open_test_engine(plugins=[FailsOnCreation()]) as engine:
+            await engine.create_campaign(make_template())
+    assert not isinstance(caught.value, BaseExceptionGroup)
+    # The test's own failure inside the engine comes out as itself too.
+    with pytest.raises(AssertionError, match="the test's own check"):
+        async with open_test_engine() as engine:
+            assert engine.campaign_ids() == ["nothing"], "the test's own check"

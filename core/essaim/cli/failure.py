@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from essaim.errors import BusError, CommandError, EssaimError, NotFound, PluginError, StoreError, TemplateError
+from essaim.errors import (
+    BusError, CommandError, EssaimError, NotFound, PluginError, StoreError, TemplateError, sole_error,
+)
 
 __all__ = ["CLIError", "Failure", "describe", "sole_error", "EXIT_FAILURE", "EXIT_USAGE"]
 
@@ -37,19 +39,14 @@ class Failure:
         return f"essaim: error: {self.message}\n  hint: {self.hint}"
 
 
-def sole_error(error: BaseException) -> BaseException:
-    """The one error inside nested exception groups (trio nurseries wrap
-    errors in groups); a group of several stays as it is."""
-    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-        error = error.exceptions[0]
-    return error
-
-
 def describe(error: BaseException) -> Failure | None:
     """The message, hint and exit code for an error, or None if it is a bug."""
     error = sole_error(error)
     if isinstance(error, CLIError):
         return Failure(str(error), error.hint, error.exit_code)
+    hint = getattr(error, "hint", None)
+    if isinstance(error, EssaimError) and isinstance(hint, str):  # e.g. essaim.simulation.SimulationError
+        return Failure(str(error), hint, EXIT_FAILURE)
     if isinstance(error, TemplateError):
         return Failure(str(error), "fix that key in the template; docs/plugins.md lists phase types and "
                        "strategies, and `essaim plugins` shows what is installed", EXIT_USAGE)

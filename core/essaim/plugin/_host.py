@@ -81,7 +81,17 @@ class PluginHost:
         as embedding applications and tests do.
         """
         host = cls()
+        builtins = tuple(builtins)
         disabled = set(disable)
+        installed = _entry_points()
+        known = {*builtins, *(ep.name for ep in installed)}
+        unknown = disabled - known - set(CORE_PLUGINS)
+        if unknown:
+            raise PluginError(
+                f"cannot disable unknown plugin(s) {sorted(unknown)}; the plugins that can be disabled are "
+                f"the built-ins {sorted(set(builtins) - ESSENTIAL_PLUGINS)} and the installed "
+                f"{sorted(ep.name for ep in installed) or 'none'} (check the spelling)"
+            )
         refused = disabled & (ESSENTIAL_PLUGINS | set(CORE_PLUGINS))
         if refused:
             raise PluginError(
@@ -97,7 +107,7 @@ class PluginHost:
                 raise PluginError(f"cannot import built-in plugin {name!r}: {exc}") from exc
             host._add(module, name)
         if entry_points:
-            for ep in _entry_points():
+            for ep in installed:
                 if ep.name in disabled or host.pm.has_plugin(ep.name):
                     continue
                 try:

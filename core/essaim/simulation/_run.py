@@ -22,6 +22,7 @@ fake clock runs a whole campaign in a moment.
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -30,17 +31,21 @@ from importlib.resources import files
 from typing import Any
 
 import trio
+import trio.testing
 
 from essaim.engine import Engine
+from essaim.engine._owner import check_profile
 from essaim.engine.watch import CampaignWatcher, phase_over, watch_campaign
-from essaim.errors import CommandError
+from essaim.errors import CommandError, EssaimError
 from essaim.model.commands import FACILITATOR, Ack, Actor, Command
 from essaim.model.hand_items import group_members
-from essaim.model.template import CampaignTemplate
+from essaim.model.template import CampaignTemplate, StrategyChoice
 from essaim.model.types import Results
 from essaim.simulation._crowd import (
     OFFTOPIC,
     PERSONAL,
+    ROLES,
+    SITES,
     CrowdHabits,
     Person,
     Truth,
@@ -57,6 +62,7 @@ __all__ = [
     "simulate",
     "simulation_template",
     "SimulationReport",
+    "SimulationError",
     "DEFAULT_PARTICIPANTS",
     "DEFAULT_PHASE_SECONDS",
     "DEFAULT_MAX_ACTIVE",
@@ -79,24 +85,60 @@ THINK_SHARE = {"collection": 0.12, "structuring": 0.08, "evaluation": 0.02}
 GLANCED_CARDS = 5
 #: Late joiners arrive within this share of the phase they join in.
 ARRIVAL_SHARE = 0.3
+#: A phase ends by its timer at the latest, or when the facilitator sees
+#: everyone done; past this many times its duration (plus the grace below)
+#: the simulation gives up and says what it waited for, instead of waiting
+#: forever (a stuck strategy, a phase the crowd cannot finish). Not under a
+#: test's fake clock (trio.testing.MockClock): it jumps whenever every task
+#: waits on a worker thread, so any deadline there would fire at once.
+PHASE_TIMEOUT_FACTOR = 3.0
+PHASE_TIMEOUT_GRACE = 30.0
+
+
+class SimulationError(EssaimError):
+    """The simulation could not run the campaign; ``hint`` says what to do."""
+
+    def __init__(self, message: str, *, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 ProgressCallback = Callable[[Progress], None]
 
 
 def simulation_template(
-    phase_seconds: float = DEFAULT_PHASE_SECONDS, evaluation: str | None = None
+    phase_seconds: float = DEFAULT_PHASE_SECONDS,
+    evaluation: str | None = None,
+    *,
+    template: CampaignTemplate | None = None,
+    strategies: Mapping[str, str] | None = None,
+    families: Mapping[str, str | None] | None = None,
 ) -> CampaignTemplate:
-    """The demo template, with each phase lasting ``phase_seconds`` and, if
-    given, the ``evaluation`` strategy in its evaluation phase."""
-    text = files("essaim").joinpath("templates/demo.toml").read_text(encoding="utf-8")
-    demo = CampaignTemplate.parse(text, source="essaim/templates/demo.toml")
+    """``template`` (default: the demo campaign) as a simulation runs it:
+    each phase lasting ``phase_seconds`` (a rehearsal of a 30-minute
+    campaign takes seconds), and the strategies of ``strategies``
+    (``{family: name}``; ``evaluation`` is short for ``{"evaluation": name}``)
+    instead of the template's, with their default settings. ``families``
+    maps each phase type to its family (``registry.phase_types``); without
+    it only the built-in ``evaluate`` phase type is known."""
+    if template is None:
+        text = files("essaim").joinpath("templates/demo.toml").read_text(encoding="utf-8")
+        template = CampaignTemplate.parse(text, source="essaim/templates/demo.toml")
+    chosen = dict(strategies or {})
+    if evaluation is not None:
+        chosen["evaluation"] = evaluation
+    family_of = dict(families) if families is not None else {"evaluate": "evaluation"}
     phases = []
-    for phase in demo.phases:
+    for phase in template.phases:
         phase = replace(phase, duration=phase_seconds)
-        if evaluation is not None and phase.type == "evaluate":
-            phase = replace(phase, strategy=evaluation, settings={})
+        family = family_of.get(phase.type)
+        if family in chosen and chosen[family] != phase.strategy:
+            phase = replace(phase, strategy=chosen[family], settings={})
         phases.append(phase)
-    return replace(demo, phases=tuple(phases))
+    out = replace(template, phases=tuple(phases))
+    for section in ("moderation", "results"):
+        if section in chosen and chosen[section] != getattr(out, section).name:
+            out = replace(out, **{section: StrategyChoice(chosen[section])})
+    return out
 
 
 @dataclass(slots=True)
@@ -150,6 +192,38 @@ class SimulationReport:
         return "\n".join(lines)
 
 
+def answers(template: CampaignTemplate, profile: Mapping[str, str]) -> dict[str, str]:
+    """What a simulated person answers at join: the questions the template
+    asks, from their profile (the crowd has a role and a site)."""
+    asked = {a.key for a in template.profile}
+    return {key: value for key, value in profile.items() if key in asked}
+
+
+def _fake_clock() -> bool:
+    return isinstance(trio.lowlevel.current_clock(), trio.testing.MockClock)
+
+
+def _check_profiles(template: CampaignTemplate, crowd: list[Person]) -> None:
+    """Fail before creating anything if no simulated person could join."""
+    first_error: CommandError | None = None
+    for person in crowd:
+        try:
+            check_profile(template, answers(template, person.profile))
+        except CommandError as error:
+            first_error = first_error or error
+            continue
+        return
+    asked = [f"{a.key}{' (required)' if a.required else ''}{': ' + '/'.join(a.choices) if a.choices else ''}"
+             for a in template.profile]
+    raise SimulationError(
+        f"no simulated person can join this campaign: {first_error.message if first_error else 'refused'}; "
+        f"the template asks for {asked}, the simulated crowd has role "
+        f"({'/'.join(ROLES)}) and site ({'/'.join(SITES)})",
+        hint="simulate a template whose [[profile]] asks for role and site with those choices, "
+        "or nothing required",
+    )
+
+
 def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
@@ -164,6 +238,7 @@ async def simulate(
     max_active: int = DEFAULT_MAX_ACTIVE,
     habits: CrowdHabits | None = None,
     progress: ProgressCallback | None = None,
+    phase_timeout: float | None = None,
 ) -> SimulationReport:
     """Create a campaign on ``engine`` and run a simulated crowd through it.
 
@@ -171,19 +246,36 @@ async def simulate(
     alone. The engine's ids and the interleaving of tasks do not, so two
     runs with one seed give close, not identical, event logs.
     ``template`` defaults to :func:`simulation_template` (the demo campaign);
-    a custom one must ask for ``role`` and ``site`` in its profile or not at all.
+    the simulated people answer the profile questions ``role`` and ``site``
+    (a custom template may ask for both, one, or neither; nothing else required).
+
+    Raises :class:`SimulationError` when no simulated person can join (the
+    template's profile asks for something else), when nobody joined by the
+    end, or when a phase does not end within ``phase_timeout`` seconds
+    (default ``PHASE_TIMEOUT_FACTOR`` times its duration plus
+    ``PHASE_TIMEOUT_GRACE``; never under a fake clock), naming the phase
+    and what the simulation waited for.
     """
     if participants < 1:
         raise ValueError("a simulation needs at least one participant")
     if template is None:
         template = simulation_template(phase_seconds)
+    truth = make_truth(seed)
+    crowd = make_crowd(truth, participants, seed, habits or CrowdHabits())
+    _check_profiles(template, crowd)
     created = await engine.create_campaign(template)
     run = _Run(
         engine, created.campaign_id, seed, habits or CrowdHabits(), max_active, progress,
     )
-    crowd = make_crowd(run.truth, participants, seed, run.habits)
+    run.phase_timeout = phase_timeout
     started = engine.clock()
     results = await run.facilitate(crowd)
+    if not run.members:
+        raise SimulationError(
+            f"none of the {participants} simulated people could join the campaign "
+            f"(refused: {dict(run.refusals) or 'nothing'})",
+            hint="check the template's [[profile]] and the server's limits",
+        )
     return SimulationReport(
         campaign_id=created.campaign_id,
         code=created.code,
@@ -240,6 +332,10 @@ class _Run:
         self._item_truth: dict[str, str | None] = {}
         self._done = 0
         self._total = 0
+        #: What the facilitator loop waits for now (said when a phase times out).
+        self.waiting_for = ""
+        #: Seconds a phase may take (None: from its duration); see PHASE_TIMEOUT_FACTOR.
+        self.phase_timeout: float | None = None
 
     # -- the facilitator ----------------------------------------------------------------
 
@@ -261,17 +357,37 @@ class _Run:
                 # The ordinal among phases where participants act decides who
                 # has arrived: late joiners skip the first one.
                 ordinal = sum(1 for p in template.phases[:index] if registry.phase_types[p.type].family)
-                await self._run_phase(watcher, index, ordinal, family, phase.duration, crowd)
-                if family is None:
-                    results = await engine.results(cid)
-                if not phase_over(index)(state):
-                    try:
-                        # Naming the phase makes a race with its timer harmless.
-                        await engine.execute(cid, FACILITATOR, Command("advance", {"index": index}))
-                    except CommandError as error:
-                        # The phase timer ended it first: nothing to do.
-                        self.refusals["facilitator_" + error.code] += 1
-                await watcher.wait_until(phase_over(index))
+                self.waiting_for = "the simulated participants to finish their work"
+                limit = self.phase_timeout if self.phase_timeout is not None else (
+                    phase.duration * PHASE_TIMEOUT_FACTOR + PHASE_TIMEOUT_GRACE)
+                # The same deadline for the participants' work and the phase's end.
+                deadline = math.inf if _fake_clock() else trio.current_time() + limit
+                # Only what depends on participants and timers is timed: the
+                # engine's own work (results, aggregation) runs in worker
+                # threads, during which a test's fake clock may jump.
+                try:
+                    with trio.fail_at(deadline):
+                        await self._run_phase(watcher, index, ordinal, family, phase.duration, crowd)
+                    if family is None:
+                        results = await engine.results(cid)
+                    with trio.fail_at(deadline):
+                        if not phase_over(index)(state):
+                            try:
+                                # Naming the phase makes a race with its timer harmless.
+                                await engine.execute(cid, FACILITATOR, Command("advance", {"index": index}))
+                            except CommandError as error:
+                                # The phase timer ended it first: nothing to do.
+                                self.refusals["facilitator_" + error.code] += 1
+                        self.waiting_for = "the phase to end"
+                        await watcher.wait_until(phase_over(index))
+                except trio.TooSlowError:
+                    raise SimulationError(
+                        f"phase {index} ({phase.title!r}, {phase.type}) did not end within {limit:g} s "
+                        f"(its duration is {phase.duration:g} s): waited for {self.waiting_for}; {self._done} of {self._total} simulated people had "
+                        f"finished, status {state.status!r}",
+                        hint="a strategy that never says a participant is done, or a phase type the simulated "
+                        "crowd does not know; shorten --phase-seconds or check the template",
+                    ) from None
         return results if results is not None else await engine.results(cid)
 
     async def _run_phase(
@@ -338,7 +454,8 @@ class _Run:
     async def _join(self, person: Person) -> _Member | None:
         async with self.limiter:
             try:
-                joined = await self.engine.join(self.campaign_id, person.profile)
+                assert self.state.template is not None
+                joined = await self.engine.join(self.campaign_id, answers(self.state.template, person.profile))
             except CommandError as error:
                 self.refusals[error.code] += 1
                 return None
