@@ -205,9 +205,9 @@ async def test_a_phase_that_never_ends_fails_naming_the_phase_and_what_was_await
                                                                        "duration": 0.2}), profile=())
     async with open_test_engine(plugins=[stuck]) as engine:
         try:
-            with pytest.raises(SimulationError, match=r"phase 1 \('Evaluate', evaluate\) did not end within 1 s "
+            with pytest.raises(SimulationError, match=r"phase 1 \('Evaluate', evaluate\) did not end within 3 s "
                                                       r"\(its duration is 0.2 s\): waited for "):
-                await simulate(engine, participants=6, template=template, phase_timeout=1.0)
+                await simulate(engine, participants=6, template=template, phase_timeout=3.0)
         finally:
             stuck.release.set()
 

@@ -455,7 +455,10 @@ class _Run:
         async with self.limiter:
             try:
                 assert self.state.template is not None
-                joined = await self.engine.join(self.campaign_id, answers(self.state.template, person.profile))
+                # Shielded: a join the phase's end cancelled half way would
+                # still add the participant, who would then join again.
+                with trio.CancelScope(shield=True):
+                    joined = await self.engine.join(self.campaign_id, answers(self.state.template, person.profile))
             except CommandError as error:
                 self.refusals[error.code] += 1
                 return None
