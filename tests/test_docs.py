@@ -1,4 +1,6 @@
-"""docs/plugins.md documents every hook with its exact signature.
+"""docs/hooks.md, generated from the contract, documents every hook with
+its exact signature, every argument, every return value and every field of
+the values hooks see; it is never stale.
 
 Each hook has a heading ``#### <hook name>`` followed by a ```python block
 holding ``def <hook>(<signature>) -> <return>: ...``, the signature as
@@ -14,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from essaim.plugin import hookspecs
+from essaim.plugin import hookspecs, reference
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
 HOOKS = sorted(name for name, value in vars(hookspecs).items() if name.startswith("essaim_") and callable(value))
 
 _SECTION = re.compile(r"^#### (essaim_\w+)\s*\n+```python\n(.*?)```", re.MULTILINE | re.DOTALL)
@@ -45,16 +47,16 @@ def test_there_are_hooks_to_document() -> None:
 @pytest.mark.parametrize("hook", HOOKS)
 def test_every_hook_is_documented_with_its_exact_signature(hook: str) -> None:
     docs = documented()
-    assert hook in docs, f"docs/plugins.md has no '#### {hook}' section with a ```python block"
+    assert hook in docs, f"docs/hooks.md has no '#### {hook}' section with a ```python block"
     assert docs[hook] == normalise(expected_signature(hook)), (
-        f"the signature of {hook} in docs/plugins.md differs from essaim.plugin.hookspecs; expected:\n"
+        f"the signature of {hook} in docs/hooks.md differs from essaim.plugin.hookspecs; expected:\n"
         f"{expected_signature(hook)}"
     )
 
 
 def test_no_documented_hook_is_stale() -> None:
     stale = set(documented()) - set(HOOKS)
-    assert not stale, f"docs/plugins.md documents hooks that no longer exist: {sorted(stale)}"
+    assert not stale, f"docs/hooks.md documents hooks that no longer exist: {sorted(stale)}"
 
 
 def test_every_section_says_when_who_and_how() -> None:
@@ -68,3 +70,30 @@ def test_every_section_says_when_who_and_how() -> None:
 def test_the_normalisation_still_tells_signatures_apart() -> None:
     assert normalise("def f(\n    a: int,\n) -> None: ...") == normalise("def f(a: int) -> None: ...")
     assert normalise("def f(a: int) -> None: ...") != normalise("def f(a: str) -> None: ...")
+
+
+def test_the_generated_reference_is_not_stale() -> None:
+    assert DOC.read_text(encoding="utf-8") == reference.render(), (
+        "docs/hooks.md is stale; regenerate it: python -m essaim.plugin.reference > docs/hooks.md"
+    )
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_argument_and_return_value_is_described(hook: str) -> None:
+    [doc] = [d for d in reference.hook_docs() if d.name == hook]
+    missing = [arg for arg, described in doc.described.items() if not described]
+    assert not missing, f"{hook}: describe {missing} in its Args: section (or in hookspecs.ARGUMENTS)"
+    stray = set(doc.args) - set(doc.described)
+    assert not stray, f"{hook}: its docstring describes arguments it does not have: {sorted(stray)}"
+    if inspect.signature(getattr(hookspecs, hook)).return_annotation != "None":
+        assert doc.returns, f"{hook}: say what it returns in a Returns: section"
+    assert set(doc.labels) == {"When", "Who implements", "Blocking / thread"}, f"{hook}: {sorted(doc.labels)}"
+    assert doc.version, f"{hook}: add .. versionadded::"
+
+
+@pytest.mark.parametrize(("module", "cls"), reference.DOCUMENTED_TYPES, ids=[c for _, c in reference.DOCUMENTED_TYPES])
+def test_every_field_of_the_values_hooks_see_is_described(module: str, cls: str) -> None:
+    fields = reference.field_docs(module, cls)
+    assert fields, f"{cls}: no fields found"
+    missing = [name for name, _, doc in fields if not doc]
+    assert not missing, f"{module}.{cls}: add a '#:' comment above {missing}"

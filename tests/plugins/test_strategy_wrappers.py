@@ -5,11 +5,7 @@ error names the plugin that raised."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Generator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -18,21 +14,10 @@ from essaim import Actor, Command, CommandError, PluginError, PluginHost, hookim
 from essaim.model.types import Screening
 from essaim.testing import joined, make_template, open_test_engine, run_campaign_to
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "strategies"
-
-
-def example(name: str) -> ModuleType:
-    """A module of docs/examples/strategies, imported from its file."""
-    spec = importlib.util.spec_from_file_location(f"essaim_doc_example_{name}", EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
+from doc_examples import example
 
 async def test_the_profanity_screen_wraps_the_jury_and_keeps_its_masking_and_juries() -> None:
-    screen = example("profanity_screen").ProfanityScreen(["frobnicate"])
+    screen = example("strategies/profanity_screen.py").ProfanityScreen(["frobnicate"])
     async with open_test_engine(plugins=[screen]) as engine:
         cid = (await engine.create_campaign(make_template(phases=["collect"]))).campaign_id
         people = await joined(engine, cid, 8)
@@ -65,7 +50,7 @@ async def test_the_profanity_screen_wraps_the_jury_and_keeps_its_masking_and_jur
 
 
 async def test_the_screen_applies_only_to_the_strategies_it_names() -> None:
-    screen = example("profanity_screen").ProfanityScreen(["frobnicate"], strategies=["someone_elses"])
+    screen = example("strategies/profanity_screen.py").ProfanityScreen(["frobnicate"], strategies=["someone_elses"])
     async with open_test_engine(plugins=[screen]) as engine:
         cid = (await engine.create_campaign(make_template(phases=["collect"]))).campaign_id
         [author] = await joined(engine, cid, 1)

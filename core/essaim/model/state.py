@@ -45,37 +45,59 @@ IDEMPOTENCY_WINDOW = 64
 
 @dataclass(slots=True)
 class Participant:
+    #: opaque participant id (p1, p2...), the only identity exports reveal
     pid: str
+    #: answers to the template's profile questions (attribute -> value)
     profile: dict[str, str]
+    #: wall-clock time of the join
     joined_at: float
+    #: volunteered to sort (or was dealt a hand)
     sorter: bool = False
+    #: cards this participant wrote
     cards_written: int = 0
 
 
 @dataclass(slots=True)
 class Card:
+    #: card id (c1, c2...)
     cid: str
+    #: pid of its author
     author: str
+    #: its text as kept (personal data masked by the moderation screen)
     text: str
+    #: id of the prompt it answers, or None
     prompt: str | None
+    #: index of the phase it was written in
     phase: int
+    #: wall-clock time it was written
     created_at: float
+    #: pids of the participants who support it
     supporters: list[str] = field(default_factory=list)
+    #: hidden by moderation (the screen, a jury or the facilitator)
     hidden: bool = False
-    #: How many hands this card was dealt in, and how many were sorted.
+    #: hands it was dealt in
     dealt: int = 0
+    #: of those, hands that were placed (sorted)
     placed: int = 0
+    #: flags it received
     flags: int = 0
+    #: the moderation screen's findings at submission (email, phone, abuse...)
     findings: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class Hand:
+    #: hand id (h1, h2...)
     hid: str
+    #: pid of the sorter it was dealt to
     sorter: str
+    #: item ids: card ids, or group ids (g:c3+c17) in later boards
     items: list[str]
+    #: board: 1 for cards, 2 for groups of cards
     stage: int
+    #: wall-clock time it was dealt
     dealt_at: float
+    #: the sorter placed it
     placed: bool = False
 
 
@@ -89,11 +111,17 @@ class Placement:
     not belong. Items of the hand mentioned nowhere were left alone.
     """
 
+    #: the hand placed
     hid: str
+    #: pid of the sorter
     sorter: str
+    #: the hand's board
     stage: int
+    #: themes -> ideas -> item ids (see above)
     themes: list[list[list[str]]]
+    #: item ids the sorter called off-topic
     offtopic: list[str]
+    #: wall-clock time of the placement
     at: float
 
 
@@ -101,10 +129,15 @@ class Placement:
 class Item:
     """A structured item the crowd evaluates: an idea with its provenance."""
 
+    #: item id
     iid: str
+    #: what participants read (the representative card's text)
     title: str
+    #: the cards behind it, representative first
     cards: list[str]
+    #: the theme it belongs to, if the structure has themes
     theme: str | None = None
+    #: the sorters' agreement on this idea in [0, 1], if it came from sorting
     agreement: float | None = None
 
 
@@ -112,22 +145,35 @@ class Item:
 class Case:
     """A moderation case about one card."""
 
+    #: case id (m1, m2...)
     case_id: str
+    #: the flagged card
     cid: str
+    #: pids of the participants who flagged it
     flaggers: list[str]
+    #: their reasons, as given (may be empty)
     reasons: list[str]
+    #: pids of the jurors drawn
     jury: list[str]
+    #: juror pid -> verdict ("hide" or "keep") so far
     votes: dict[str, str] = field(default_factory=dict)
+    #: "open", or how it was decided: "hidden", "kept"
     status: Literal["open", "hidden", "kept"] = "open"
+    #: "jury" or "facilitator" once decided
     decided_by: str | None = None
 
 
 @dataclass(slots=True)
 class Judgment:
+    #: pid of the judge
     pid: str
+    #: the task kind it answers (pair, rate, vote, approval, budget...)
     kind: str
+    #: the judgment as the evaluation strategy normalised it
     data: dict[str, Any]
+    #: index of the phase it was made in
     phase: int
+    #: wall-clock time it was made
     at: float
 
 
@@ -135,35 +181,61 @@ class CampaignState:
     """Everything known about one campaign, rebuilt from its events."""
 
     def __init__(self, campaign_id: str) -> None:
+        #: the campaign's id
         self.campaign_id = campaign_id
+        #: seq of the last event applied
         self.seq = 0
+        #: the join code participants type
         self.code = ""
+        #: wall-clock time of the creation
         self.created_at = 0.0
+        #: the checked template (None only before campaign_created is applied)
         self.template: CampaignTemplate | None = None
+        #: SHA-256 of the facilitator's token
         self.facilitator_token_hash = ""
+        #: draft, running, paused, between (the next phase is being prepared) or finished
         self.status: CampaignStatus = "draft"
+        #: the current phase (-1 before the start, len(phases) once finished)
         self.phase_index = -1
+        #: wall-clock time the current phase started
         self.phase_started_at: float | None = None
+        #: wall-clock time the running phase ends (None when paused or not running)
         self.deadline: float | None = None
+        #: seconds left in the phase while it is paused
         self.remaining: float | None = None
+        #: the phase's time is up but it does not advance by itself (auto_advance = false)
         self.overtime = False
+        #: pid -> Participant, in join order
         self.participants: dict[str, Participant] = {}
+        #: token hash -> pid
         self.tokens: dict[str, str] = {}
+        #: cid -> Card, in order, hidden ones included
         self.cards: dict[str, Card] = {}
+        #: hid -> Hand, in order
         self.hands: dict[str, Hand] = {}
+        #: pid -> hid of the hand that sorter holds and has not placed
         self.open_hands: dict[str, str] = {}
+        #: every Placement, in order
         self.placements: list[Placement] = []
+        #: iid -> Item: what the evaluation works on (published when it begins)
         self.items: dict[str, Item] = {}
+        #: case_id -> moderation Case
         self.cases: dict[str, Case] = {}
+        #: cid -> case_id of the card's open case
         self.open_case_by_card: dict[str, str] = {}
+        #: pid -> case_ids of the open cases this participant sits on
         self.jury_duty: dict[str, list[str]] = {}
+        #: every moderation decision (screen, jury, facilitator), in order
         self.moderation_log: list[dict[str, Any]] = []
+        #: every Judgment, in order
         self.judgments: list[Judgment] = []
         #: pid -> {client message id: (seq, result)}, bounded by IDEMPOTENCY_WINDOW.
         self.recent: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {}
         #: Plugins' derived caches (essaim.model.caches): not part of the
         #: state, never snapshotted or compared; a rebuilt state starts empty.
         self.caches = CampaignCaches()
+        #: counts shown to everyone: participants, cards, supports, sorters, hands,
+        #: placements, flags, hidden, judgments
         self.counters: dict[str, int] = {
             "participants": 0,
             "cards": 0,

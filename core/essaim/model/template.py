@@ -37,7 +37,7 @@ from essaim.errors import TemplateError
 if TYPE_CHECKING:
     from essaim.plugin.registry import Registry
 
-__all__ = ["CampaignTemplate", "PhaseSpec", "ProfileAttribute", "StrategyChoice", "parse_duration"]
+__all__ = ["CampaignTemplate", "PhaseSpec", "ProfileAttribute", "StrategyChoice", "parse_duration", "TEMPLATE_KEYS"]
 
 Anonymity = Literal["anonymous", "pseudonymous"]
 ANONYMITY_MODES = ("anonymous", "pseudonymous")
@@ -45,6 +45,17 @@ ANONYMITY_MODES = ("anonymous", "pseudonymous")
 #: Longest phase a template may ask for. Campaigns are live sessions; a typo
 #: such as "30h" for "30m" should fail loudly rather than run for a day.
 MAX_PHASE_SECONDS = 4 * 3600
+
+#: Every key a template may have, by section: anything else is refused (a
+#: typo such as ``titel`` or ``auto_advanse`` fails loudly instead of being
+#: ignored). docs/examples/complete-template.toml uses every one of them.
+TEMPLATE_KEYS: dict[str, tuple[str, ...]] = {
+    "campaign": ("title", "anonymity", "language", "min_segment_size"),
+    "profile": ("key", "label", "choices", "required"),
+    "phase": ("type", "title", "duration", "strategy", "settings", "auto_advance"),
+    "moderation": ("strategy", "settings"),
+    "results": ("strategy", "settings"),
+}
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 
@@ -131,13 +142,14 @@ class CampaignTemplate:
     @classmethod
     def from_toml(cls, data: dict[str, Any], *, source: str | None = None) -> CampaignTemplate:
         r = _Reader(source)
-        unknown = set(data) - {"campaign", "profile", "phase", "moderation", "results"}
+        unknown = set(data) - set(TEMPLATE_KEYS)
         if unknown:
             raise TemplateError(
                 f"unknown section(s) {sorted(unknown)}; expected campaign, profile, phase, moderation, results",
                 source=source,
             )
         camp = r.table(data, "campaign", required=True)
+        r.known_keys(camp, "campaign")
         title = r.string(camp, "title", "campaign.title", required=True, max_len=200)
         anonymity = r.string(camp, "anonymity", "campaign.anonymity") or "anonymous"
         if anonymity not in ANONYMITY_MODES:
@@ -157,6 +169,7 @@ class CampaignTemplate:
         seen_keys: set[str] = set()
         for i, attr in enumerate(r.array(data, "profile")):
             key = f"profile[{i}]"
+            r.known_keys(attr, "profile", key)
             akey = r.string(attr, "key", f"{key}.key", required=True, max_len=40)
             if akey in seen_keys:
                 raise TemplateError(f"profile key {akey!r} is defined twice", source=source, key=f"{key}.key")
@@ -179,6 +192,7 @@ class CampaignTemplate:
             raise TemplateError("a campaign needs at least one [[phase]]", source=source, key="phase")
         for i, ph in enumerate(raw_phases):
             key = f"phase[{i}]"
+            r.known_keys(ph, "phase", key)
             ptype = r.string(ph, "type", f"{key}.type", required=True)
             settings = ph.get("settings", {})
             if not isinstance(settings, dict):
@@ -196,6 +210,7 @@ class CampaignTemplate:
 
         def choice(section: str, default: str) -> StrategyChoice:
             table = r.table(data, section)
+            r.known_keys(table, section)
             name = r.string(table, "strategy", f"{section}.strategy") or default
             settings = table.get("settings", {})
             if not isinstance(settings, dict):
@@ -305,6 +320,15 @@ class _Reader:
         if not isinstance(value, dict):
             raise TemplateError(f"expected a table, found {type(value).__name__}", source=self.source, key=key)
         return value
+
+    def known_keys(self, table: dict[str, Any], section: str, key: str | None = None) -> None:
+        unknown = sorted(set(table) - set(TEMPLATE_KEYS[section]))
+        if unknown:
+            raise TemplateError(
+                f"unknown key(s) {unknown} in [{'[' + section + ']' if section in ('profile', 'phase') else section}]; "
+                f"expected {list(TEMPLATE_KEYS[section])}",
+                source=self.source, key=f"{key or section}.{unknown[0]}",
+            )
 
     def array(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
         value = data.get(key, [])

@@ -42,7 +42,9 @@ Verdict = Literal["hide", "keep"]
 class Prompt:
     """An open question put to a participant in a collection phase."""
 
+    #: what write_card's prompt names
     id: str
+    #: the question shown
     text: str
 
 
@@ -50,8 +52,11 @@ class Prompt:
 class Suggestion:
     """An existing card similar to what a participant is typing."""
 
+    #: the similar card
     cid: str
+    #: its text
     text: str
+    #: similarity in [0, 1], higher is closer
     score: float
 
 
@@ -64,9 +69,13 @@ class Screening:
     facilitator to look at; ``findings`` are short codes kept in the log.
     """
 
+    #: the text to keep (personal data masked)
     text: str
+    #: short codes kept in the card and the moderation log
     findings: tuple[str, ...] = ()
+    #: refuse the card with this message (None: accept)
     reject: str | None = None
+    #: accept it hidden, for a jury or the facilitator
     hide: bool = False
 
 
@@ -74,16 +83,23 @@ class Screening:
 class Deal:
     """A hand for a sorter: item ids (cards, or group ids in later boards)."""
 
+    #: the hand's item ids (cards, or groups g:c3+c17)
     items: tuple[str, ...]
+    #: board: 1 for cards, 2 for groups
     stage: int = 1
 
 
 @dataclass(frozen=True, slots=True)
 class CardInfo:
+    #: card id
     cid: str
+    #: pid of its author
     author: str
+    #: its text
     text: str
+    #: pids supporting it
     supporters: tuple[str, ...]
+    #: hidden by moderation
     hidden: bool
 
 
@@ -91,10 +107,15 @@ class CardInfo:
 class SortingInput:
     """What an aggregator reads, copied off the trio thread's live state."""
 
+    #: the campaign
     campaign_id: str
+    #: the state's seq when copied
     seq: int
+    #: every card by id, hidden ones included
     cards: Mapping[str, CardInfo]
+    #: every placement, in order
     placements: Sequence[Placement]
+    #: pid -> profile
     profiles: Mapping[str, Mapping[str, str]]
     #: The campaign's derived caches (the live state's ``caches``), for
     #: incremental work across calls; see :mod:`essaim.model.caches`.
@@ -105,17 +126,25 @@ class SortingInput:
 class Idea:
     """Cards the crowd says are the same idea; the first is representative."""
 
+    #: item id
     iid: str
+    #: the representative card's text
     title: str
+    #: its cards, representative first
     cards: tuple[str, ...]
+    #: share of 'same idea' calls among observed inner pairs, in [0, 1]
     agreement: float
 
 
 @dataclass(frozen=True, slots=True)
 class Theme:
+    #: theme id
     tid: str
+    #: its title
     title: str
+    #: its ideas
     ideas: tuple[Idea, ...]
+    #: share of 'same theme' calls among observed pairs, in [0, 1]
     agreement: float
 
 
@@ -123,8 +152,11 @@ class Theme:
 class Structure:
     """The crowd's structure: themes -> ideas -> cards, and what is off-topic."""
 
+    #: themes -> ideas -> cards
     themes: tuple[Theme, ...]
+    #: card ids the crowd called off-topic
     offtopic: tuple[str, ...] = ()
+    #: the snapshot's seq
     seq: int = 0
 
     def ideas(self) -> list[Idea]:
@@ -142,7 +174,9 @@ class FlagOutcome:
     case or is ignored); ``hide_now``: hide at once, pending the decision.
     """
 
+    #: pids asked to judge (empty: the case waits for the facilitator)
     jury: tuple[str, ...] = ()
+    #: hide the card at once, pending the decision
     hide_now: bool = False
 
 
@@ -150,7 +184,9 @@ class FlagOutcome:
 class EvaluationTask:
     """What a participant is asked next: ``kind`` and what to show."""
 
+    #: the task kind the participant's screen shows (pair, rate, vote...)
     kind: str
+    #: what to show (item ids and titles...)
     payload: Mapping[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
@@ -161,10 +197,15 @@ class EvaluationTask:
 class EvaluationInput:
     """What a scorer reads, copied off the live state."""
 
+    #: the campaign
     campaign_id: str
+    #: the state's seq when copied
     seq: int
+    #: iid -> title of every item evaluated
     items: Mapping[str, str]
+    #: every judgment, in order
     judgments: Sequence[Judgment]
+    #: pid -> profile
     profiles: Mapping[str, Mapping[str, str]]
     #: The campaign's derived caches, as in :class:`SortingInput`.
     caches: CampaignCaches = field(default_factory=CampaignCaches, compare=False, repr=False)
@@ -179,13 +220,21 @@ class ItemScore:
     where the method has them. ``segments`` maps "attribute=value" to a score.
     """
 
+    #: the item
     iid: str
+    #: its score (higher is better; the scale is the strategy's)
     score: float
+    #: lower end of its 95% interval
     low: float
+    #: upper end of its 95% interval
     high: float
+    #: judgments it is based on
     n: int
+    #: how much the crowd agrees, in [0, 1]
     consensus: float
+    #: how split it is across groups, in [0, 1]
     controversy: float
+    #: "attribute=value" -> score in that profile segment
     segments: Mapping[str, float] = field(default_factory=dict)
 
 
@@ -193,17 +242,29 @@ class ItemScore:
 class OpportunitySheet:
     """A ranked result leaders can act on."""
 
+    #: 1 for the best
     rank: int
+    #: the item
     iid: str
+    #: its title
     title: str
+    #: its visible cards, representative first
     cards: tuple[str, ...]
+    #: their texts, in the same order
     card_texts: tuple[str, ...]
+    #: distinct people behind it (authors and supporters)
     supporters: int
+    #: as in ItemScore
     score: float
+    #: as in ItemScore
     low: float
+    #: as in ItemScore
     high: float
+    #: as in ItemScore
     consensus: float
+    #: as in ItemScore
     controversy: float
+    #: segment scores judged by at least min_segment_size people
     segments: Mapping[str, float]
 
     def to_dict(self) -> dict[str, Any]:
@@ -214,12 +275,19 @@ class OpportunitySheet:
 class Results:
     """A campaign's results, as exports see them."""
 
+    #: the campaign
     campaign_id: str
+    #: its title
     title: str
+    #: the seq the results were computed at
     seq: int
+    #: ranked opportunity sheets
     sheets: tuple[OpportunitySheet, ...]
+    #: every item's score
     scores: tuple[ItemScore, ...]
+    #: the crowd's structure, if there was sorting
     structure: Structure | None
+    #: the campaign's counters (cards, judgments...)
     counters: Mapping[str, int]
 
     def to_dict(self) -> dict[str, Any]:
@@ -238,6 +306,9 @@ class Results:
 class ExportFile:
     """One exported file (a format may produce several, e.g. the Pol.is CSV set)."""
 
+    #: file name
     name: str
+    #: its media type
     media_type: str
+    #: its bytes
     content: bytes

@@ -1,7 +1,11 @@
 """The plugin contract: every hook Essaim calls, in the order of a campaign.
 
-This module is the reference; ``docs/plugins.md`` documents each hook with
-the same signature (a test keeps them in step).
+This module is the reference: ``docs/hooks.md`` is generated from it
+(``python -m essaim.plugin.reference``; a test fails when it is stale).
+Each hook's docstring says when it fires (``When:``), who implements it,
+whether it may block and on which thread, every argument (``Args:``; the
+arguments many hooks share are described once, in :data:`ARGUMENTS`) and
+what to return (``Returns:``).
 
 Three kinds of hooks:
 
@@ -43,7 +47,8 @@ Rules for implementations:
   finishes, when it is unloaded and when the engine closes, and a rebuilt
   campaign (replay, restart) starts with none, so a cache must only hold
   what can be recomputed from the state. Durable plugin state belongs in
-  events (issue 18), never in a cache. Randomness comes from the ``rng`` argument, so a campaign is
+  events (issue 18), never in a cache.
+* Randomness comes from the ``rng`` argument, so a campaign is
   reproducible; what a strategy decides is recorded in events, never
   recomputed on replay.
 * To refuse a participant's input, raise :class:`~essaim.errors.CommandError`
@@ -113,6 +118,22 @@ FAMILY_HOOKS: dict[str, tuple[str, ...]] = {
     "export": ("essaim_results_export",),
 }
 
+#: Arguments many hooks share, described once (a hook's ``Args:`` section
+#: describes the others; the generated reference shows every argument).
+ARGUMENTS: dict[str, str] = {
+    "registry": "the :class:`~essaim.plugin.registry.Registry`, bound to this plugin (a duplicate names both "
+    "plugins)",
+    "strategy": "the name of the strategy the campaign chose for this family, so one plugin can serve several",
+    "settings": "that strategy's settings from the template (``[phase.settings]``, ``[moderation.settings]``, "
+    "``[results.settings]``), checked against what the strategy declared; read them with defaults",
+    "state": "the campaign's live :class:`~essaim.model.state.CampaignState`: read it, never change it "
+    "(except ``state.caches``)",
+    "participant": "the :class:`~essaim.model.state.Participant` concerned",
+    "rng": "a ``random.Random`` seeded from the campaign and its seq: draw from it, never from ``random``, so a "
+    "campaign is reproducible",
+    "engine": "the :class:`~essaim.engine.Engine`",
+}
+
 
 # -- registration ------------------------------------------------------------------
 
@@ -121,13 +142,16 @@ FAMILY_HOOKS: dict[str, tuple[str, ...]] = {
 def essaim_register_commands(registry: Registry) -> None:
     """Declare commands with ``registry.add_command(CommandSpec(...))``.
 
-    Called once at engine start, on every plugin, before
-    :func:`essaim_register_phase_types` (whose phase types name the
-    participant commands they allow). The built-in commands are declared
-    here too, by the core plugin :mod:`essaim.engine.commands`. A declared
-    command's payload is checked before it reaches the campaign, and its
-    handler runs in the campaign's owner task (see
-    :class:`~essaim.model.commands.CommandSpec`).
+    A declared command's payload is checked before it reaches the campaign,
+    and its handler runs in the campaign's owner task (see
+    :class:`~essaim.model.commands.CommandSpec` and docs/plugins.md,
+    "Commands").
+
+    When: once at engine start, on every plugin, before
+    ``essaim_register_phase_types`` (whose phase types name the commands they allow).
+    Who implements: plugins that add a command; the core plugin
+    :mod:`essaim.engine.commands` declares every built-in command here.
+    Blocking / thread: plain function only; runs at load.
 
     .. versionadded:: 0.2
     """
@@ -135,11 +159,15 @@ def essaim_register_commands(registry: Registry) -> None:
 
 @hookspec
 def essaim_register_phase_types(registry: Registry) -> None:
-    """Declare phase types with ``registry.add_phase_type(...)``.
-
-    Called once at engine start, on every plugin. A phase type names the
-    strategy family it uses (or none), its default strategy, and the
+    """Declare phase types with ``registry.add_phase_type(...)``: the
+    strategy family a phase uses (or none), its default strategy, and the
     participant commands allowed while it runs.
+
+    When: once at engine start, on every plugin, after
+    ``essaim_register_commands`` and before ``essaim_register_strategies``.
+    Who implements: plugins that add a kind of phase (``essaim_builtins.phases``
+    declares ``collect``, ``sort``, ``evaluate``, ``results``).
+    Blocking / thread: plain function only; runs at load, before any campaign.
 
     .. versionadded:: 0.1
     """
@@ -147,12 +175,15 @@ def essaim_register_phase_types(registry: Registry) -> None:
 
 @hookspec
 def essaim_register_strategies(registry: Registry) -> None:
-    """Declare named strategies with ``registry.add_strategy(family, name, ...)``
-    and export formats with ``registry.add_export_format(name, ...)``.
+    """Declare named strategies with ``registry.add_strategy(family, name,
+    settings={...})`` (each setting with its type, range and default) and
+    export formats with ``registry.add_export_format(name, ...)``. A
+    campaign then chooses a strategy by name per phase, and for moderation
+    and results.
 
-    Called once at engine start, on every plugin, after
-    :func:`essaim_register_phase_types`. A campaign then chooses a strategy
-    by name per phase (and for moderation and results).
+    When: once at engine start, on every plugin, after ``essaim_register_phase_types``.
+    Who implements: every plugin that provides a strategy or an export format.
+    Blocking / thread: plain function only; runs at load.
 
     .. versionadded:: 0.1
     """
@@ -163,14 +194,18 @@ def essaim_register_strategies(registry: Registry) -> None:
 
 @hookspec
 def essaim_engine_started(engine: Engine) -> None:
-    """The engine has opened its store and rebuilt every campaign (with
-    ``open_engine(finished_later=True)``, as the server does: every
-    campaign that is not finished; the finished ones are rebuilt right
-    after, while the live ones are served, and ``engine.loaded`` is set
-    once they all are).
+    """The engine has opened its store and rebuilt its campaigns.
 
-    Called on every plugin; may be async. Do not start long-running work here
-    without your own nursery and cancel scope.
+    With ``open_engine(finished_later=True)`` (the server) only the
+    campaigns that are not finished are rebuilt by then; the finished ones
+    follow while the live ones are served (``engine.loaded`` is set once
+    they all are; meanwhile asking for one raises ``CommandError`` with
+    code ``unavailable``).
+
+    When: once, before the engine is handed to the program.
+    Who implements: observers (metrics, integrations); every plugin, in registration order.
+    Blocking / thread: trio thread; may be ``async``. Do not start long-running
+    work here without your own nursery and cancel scope.
 
     .. versionadded:: 0.1
     """
@@ -178,7 +213,15 @@ def essaim_engine_started(engine: Engine) -> None:
 
 @hookspec
 def essaim_campaign_created(state: CampaignState) -> None:
-    """A campaign was created and its creation is durable. Every plugin.
+    """A campaign was created and its creation is durable.
+
+    When: after ``engine.create_campaign`` recorded the campaign.
+    Who implements: observers; every plugin, in registration order.
+    Blocking / thread: trio thread; may be ``async``; keep it short (the
+    facilitator waits for the creation to return).
+
+    Args:
+        state: the new campaign's state (status ``draft``).
 
     .. versionadded:: 0.1
     """
@@ -186,9 +229,16 @@ def essaim_campaign_created(state: CampaignState) -> None:
 
 @hookspec
 def essaim_phase_changed(state: CampaignState, previous: int, current: int) -> None:
-    """The current phase index changed (``-1`` before start; ``len(phases)``
-    once finished). Called on every plugin after the change is applied.
-    Hot path: keep it fast.
+    """The current phase index changed, after the change is applied.
+
+    When: on start, on every advance or timeout, and when the campaign finishes.
+    Who implements: observers; every plugin, in registration order.
+    Blocking / thread: **hot path**, inside the campaign's owner task; must be
+    a plain function (an ``async`` one is refused with a PluginError).
+
+    Args:
+        previous: the phase index before (``-1`` before the start).
+        current: the phase index now (``len(phases)`` once finished).
 
     .. versionadded:: 0.1
     """
@@ -196,7 +246,12 @@ def essaim_phase_changed(state: CampaignState, previous: int, current: int) -> N
 
 @hookspec
 def essaim_engine_stopping(engine: Engine) -> None:
-    """The engine is about to close its store. Every plugin; may be async.
+    """The engine is about to stop taking commands and close its store.
+
+    When: once, as the engine closes.
+    Who implements: observers that hold resources; every plugin.
+    Blocking / thread: trio thread, shielded from cancellation; may be
+    ``async``; keep it short.
 
     .. versionadded:: 0.1
     """
@@ -209,8 +264,15 @@ def essaim_engine_stopping(engine: Engine) -> None:
 def essaim_collection_prompts(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, participant: Participant
 ) -> Sequence[Prompt]:
-    """The prompts this participant answers in the current collection phase,
-    fitted to their profile. Hot path (called at join and at phase change).
+    """The prompts this participant answers in the current collection
+    phase, fitted to their profile.
+
+    When: a participant asks what to answer (at join and at each phase change).
+    Who implements: the plugin owning the campaign's collection strategy (``prompts`` is built in).
+    Blocking / thread: hot path; may be ``async``.
+
+    Returns:
+        The :class:`~essaim.model.types.Prompt` objects (``id``, ``text``) to show, in order.
 
     .. versionadded:: 0.1
     """
@@ -225,10 +287,21 @@ def essaim_collection_check_card(
     text: str,
     prompt: str | None,
 ) -> str:
-    """Validate and normalise a new card's text; return the text to keep.
+    """Validate and normalise a new card's text. Raise
+    :class:`~essaim.errors.CommandError` to refuse it (too long, empty,
+    unknown prompt...): the participant sees its message, nothing changes.
 
-    Raise :class:`~essaim.errors.CommandError` to refuse it (too long, empty,
-    unknown prompt...). Called before the moderation screen. Hot path.
+    When: a participant writes a card (``write_card``), before the moderation screen.
+    Who implements: the collection strategy's plugin.
+    Blocking / thread: hot path; may be ``async``.
+
+    Args:
+        participant: the author.
+        text: the card's text as sent (at most 2,000 characters).
+        prompt: the id of the prompt it answers, or None.
+
+    Returns:
+        The text to keep (then screened by the moderation strategy).
 
     .. versionadded:: 0.1
     """
@@ -238,10 +311,21 @@ def essaim_collection_check_card(
 def essaim_collection_similar(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, text: str, limit: int
 ) -> Sequence[Suggestion]:
-    """Existing visible cards similar to ``text``, best first, at most ``limit``.
+    """Existing visible cards similar to what a participant is typing, so
+    they can support one instead of writing a duplicate.
 
-    Called while a participant types, so it must answer in well under a
-    millisecond for thousands of cards (keep an incremental index). Hot path.
+    When: while a participant types (the ``suggest`` query).
+    Who implements: the collection strategy's plugin.
+    Blocking / thread: hot path, called very often: answer in well under a
+    millisecond for thousands of cards (keep an incremental index in ``state.caches``).
+
+    Args:
+        text: what the participant has typed so far.
+        limit: the most suggestions to return.
+
+    Returns:
+        At most ``limit`` :class:`~essaim.model.types.Suggestion` objects
+        (``cid``, ``text``, ``score``), best first, of visible cards only.
 
     .. versionadded:: 0.1
     """
@@ -258,8 +342,23 @@ def essaim_structuring_deal(
     sorter: Participant,
     rng: random.Random,
 ) -> Deal | None:
-    """Deal a hand to a sorter who asks for one, or None when nothing is left
-    for them. The hand is recorded in a ``hand_dealt`` event. Hot path.
+    """Deal a hand to a sorter who asks for one (``deal``); it is recorded
+    in a ``hand_dealt`` event.
+
+    Items are card ids, or groups of cards named by their members with
+    ``essaim.model.hand_items.group_id(cards)`` (``"g:c3+c17"``): the server
+    shows a group by its cards' texts, so a group needs no extra state.
+
+    When: a sorter asks for a hand, in a structuring phase.
+    Who implements: the structuring strategy's plugin (``crowd_sort`` is built in).
+    Blocking / thread: hot path; may be ``async``.
+
+    Args:
+        sorter: the participant asking (volunteered as a sorter by this deal if not before).
+
+    Returns:
+        A :class:`~essaim.model.types.Deal` (``items``, at most 64; ``stage``),
+        or None when nothing is left for this sorter.
 
     .. versionadded:: 0.1
     """
@@ -269,12 +368,25 @@ def essaim_structuring_deal(
 def essaim_structuring_aggregate(
     strategy: str, settings: Mapping[str, Any], snapshot: SortingInput
 ) -> Structure:
-    """Aggregate the sorters' placements into the crowd's structure.
+    """Aggregate the sorters' placements into the crowd's structure. Must
+    be deterministic for a given snapshot (the order of placements must not
+    change the result). If it raises at the end of a phase, the campaign
+    evaluates the cards themselves instead of stalling.
 
-    Worker thread: runs on an immutable snapshot, may take seconds, must be
-    deterministic for a given snapshot (the order of placements must not
-    change the result). Its output at the end of a sorting phase becomes the
-    items the evaluation works on.
+    When: at the end of a sorting phase (its output becomes the items the
+    evaluation works on), and whenever the structure is asked for (the
+    facilitator's console, results, exports).
+    Who implements: the structuring strategy's plugin.
+    Blocking / thread: **worker thread**, plain function only; may take
+    seconds; touch nothing but its arguments (and ``snapshot.caches``).
+
+    Args:
+        snapshot: an immutable :class:`~essaim.model.types.SortingInput` copy
+            of the cards, placements and profiles.
+
+    Returns:
+        The :class:`~essaim.model.types.Structure`: themes -> ideas -> cards
+        (every visible card in exactly one idea), and what is off-topic.
 
     .. versionadded:: 0.1
     """
@@ -285,8 +397,21 @@ def essaim_structuring_aggregate(
 
 @strategy_hookspec
 def essaim_moderation_screen(strategy: str, settings: Mapping[str, Any], text: str) -> Screening:
-    """Screen a text at submission: mask personal data, catch obvious abuse.
-    Hot path.
+    """Screen a text at submission: mask personal data, catch obvious abuse
+    and junk. A good hook to *wrap* (``@hookimpl(wrapper=True)``) to add a
+    check of your own around the campaign's screen.
+
+    When: every card at submission, after ``essaim_collection_check_card``.
+    Who implements: the moderation strategy's plugin (``jury`` is built in).
+    Blocking / thread: hot path; may be ``async`` (unless wrapped).
+
+    Args:
+        text: the card's text as the collection strategy kept it.
+
+    Returns:
+        A :class:`~essaim.model.types.Screening`: the text to keep, findings
+        for the log, and whether to reject it (with a message) or accept it
+        hidden for review.
 
     .. versionadded:: 0.1
     """
@@ -301,9 +426,21 @@ def essaim_moderation_flag(
     flagger: Participant,
     rng: random.Random,
 ) -> FlagOutcome:
-    """A participant flagged a card with no open case: draw a jury (and say
-    whether to hide at once). Flags on a card with an open case only add to
-    it. Hot path.
+    """A participant flagged a card that has no open case: draw a jury
+    (flags on a card with an open case only add to it).
+
+    When: a ``flag`` on a card without an open case, in any running phase.
+    Who implements: the moderation strategy's plugin.
+    Blocking / thread: hot path; may be ``async``.
+
+    Args:
+        card: the flagged :class:`~essaim.model.state.Card`.
+        flagger: who flagged it.
+
+    Returns:
+        A :class:`~essaim.model.types.FlagOutcome`: the jurors' pids (the
+        author and the flagger are removed if present; empty: the case waits
+        for the facilitator) and whether to hide the card at once.
 
     .. versionadded:: 0.1
     """
@@ -313,8 +450,19 @@ def essaim_moderation_flag(
 def essaim_moderation_verdict(
     strategy: str, settings: Mapping[str, Any], state: CampaignState, case: Case
 ) -> Verdict | None:
-    """Decide an open case from its votes so far: ``"hide"``, ``"keep"``, or
-    None to wait for more votes. Called after each juror's vote. Hot path.
+    """Decide an open case from its votes so far. The facilitator can always
+    override with the ``decide`` command.
+
+    When: after each juror's vote (``judge``), with the case as it is once that vote counts.
+    Who implements: the moderation strategy's plugin.
+    Blocking / thread: hot path; may be ``async``.
+
+    Args:
+        case: the :class:`~essaim.model.state.Case`; ``case.votes`` maps each
+            juror who voted to ``"hide"`` or ``"keep"``, this vote included.
+
+    Returns:
+        ``"hide"`` or ``"keep"`` to decide, or None to wait for more votes.
 
     .. versionadded:: 0.1
     """
@@ -331,8 +479,16 @@ def essaim_evaluation_next(
     participant: Participant,
     rng: random.Random,
 ) -> EvaluationTask | None:
-    """What this participant evaluates next (a pair, an item to rate, a
-    ballot), or None when they are done. Hot path.
+    """What this participant evaluates next: a pair, an item to rate, a ballot.
+
+    When: a participant asks (the ``next`` query), in an evaluation phase.
+    Who implements: the evaluation strategy's plugin (``pairwise`` and others
+    are built in; the example plugin adds ``dot_vote``).
+    Blocking / thread: hot path; may be ``async``.
+
+    Returns:
+        An :class:`~essaim.model.types.EvaluationTask` (``kind`` and what to
+        show), or None when this participant is done.
 
     .. versionadded:: 0.1
     """
@@ -347,8 +503,20 @@ def essaim_evaluation_check(
     kind: str,
     data: Mapping[str, Any],
 ) -> Mapping[str, Any]:
-    """Validate a judgment and return its normalised data (recorded in a
-    ``judgment_recorded`` event). Raise CommandError to refuse it. Hot path.
+    """Validate a judgment. Raise :class:`~essaim.errors.CommandError` to
+    refuse it (the participant sees its message; nothing changes).
+
+    When: a participant sends a judgment (the ``evaluate`` command).
+    Who implements: the evaluation strategy's plugin.
+    Blocking / thread: hot path; may be ``async``.
+
+    Args:
+        participant: the judge.
+        kind: the task kind the client answers (as ``essaim_evaluation_next`` gave it).
+        data: the judgment as sent (an object; its shape is the strategy's).
+
+    Returns:
+        The normalised judgment data, recorded in a ``judgment_recorded`` event.
 
     .. versionadded:: 0.1
     """
@@ -359,7 +527,19 @@ def essaim_evaluation_scores(
     strategy: str, settings: Mapping[str, Any], snapshot: EvaluationInput
 ) -> Sequence[ItemScore]:
     """Score every item from the judgments, with uncertainty, consensus and
-    controversy. Worker thread, on an immutable snapshot.
+    controversy, and optional per-segment scores.
+
+    When: results are computed (the console's live results, the results phase, exports).
+    Who implements: the evaluation strategy's plugin.
+    Blocking / thread: **worker thread**, plain function only, on an immutable
+    snapshot; may take seconds.
+
+    Args:
+        snapshot: an immutable :class:`~essaim.model.types.EvaluationInput`
+            copy of the items, judgments and profiles.
+
+    Returns:
+        One :class:`~essaim.model.types.ItemScore` per item.
 
     .. versionadded:: 0.1
     """
@@ -376,11 +556,25 @@ def essaim_results_sheets(
     scores: Sequence[ItemScore],
     min_segment_size: int,
 ) -> Sequence[OpportunitySheet]:
-    """Turn scores into ranked opportunity sheets. Segment breakdowns of
-    fewer than ``min_segment_size`` participants must be left out
-    (``essaim.plugin.segments.SegmentFilter.for_state``: in this hook it uses the
-    judge counts the engine made in a worker thread, on the scores'
-    snapshot).
+    """Turn scores into ranked opportunity sheets. Leave out segment
+    breakdowns of fewer than ``min_segment_size`` distinct judges of that
+    item (``essaim.plugin.segments.SegmentFilter.for_state(state,
+    min_segment_size)`` does it, at no cost here: the engine counted the
+    judges per segment in a worker thread on the scores' snapshot). The
+    engine filters the sheets again the same way before anyone sees them.
+
+    When: results are computed, after ``essaim_evaluation_scores``.
+    Who implements: the results strategy's plugin (``opportunity_sheets`` is built in).
+    Blocking / thread: trio thread; may be ``async``; keep it fast (it runs each
+    time results are computed; the engine shares one computation among the
+    callers within ``max_age``).
+
+    Args:
+        scores: what ``essaim_evaluation_scores`` returned.
+        min_segment_size: the template's ``campaign.min_segment_size``.
+
+    Returns:
+        :class:`~essaim.model.types.OpportunitySheet` objects, ranked (``rank`` 1 first).
 
     .. versionadded:: 0.1
     """
@@ -392,7 +586,23 @@ def essaim_results_export(
 ) -> Sequence[ExportFile]:
     """Render results in a format this plugin registered with
     ``registry.add_export_format``. Anonymous campaigns must not reveal
-    participant identities beyond their opaque ids.
+    participant identities beyond their opaque ids; a CSV is written with
+    ``essaim.plugin.spreadsheet.csv_bytes``, so no cell runs as a formula.
+
+    When: an export in that format is asked for (``engine.export``,
+    ``essaim export``, the facilitator API).
+    Who implements: plugins that registered export formats (``json``, ``csv``,
+    ``polis`` and ``html`` are built in).
+    Blocking / thread: trio thread; may be ``async``; for large exports, do the
+    heavy work with ``trio.to_thread.run_sync``.
+
+    Args:
+        format: the format's name.
+        results: the :class:`~essaim.model.types.Results` as ``engine.results`` gives them now.
+
+    Returns:
+        One or more :class:`~essaim.model.types.ExportFile` objects (a format
+        may produce several, e.g. the Pol.is CSV set).
 
     .. versionadded:: 0.1
     """
