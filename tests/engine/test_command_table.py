@@ -237,8 +237,8 @@ def test_a_command_declared_twice_or_a_phase_type_allowing_an_undeclared_one_fai
         def essaim_register_commands(self, registry: Registry) -> None:
             registry.add_command(CommandSpec("judge", "participant", Fields(), builtin.judge))
 
-    with pytest.raises(PluginError, match="plugin 'twice': command 'judge' is already declared by "
-                                          "'essaim.engine.commands'"):
+    with pytest.raises(PluginError, match=r"plugin 'twice': command 'judge' is already declared by "
+                                          r"'essaim\.engine\.commands'"):
         PluginHost.load(extra=[Twice()], entry_points=False)
 
     class Undeclared:

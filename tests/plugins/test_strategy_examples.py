@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import tomllib
 
+from doc_examples import EXAMPLES, example
+
 from essaim import CampaignTemplate, Command, PluginHost
 from essaim.model.template import TEMPLATE_KEYS
 from essaim.testing import joined, make_template, open_test_engine, run_campaign_to
-
-from doc_examples import EXAMPLES, example
 
 questions = example("strategies/questions.py")
 by_prompt = example("strategies/by_prompt.py")

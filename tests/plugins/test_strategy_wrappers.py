@@ -9,12 +9,12 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
+from doc_examples import example
 
 from essaim import Actor, Command, CommandError, PluginError, PluginHost, hookimpl
 from essaim.model.types import Screening
 from essaim.testing import joined, make_template, open_test_engine, run_campaign_to
 
-from doc_examples import example
 
 async def test_the_profanity_screen_wraps_the_jury_and_keeps_its_masking_and_juries() -> None:
     screen = example("strategies/profanity_screen.py").ProfanityScreen(["frobnicate"])

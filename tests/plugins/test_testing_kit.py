@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from essaim import FACILITATOR, Command, TemplateError
+from essaim import FACILITATOR, Command, PluginError, TemplateError, hookimpl
 from essaim.testing import (
     PluginCallRecorder,
     joined,
@@ -106,13 +106,13 @@ async def test_open_test_engine_can_use_a_sqlite_store(tmp_path: object) -> None
 class FailsOnCreation:
     __name__ = "fails_on_creation"
 
-    @essaim.hookimpl
+    @hookimpl
     def essaim_campaign_created(self) -> None:
         raise RuntimeError("my plugin's bug")
 
 
 async def test_a_failing_plugin_raises_one_clear_error_not_nested_groups() -> None:
-    with pytest.raises(essaim.PluginError, match=r"plugin 'fails_on_creation' raised in essaim_campaign_created: "
+    with pytest.raises(PluginError, match=r"plugin 'fails_on_creation' raised in essaim_campaign_created: "
                                                  r"RuntimeError\(\"my plugin's bug\"\)") as caught:
         async with open_test_engine(plugins=[FailsOnCreation()]) as engine:
             await engine.create_campaign(make_template())

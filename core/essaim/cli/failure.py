@@ -10,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from essaim.errors import (
-    BusError, CommandError, EssaimError, NotFound, PluginError, StoreError, TemplateError, sole_error,
+    BusError,
+    CommandError,
+    EssaimError,
+    NotFound,
+    PluginError,
+    StoreError,
+    TemplateError,
+    sole_error,
 )
 
 __all__ = ["CLIError", "Failure", "describe", "sole_error", "EXIT_FAILURE", "EXIT_USAGE"]

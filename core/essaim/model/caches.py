@@ -61,7 +61,7 @@ class CampaignCaches:
             value = self._values.get(key)
             if value is None:
                 value = self._values[key] = factory()
-            return value  # type: ignore[no-any-return]
+            return value
 
     def peek(self, key: Hashable) -> Any:
         """The cache under ``key`` if it exists, else None (never creates one)."""

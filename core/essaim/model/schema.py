@@ -351,9 +351,8 @@ def _text_list(name: str, expected: str, high: int | None, low: int, longest: in
         if not low <= len(value) <= most:
             raise Invalid(name, expected, found=value)
         for v in value:
-            if v.__class__ is not str or len(v) > longest:
-                if not isinstance(v, str) or len(v) > longest:
-                    raise Invalid(name, expected, found=value)
+            if (v.__class__ is not str and not isinstance(v, str)) or len(v) > longest:
+                raise Invalid(name, expected, found=value)
     return check
 
 

@@ -259,7 +259,7 @@ class PluginHost:
                 raise PluginError(f"plugin {call.plugin_name!r} raised in {hook_name}: {exc!r}") from exc
         return result
 
-    def _strategy_call(self, family: str, strategy: str, hook_name: str) -> "_StrategyCall":
+    def _strategy_call(self, family: str, strategy: str, hook_name: str) -> _StrategyCall:
         call = self._strategy_calls.get((family, strategy, hook_name))
         if call is None:
             raise PluginError(f"no plugin provides {family} strategy {strategy!r} (hook {hook_name})")

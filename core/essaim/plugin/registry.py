@@ -6,9 +6,8 @@ plugin's name, so a duplicate names both plugins involved.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from essaim.errors import PluginError, TemplateError

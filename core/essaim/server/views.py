@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from essaim.model.hand_items import group_members, is_group
 from essaim.model.standing import places, points
 from essaim.model.state import CampaignState
-from essaim.plugin.registry import MODERATION_COMMANDS
 
 if TYPE_CHECKING:
     from essaim.engine import Engine

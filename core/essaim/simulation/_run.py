@@ -135,9 +135,10 @@ def simulation_template(
             phase = replace(phase, strategy=chosen[family], settings={})
         phases.append(phase)
     out = replace(template, phases=tuple(phases))
-    for section in ("moderation", "results"):
-        if section in chosen and chosen[section] != getattr(out, section).name:
-            out = replace(out, **{section: StrategyChoice(chosen[section])})
+    if "moderation" in chosen and chosen["moderation"] != out.moderation.name:
+        out = replace(out, moderation=StrategyChoice(chosen["moderation"]))
+    if "results" in chosen and chosen["results"] != out.results.name:
+        out = replace(out, results=StrategyChoice(chosen["results"]))
     return out
 
 
