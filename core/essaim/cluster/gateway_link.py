@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,7 @@ import orjson
 import trio
 
 from essaim.cluster.bus import Add, Bus, BusError
-from essaim.cluster.replica import Replica, error_from_reply
+from essaim.cluster.replica import OnReply, Replica, error_from_reply
 from essaim.cluster.wire import (
     CAMPAIGNS,
     CODES,
@@ -64,9 +63,6 @@ RETRY_SECONDS = 0.5
 #: Seconds of failing reads before this gateway refuses actions at once
 #: (before that, a request still leaves and gets its own answer or deadline).
 DOWN_AFTER_SECONDS = 1.0
-
-OnReply = Callable[[Any, CommandError | None], None]
-
 
 @dataclass(slots=True)
 class _Pending:

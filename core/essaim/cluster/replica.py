@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
@@ -27,10 +27,9 @@ from essaim.model.events import Event
 from essaim.model.state import CampaignState
 
 if TYPE_CHECKING:
-    from essaim.cluster.gateway_link import GatewayLink
     from essaim.plugin import PluginHost
 
-__all__ = ["Replica", "error_from_reply"]
+__all__ = ["Replica", "OwnerLink", "OnReply", "error_from_reply"]
 
 log = logging.getLogger("essaim.cluster.replica")
 
@@ -44,6 +43,17 @@ _ERRORS: dict[str, type[CommandError]] = {
 }
 
 
+#: Called on the trio thread with the owner's answer, or the error that stands for it.
+OnReply = Callable[[Any, CommandError | None], None]
+
+
+class OwnerLink(Protocol):
+    """What a replica needs of the gateway's link to the owners
+    (:class:`essaim.cluster.gateway_link.GatewayLink`): forwarding a request."""
+
+    def request(self, campaign_id: str, kind: str, args: Any, on_reply: OnReply) -> None: ...
+
+
 def error_from_reply(error: Mapping[str, str]) -> CommandError:
     """The owner's refusal, as the same exception class a local owner raises."""
     cls = _ERRORS.get(error["code"], CommandError)
@@ -53,7 +63,7 @@ def error_from_reply(error: Mapping[str, str]) -> CommandError:
 class Replica:
     """A campaign's state kept from its owner's stream; commands forwarded."""
 
-    def __init__(self, state: CampaignState, host: PluginHost, link: GatewayLink) -> None:
+    def __init__(self, state: CampaignState, host: PluginHost, link: OwnerLink) -> None:
         self.state = state
         self.host = host
         self._link = link
