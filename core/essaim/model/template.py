@@ -30,14 +30,12 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import Any, Literal, Protocol, overload
 
 from essaim.errors import TemplateError
 
-if TYPE_CHECKING:
-    from essaim.plugin.registry import Registry
-
-__all__ = ["CampaignTemplate", "PhaseSpec", "ProfileAttribute", "StrategyChoice", "parse_duration", "TEMPLATE_KEYS"]
+__all__ = ["CampaignTemplate", "PhaseSpec", "ProfileAttribute", "StrategyChoice", "TemplateChecker", "parse_duration",
+           "TEMPLATE_KEYS"]
 
 Anonymity = Literal["anonymous", "pseudonymous"]
 ANONYMITY_MODES = ("anonymous", "pseudonymous")
@@ -107,6 +105,12 @@ class PhaseSpec:
     strategy: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     auto_advance: bool = True
+
+
+class TemplateChecker(Protocol):
+    """What checks a template against the loaded plugins: the plugin registry."""
+
+    def check_template(self, template: CampaignTemplate, *, source: str | None = None) -> CampaignTemplate: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,40 +234,15 @@ class CampaignTemplate:
 
     # -- checking against plugins ------------------------------------------------
 
-    def check(self, registry: Registry, *, source: str | None = None) -> CampaignTemplate:
+    def check(self, registry: TemplateChecker, *, source: str | None = None) -> CampaignTemplate:
         """Resolve default strategies and check every name, and every
         strategy's settings, against what the plugins declare.
 
-        Returns the template with each phase's strategy filled in.
+        Returns the template with each phase's strategy filled in. The plugin
+        registry does it (:meth:`essaim.plugin.registry.Registry.check_template`):
+        it knows what the plugins declared, and the model stays below it.
         """
-        phases = []
-        for i, ph in enumerate(self.phases):
-            ptype = registry.phase_types.get(ph.type)
-            if ptype is None:
-                raise TemplateError(
-                    f"unknown phase type {ph.type!r}; available: {sorted(registry.phase_types)}",
-                    source=source, key=f"phase[{i}].type",
-                )
-            strategy = ph.strategy or ptype.default_strategy
-            if ptype.family is not None:
-                info = registry.require_strategy(ptype.family, strategy, source=source, key=f"phase[{i}].strategy")
-                info.check_settings(ph.settings, source=source, key=f"phase[{i}].settings")
-            phases.append(
-                PhaseSpec(ph.type, ph.title, ph.duration, strategy, ph.settings, ph.auto_advance)
-            )
-        for section, choice in (("moderation", self.moderation), ("results", self.results)):
-            info = registry.require_strategy(section, choice.name, source=source, key=f"{section}.strategy")
-            info.check_settings(choice.settings, source=source, key=f"{section}.settings")
-        return CampaignTemplate(
-            title=self.title,
-            phases=tuple(phases),
-            profile=self.profile,
-            anonymity=self.anonymity,
-            language=self.language,
-            min_segment_size=self.min_segment_size,
-            moderation=self.moderation,
-            results=self.results,
-        )
+        return registry.check_template(self, source=source)
 
     # -- storage form ------------------------------------------------------------
 

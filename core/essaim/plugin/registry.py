@@ -13,6 +13,7 @@ from typing import Any
 from essaim.errors import PluginError, TemplateError
 from essaim.model.commands import CommandSpec, CommandTable
 from essaim.model.schema import MISSING, Anything, Field, Fields, Invalid
+from essaim.model.template import CampaignTemplate, PhaseSpec
 
 __all__ = ["Registry", "PhaseType", "StrategyInfo", "ExportFormat", "FAMILIES"]
 
@@ -210,3 +211,30 @@ class Registry:
                 source=source, key=key,
             )
         return info
+
+    def check_template(self, template: CampaignTemplate, *, source: str | None = None) -> CampaignTemplate:
+        """Resolve default strategies and check every name, and every
+        strategy's settings, against what the plugins declared (what
+        :meth:`CampaignTemplate.check` asks for).
+
+        Returns the template with each phase's strategy filled in.
+        """
+        phases = []
+        for i, ph in enumerate(template.phases):
+            ptype = self.phase_types.get(ph.type)
+            if ptype is None:
+                raise TemplateError(
+                    f"unknown phase type {ph.type!r}; available: {sorted(self.phase_types)}",
+                    source=source, key=f"phase[{i}].type",
+                )
+            strategy = ph.strategy or ptype.default_strategy
+            if ptype.family is not None:
+                info = self.require_strategy(ptype.family, strategy, source=source, key=f"phase[{i}].strategy")
+                info.check_settings(ph.settings, source=source, key=f"phase[{i}].settings")
+            phases.append(
+                PhaseSpec(ph.type, ph.title, ph.duration, strategy, ph.settings, ph.auto_advance)
+            )
+        for section, choice in (("moderation", template.moderation), ("results", template.results)):
+            info = self.require_strategy(section, choice.name, source=source, key=f"{section}.strategy")
+            info.check_settings(choice.settings, source=source, key=f"{section}.settings")
+        return replace(template, phases=tuple(phases))
