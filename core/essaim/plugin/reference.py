@@ -20,9 +20,12 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from essaim.plugin import hookspecs
+
+if TYPE_CHECKING:
+    from essaim.model.commands import CommandSpec
 
 __all__ = ["HookDoc", "hook_docs", "field_docs", "render", "DOCUMENTED_TYPES", "SECTIONS"]
 
@@ -211,9 +214,17 @@ def _hook_section(doc: HookDoc) -> list[str]:
     return out
 
 
-def _commands_section() -> list[str]:
-    from essaim.engine.commands import BUILTIN_COMMANDS
+def _core_commands() -> list[CommandSpec]:
+    """The commands the core declares, as a plugin host without any other
+    plugin registers them (essaim.engine.commands, loaded by name: the plugin
+    layer names the engine's core plugin, it does not import it)."""
+    from essaim.plugin._host import PluginHost
 
+    return list(PluginHost.load(builtins=(), entry_points=False).registry.commands)
+
+
+def _commands_section() -> list[str]:
+    commands = _core_commands()
     out = ["## Commands", "",
            "Declared in `essaim.engine.commands` (a plugin declares its own the same way, with "
            "`essaim_register_commands`). Fields not listed are ignored; the engine checks these shapes "
@@ -223,7 +234,7 @@ def _commands_section() -> list[str]:
                           ("facilitator", "Facilitator commands (HTTP API)"),
                           ("engine", "The engine's own commands (never accepted from outside)")):
         out += [f"### {title}", ""]
-        for spec in BUILTIN_COMMANDS:
+        for spec in commands:
             if spec.sender != sender:
                 continue
             out.append(f"#### `{spec.name}`")
