@@ -64,6 +64,10 @@ CLOSE_UNAUTHORIZED = 4003
 
 #: Numbers the sockets of this process for log lines.
 _connection_ids = itertools.count(1)
+#: What a send raises when the client is already going away: hypercorn's
+#: shutdown of the socket met the frame (BusyResourceError), or the reset
+#: did (Broken/ClosedResourceError; hypercorn catches most of those itself).
+PEER_GONE = (trio.BusyResourceError, trio.BrokenResourceError, trio.ClosedResourceError)
 
 QUERY_TYPES = frozenset({"suggest", "next"})
 #: Longest text a ``suggest`` query is matched on; a card is shorter.
@@ -157,17 +161,16 @@ class ParticipantSocket:
 class Connection:
     """One participant's socket after the handshake."""
 
-    __slots__ = ("server", "endpoint", "scope", "send", "outbox", "hub", "campaign_id", "pid", "actor", "bucket",
-                 "counters_sent", "results_sent", "sending_since", "phase_changed_at", "conn_id", "slow", "finished",
-                 "_nursery",
-                 "_prejoin_close", "__weakref__")
+    __slots__ = ("server", "endpoint", "scope", "_asgi_send", "outbox", "hub", "campaign_id", "pid", "actor",
+                 "bucket", "counters_sent", "results_sent", "sending_since", "phase_changed_at", "conn_id", "slow",
+                 "finished", "_nursery", "_prejoin_close", "__weakref__")
 
     def __init__(self, endpoint: ParticipantSocket, scope: dict[str, Any], send: Any) -> None:
         self.server = server = endpoint.server
         #: The /ws route this socket came in by (its flood logs).
         self.endpoint = endpoint
         self.scope = scope
-        self.send = send
+        self._asgi_send = send
         #: Names this socket in log lines ("conn": "c42"): follows one phone through its lines.
         self.conn_id = f"c{next(_connection_ids)}"
         self.outbox = Outbox(server.settings.outbox_max_items)
@@ -206,6 +209,24 @@ class Connection:
             nursery.start_soon(self._writer)
             await self._read(receive)
             nursery.cancel_scope.cancel()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """Send an ASGI message; a client already going away is not an error.
+
+        A frame that was on its way when the client closed or reset the
+        connection can meet hypercorn's shutdown of the socket, and the
+        transport raises (:data:`PEER_GONE`). That is ordinary client
+        behaviour (a page closed, a phone out of coverage), so it is logged
+        at debug level and the connection ends, instead of surfacing as
+        "Error in ASGI Framework"."""
+        try:
+            await self._asgi_send(message)
+        except PEER_GONE as error:
+            log.debug("client gone while a frame was going out", extra={
+                "event": "peer_gone", "conn": self.conn_id, "campaign": self.campaign_id, "pid": self.pid,
+                "error": repr(error)})
+            if self._nursery is not None:
+                self._nursery.cancel_scope.cancel()
 
     def shutdown(self, code: int) -> None:
         """Close with ``code`` (1012 at server shutdown)."""
