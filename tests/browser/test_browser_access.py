@@ -139,6 +139,13 @@ def test_facilitator_creates_a_campaign(server: ServerProcess, browser: Any) -> 
     page.wait_for_selector("#template option[value=demo]", state="attached")
     page.set_input_files("#toml", str(TEMPLATE))
     page.click("button:has-text('Create')")
+    # The facilitator link and token are shown once, with copy buttons.
+    page.wait_for_selector("#created-h")
+    link = page.input_value("#created-link")
+    assert "#campaign=" in link and page.input_value("#created-token") in link
+    violations += axe_violations(page, "facilitator campaign created")
+    shoot(page, "facilitator-0-created")
+    page.click("#open-console")
     page.wait_for_selector("#ctl-start")
     campaign_id = parse_qs(urlparse(page.url).query)["campaign"][0]
     page.click("#ctl-start")
@@ -149,7 +156,20 @@ def test_facilitator_creates_a_campaign(server: ServerProcess, browser: Any) -> 
     page.wait_for_selector("#ctl-extend")
     before = Api(server.base, ADMIN_TOKEN).call(f"/api/campaigns/{campaign_id}")["phase"]["deadline"]
     page.click("#ctl-extend")
-    page.wait_for_function("() => document.querySelector('#live').textContent.includes('extend')")
+    page.wait_for_function("() => document.querySelector('#live').textContent.includes('+1 min')")
     after = Api(server.base, ADMIN_TOKEN).call(f"/api/campaigns/{campaign_id}")["phase"]
     assert after["status"] == "running" and after["deadline"] >= before + 59
+    # A new tab finds the campaign again: this browser remembers it.
+    other = page.context.new_page()
+    other.goto(f"{server.base}/facilitator")
+    other.wait_for_selector("#known-h")
+    other.click(".known-link")
+    other.wait_for_selector("#ctl-pause")
+    # The console in French.
+    other.click("#lang")
+    other.wait_for_selector("#cards-h:has-text('Cartes reçues')")
+    other.wait_for_selector("#sections a[href='#results']:has-text('Résultats')")
+    assert other.evaluate("() => document.documentElement.lang") == "fr"
+    violations += axe_violations(other, "facilitator console (fr)")
+    shoot(other, "facilitator-fr", full_page=False)
     assert not violations, describe(violations)

@@ -35,6 +35,11 @@ SIMILAR_DRAFT = "approval steps for small purchases"
 HALF_TYPED = "We could share one calendar for"
 #: Smallest tap target (WCAG 2.5.5), in CSS pixels.
 TAP_TARGET = 44
+PROJECTOR = {"width": 1920, "height": 1080}
+SMALL_PROJECTOR = {"width": 1280, "height": 720}
+#: Read from 10 m on a ~2.5 m wide screen (1 px ≈ 1.3 mm): the code ~14 cm tall, card texts ~5 cm.
+PROJECTOR_CODE_PX = 100
+PROJECTOR_TEXT_PX = 36
 #: Participant pages to measure: everything they load before the first interaction.
 BYTES_BUDGET = 200 * 1024
 
@@ -49,6 +54,18 @@ def participant(browser: Any, campaign: Campaign, **context: Any) -> Any:
     page.goto(campaign.join_url)
     page.wait_for_selector("#conn[data-status=online]")
     return page
+
+
+def legible(page: Any, selector: str, smallest_px: float) -> None:
+    """Text big enough to read from the back of a room (CSS pixels of a 1920-wide projector)."""
+    size = page.evaluate(f"() => parseFloat(getComputedStyle(document.querySelector({selector!r})).fontSize)")
+    assert size >= smallest_px, f"{selector} is {size}px"
+
+
+def advance(fac: Any) -> None:
+    """Next phase (or Finish) in the console, without waiting out its countdown."""
+    fac.click("#ctl-advance")
+    fac.click("#ctl-now")
 
 
 def wait_view(page: Any, title: str) -> None:
@@ -89,6 +106,16 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     fac.wait_for_selector("[data-stat=Joined]:has-text('3')")
     shoot(fac, "facilitator-1-draft", doc=True)
     violations += axe_violations(fac, "facilitator draft")
+    # The presenter screen, opened from the console, on a 1920x1080 projector.
+    screen = browser.new_context(viewport=PROJECTOR, reduced_motion="reduce").new_page()
+    screen.goto(fac.get_attribute("#open-presenter", "href"))
+    screen.wait_for_selector(".p-code")
+    assert "key=" not in screen.url, "the presenter key leaves the address bar"
+    assert screen.inner_text(".p-code") == campaign.code and screen.locator(".p-qr svg").count() == 1
+    legible(screen, ".p-code", PROJECTOR_CODE_PX)
+    screen.wait_for_selector("[data-count=participants]:has-text('3')")
+    shoot(screen, "presenter-1-waiting", full_page=False, doc=True)
+    violations += axe_violations(screen, "presenter waiting")
     fac.click("#ctl-start")
 
     # -- collect: write cards, suggestions, support instead, report --------------------------
@@ -156,12 +183,26 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     fac.wait_for_selector("#moderation-h:has-text('(1 open)')")
     fac.wait_for_selector("[data-stat=Cards]:has-text('9')")
     shoot(fac, "facilitator-2-collect", doc=True)
+    screen.wait_for_selector(".p-tile:has-text('Meeting rooms are always booked')")
+    legible(screen, ".p-tile", PROJECTOR_TEXT_PX)
+    shoot(screen, "presenter-2-wall", full_page=False, doc=True)
+    violations += axe_violations(screen, "presenter wall")
     violations += axe_violations(fac, "facilitator collect with a moderation case")
-    fac.get_by_role("button", name="Hide: Meeting rooms are always booked").click()
+    fac.locator("#moderation").get_by_role("button", name="Hide: Meeting rooms are always booked").click()
     fac.wait_for_selector("#moderation-h:has-text('(0 open)')")
     third.wait_for_selector(".my-card:has-text('Meeting rooms are always booked') >> text=hidden by moderation")
+    # The projector never shows moderation: the hidden card leaves the wall, no reason is ever shown.
+    screen.wait_for_selector(".p-tile:has-text('Meeting rooms are always booked')", state="detached")
+    assert "off-topic rant" not in screen.content()
     pages[1].fill("#card-text", HALF_TYPED)  # not sent when the collection ends
+    # "Next phase" counts down with a Cancel first.
     fac.click("#ctl-advance")
+    fac.wait_for_selector("#countdown:has-text('Moving on to “Sorting”')")
+    shoot(fac, "facilitator-countdown", full_page=False)
+    fac.click("#ctl-cancel")
+    fac.wait_for_selector("#ctl-advance")
+    assert campaign.show()["phase"]["index"] == 0, "cancelled: the phase goes on"
+    advance(fac)
 
     # -- sort: volunteer, get a hand, group it -----------------------------------------------
     for page in pages:
@@ -196,8 +237,11 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     fac.wait_for_selector("[data-stat=Placements]:not(:has-text('0'))")
     fac.wait_for_selector("#structure-h:not(:has-text('(0 themes)'))", timeout=15_000)
     shoot(fac, "facilitator-3-sort", doc=True)
+    screen.wait_for_selector(".p-themes li")
+    shoot(screen, "presenter-3-themes", full_page=False, doc=True)
+    violations += axe_violations(screen, "presenter themes")
     violations += axe_violations(fac, "facilitator sort")
-    fac.click("#ctl-advance")
+    advance(fac)
 
     # -- evaluate: compare pairs ------------------------------------------------------------
     for page in pages:
@@ -226,7 +270,7 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
             page.click("#choice-a")
     fac.wait_for_timeout(2500)
     shoot(fac, "facilitator-4-evaluate")
-    fac.click("#ctl-advance")
+    advance(fac)
 
     # -- results ------------------------------------------------------------------------------
     for page in pages:
@@ -237,6 +281,19 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     fac.wait_for_selector("#results-h")
     fac.wait_for_selector("table tbody tr", timeout=15_000)
     shoot(fac, "facilitator-5-results", doc=True)
+    screen.wait_for_selector(".p-result[data-rank='1']:not(.p-hidden)")
+    shoot(screen, "presenter-4-results", full_page=False, doc=True)
+    violations += axe_violations(screen, "presenter results")
+    # On a 1280x720 projector, with motion: revealed from the last to the first, and nothing off screen.
+    small = browser.new_context(viewport=SMALL_PROJECTOR).new_page()
+    small.goto(fac.get_attribute("#open-presenter", "href"))
+    last = small.locator(".p-result").count()
+    small.wait_for_selector(f".p-result[data-rank='{last}']:not(.p-hidden)")
+    assert small.locator(".p-result[data-rank='1'].p-hidden").count() == 1, "the first is revealed last"
+    small.wait_for_selector(".p-result[data-rank='1']:not(.p-hidden)")
+    assert small.evaluate("() => [...document.querySelectorAll('.p-code, .p-result, .p-phase')].every("
+                          "(e) => e.getBoundingClientRect().bottom <= innerHeight && e.getBoundingClientRect().right <= innerWidth)")
+    shoot(small, "presenter-4-results-1280", full_page=False)
     violations += axe_violations(fac, "facilitator results")
 
     # Exports download with the facilitator's token.
@@ -245,7 +302,7 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
     assert exported, "the JSON export is not empty"
 
-    fac.click("#ctl-advance")  # finish
+    advance(fac)  # finish
     for page in pages:
         wait_view(page, "Thank you!")
     assert campaign.show()["phase"]["status"] == "finished"

@@ -38,7 +38,9 @@ async def test_campaign_routes_need_that_campaigns_facilitator_token(server):
     shown = await fac.call("GET", f"/api/campaigns/{campaign_id}")
     assert shown.status_code == 200
     # The test server listens on 127.0.0.1: the console is told phones cannot open the link.
-    assert shown.json()["links"] == {"join_url": f"{server.base_url}/join/{code}", "reachable": False}
+    links = shown.json()["links"]
+    assert links["join_url"] == f"{server.base_url}/join/{code}" and links["reachable"] is False
+    assert links["presenter_url"].startswith(f"{server.base_url}/present#campaign={campaign_id}&key=")
     assert (await other.call("GET", f"/api/campaigns/{campaign_id}")).status_code == 401
     # An unknown campaign and a wrong token answer alike: no oracle of campaign ids.
     unknown = await fac.call("GET", "/api/campaigns/nosuch")

@@ -73,3 +73,57 @@ async def test_a_finished_campaign_shows_its_results_without_counting_late_visit
     assert server.engine.state(campaign_id).counters["participants"] == 1
     info = await trio.to_thread.run_sync(lambda: requests.get(f"{server.base_url}/api/join/{code}", timeout=10))
     assert info.json()["status"] == "finished"
+
+
+async def test_the_card_feed_lists_the_newest_cards_first_and_hide_can_be_undone(server):
+    campaign_id, code, fac = await new_campaign(server)
+    await fac.phase(campaign_id, "start")
+    async with participant_connection(server) as p:
+        await p.join(code)
+        for n in range(3):
+            await p.act_and_wait("write_card", text=f"Idea number {n} about meetings", prompt="slow")
+    path = f"/api/campaigns/{campaign_id}/cards"
+    feed = (await fac.call("GET", f"{path}?limit=2")).json()
+    assert [c["text"] for c in feed["cards"]] == ["Idea number 2 about meetings", "Idea number 1 about meetings"]
+    assert feed["total"] == 3 and not any(c["hidden"] for c in feed["cards"])
+    newest = feed["cards"][0]["cid"]
+    assert (await fac.call("POST", f"/api/campaigns/{campaign_id}/moderation",
+                           {"cid": newest, "verdict": "hide"})).status_code == 200
+    assert (await fac.call("GET", path)).json()["cards"][0]["hidden"] is True
+    assert (await fac.call("POST", f"/api/campaigns/{campaign_id}/moderation",
+                           {"cid": newest, "verdict": "keep"})).status_code == 200  # undo
+    assert (await fac.call("GET", path)).json()["cards"][0]["hidden"] is False
+    for bad in ("0", "201", "many"):
+        r = await fac.call("GET", f"{path}?limit={bad}")
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
+
+
+async def test_the_presenter_screen_shows_no_moderation_content(server):
+    campaign_id, code, fac = await new_campaign(server)
+    links = (await fac.call("GET", f"/api/campaigns/{campaign_id}")).json()["links"]
+    key = links["presenter_url"].split("key=")[1]
+    assert fac.token not in links["presenter_url"], "the projector never gets the facilitator token"
+    path = f"/api/campaigns/{campaign_id}/presenter"
+    await fac.phase(campaign_id, "start")
+    async with participant_connection(server) as writer, participant_connection(server) as reporter:
+        await writer.join(code)
+        await reporter.join(code)
+        kept = (await writer.act_and_wait("write_card", text="Fewer meetings on Mondays", prompt="slow"))["result"]
+        rude = (await writer.act_and_wait("write_card", text="A rude remark about Bob", prompt="slow"))["result"]
+        await reporter.act_and_wait("flag", cid=rude["cid"], reason="insulting")
+        shown = (await fac.call("GET", path, token=key)).json()
+        assert [c["text"] for c in shown["wall"]] == ["A rude remark about Bob", "Fewer meetings on Mondays"]
+        assert "insulting" not in str(shown) and "flags" not in str(shown) and "hidden" not in shown["counters"]
+        await fac.call("POST", f"/api/campaigns/{campaign_id}/moderation", {"cid": rude["cid"], "verdict": "hide"})
+        shown = (await fac.call("GET", path, token=key)).json()
+        assert [c["cid"] for c in shown["wall"]] == [kept["cid"]], "a hidden card leaves the wall"
+        assert shown["counters"]["cards"] == 1 and shown["results"] is None
+        assert shown["links"]["join_url"].endswith(f"/join/{code}") and shown["campaign"]["code"] == code
+    # The key reads this campaign's screen only; it runs nothing.
+    other_id, _, _ = await new_campaign(server)
+    assert (await fac.call("GET", f"/api/campaigns/{other_id}/presenter", token=key)).status_code == 401
+    assert (await fac.call("GET", "/api/campaigns/nosuch/presenter", token=key)).status_code == 401
+    assert (await fac.call("GET", path, token="wrong")).status_code == 401
+    assert (await fac.call("POST", f"/api/campaigns/{campaign_id}/phase/pause", token=key)).status_code == 401
+    assert (await fac.call("GET", f"/api/campaigns/{campaign_id}/moderation", token=key)).status_code == 401
+    assert (await fac.call("GET", path)).status_code == 200  # the facilitator token works too

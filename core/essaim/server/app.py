@@ -24,6 +24,7 @@ from essaim.server.context import LiveSocket, attach
 from essaim.server.http.audit import register_audit
 from essaim.server.http.facilitator import api as facilitator_api
 from essaim.server.http.monitoring import MONITORING_KEY, register_monitoring_routes
+from essaim.server.http.presenter import api as presenter_api
 from essaim.server.http.security_headers import add_security_headers
 from essaim.server.http.site import register_site_routes
 from essaim.server.http.unread_body import UnreadBodyGuard
@@ -93,6 +94,7 @@ class EssaimServer:
         register_audit(app)
         register_site_routes(app, self)
         app.register_blueprint(facilitator_api)
+        app.register_blueprint(presenter_api)
 
         @app.after_request
         async def security_headers(response: Response) -> Response:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from essaim.model.types import EvaluationTask, Results
 
 __all__ = [
-    "campaign_view", "phase_view", "counters_view", "you_view", "results_view", "task_view",
+    "campaign_view", "phase_view", "counters_view", "you_view", "results_view", "task_view", "results_document",
     "PROTOCOL_VERSION",
 ]
 
@@ -188,3 +188,15 @@ def results_view(results: Results) -> list[dict[str, Any]]:
          "cards": list(s.card_texts[:PARTICIPANT_RESULT_CARDS]), "segments": dict(s.segments)}
         for s, place in zip(sheets, shared)
     ]
+
+
+def results_document(results: Results) -> dict[str, Any]:
+    """Results as the facilitator API gives them (``Results.to_dict()``), each
+    sheet with its ``points`` out of 100 and its ``place`` (shared by equal
+    points), as phones and exports show them."""
+    doc = results.to_dict()
+    shared = places([s["score"] for s in doc["sheets"]])
+    for sheet, place in zip(doc["sheets"], shared):
+        sheet["points"] = points(sheet["score"])
+        sheet["place"] = place
+    return doc

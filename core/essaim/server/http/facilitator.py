@@ -21,6 +21,7 @@ import logging
 import zipfile
 from collections.abc import Mapping, Sequence
 from importlib.resources import files
+from itertools import islice
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +36,9 @@ from essaim.model.commands import FACILITATOR, Command
 from essaim.model.template import CampaignTemplate
 from essaim.server.context import ServerContext, current_server
 from essaim.server.http.audit import note_actor, note_error
+from essaim.server.http.presenter import presenter_url
 from essaim.server.proxies import client_address
-from essaim.server.views import campaign_view, counters_view, phase_view
+from essaim.server.views import campaign_view, counters_view, phase_view, results_document
 
 if TYPE_CHECKING:
     from essaim.model.types import ExportFile
@@ -44,10 +46,15 @@ if TYPE_CHECKING:
 audit_log = logging.getLogger("essaim.audit")
 
 __all__ = ["api", "ApiError", "STATUS_BY_CODE", "PHASE_ACTIONS", "MAX_BODY_BYTES",
+           "CARD_FEED_DEFAULT", "CARD_FEED_MAX",
            "builtin_templates", "zip_files"]
 
 #: A template is a few KiB; 256 KiB leaves room for long prompt lists and stops abuse.
 MAX_BODY_BYTES = 256 * 1024
+#: Cards of the console's live feed per request: what a facilitator can read
+#: between two polls, and a bounded answer whatever the campaign's size.
+CARD_FEED_DEFAULT = 50
+CARD_FEED_MAX = 200
 PHASE_ACTIONS = ("start", "pause", "resume", "extend", "advance")
 #: Retry-After of a rate-limited join lookup: attempts come back at
 #: join_rate_per_second (10/s by default), so a second is plenty.
@@ -269,7 +276,8 @@ async def show_campaign(campaign_id: str) -> Response:
                   "campaign": campaign_view(s), "phase": phase_view(engine, s),
                   "counters": counters_view(s, server.hubs.connection_count(campaign_id)),
                   "links": {"join_url": f"{server.base_url}/join/{s.code}",
-                            "reachable": server.advertised.reachable}})
+                            "reachable": server.advertised.reachable,
+                            "presenter_url": presenter_url(server.base_url, s)}})
 
 
 @api.post("/api/campaigns/<campaign_id>/phase/<action>")
@@ -328,6 +336,26 @@ async def decide(campaign_id: str) -> Response:
     return _json({"seq": ack.seq})
 
 
+@api.get("/api/campaigns/<campaign_id>/cards")
+async def card_feed(campaign_id: str) -> Response:
+    """The newest cards first, hidden ones included (marked): the console's
+    live feed, where the facilitator hides a card (and undoes it) with
+    POST .../moderation."""
+    server = require_facilitator(campaign_id)
+    try:
+        limit = int(request.args.get("limit", CARD_FEED_DEFAULT))
+    except ValueError:
+        raise ApiError("bad_request", f"'limit' must be a whole number from 1 to {CARD_FEED_MAX}") from None
+    if not 1 <= limit <= CARD_FEED_MAX:
+        raise ApiError("bad_request", f"'limit' must be a whole number from 1 to {CARD_FEED_MAX}")
+    s = server.engine.state(campaign_id)
+    cases = s.open_case_by_card
+    cards = [{"cid": c.cid, "text": c.text, "hidden": c.hidden, "supporters": len(c.supporters),
+              "flags": c.flags, "reported": c.cid in cases, "at": c.created_at}
+             for c in islice(reversed(s.cards.values()), limit)]
+    return _json({"cards": cards, "total": len(s.cards), "hidden": s.counters["hidden"]})
+
+
 @api.get("/api/campaigns/<campaign_id>/structure")
 async def structure(campaign_id: str) -> Response:
     server = require_facilitator(campaign_id)
@@ -339,7 +367,7 @@ async def structure(campaign_id: str) -> Response:
 async def results(campaign_id: str) -> Response:
     server = require_facilitator(campaign_id)
     engine = server.engine
-    return _json((await engine.results(campaign_id, max_age=server.console_read_age())).to_dict())
+    return _json(results_document(await engine.results(campaign_id, max_age=server.console_read_age())))
 
 
 @api.get("/api/campaigns/<campaign_id>/export/<format>")

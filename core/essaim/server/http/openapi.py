@@ -94,6 +94,15 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
                                                              "verdict": {"type": "string", "enum": ["hide", "keep"]}},
                             "required": ["cid", "verdict"]}),
         },
+        "/api/campaigns/{campaign_id}/cards": {"get": _op(
+            "The newest cards first, hidden ones marked: the console's live feed", {"200": _json_response("Cards")},
+            security=fac, parameters=[_CAMPAIGN_ID, {
+                "name": "limit", "in": "query", "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}])},
+        "/api/campaigns/{campaign_id}/presenter": {"get": _op(
+            "What the presenter screen shows: counters, the wall of new ideas, themes forming, the top results; "
+            "never moderation content. Takes the presenter key or the facilitator token",
+            {"200": _json_response("Presenter data")}, security=fac, parameters=[_CAMPAIGN_ID])},
         "/api/campaigns/{campaign_id}/structure": {"get": _op(
             "The crowd's live structure", {"200": _json_response("Structure")}, security=fac,
             parameters=[_CAMPAIGN_ID])},
@@ -120,6 +129,7 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
         "/join/{code}": {"get": {**_page("The participant web app, with a join code")["get"], "parameters": [
             {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}]}},
         "/facilitator": _page("The facilitator web app"),
+        "/present": _page("The presenter screen (for the projector)"),
         "/favicon.ico": {"get": {"summary": "The web app's icon (SVG)", "responses": {
             "200": {"description": "The icon", "content": {"image/svg+xml": {"schema": {"type": "string"}}}}}}},
         "/static/{name}": {"get": {"summary": "Files of the web app", "parameters": [

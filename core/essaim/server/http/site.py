@@ -59,6 +59,10 @@ def register_site_routes(app: QuartTrio, server: ServerContext) -> None:
     async def facilitator_page() -> Response:
         return await _file(STATIC_DIR / "facilitator.html", max_age=0)
 
+    @app.get("/present")
+    async def presenter_page() -> Response:
+        return await _file(STATIC_DIR / "presenter.html", max_age=0)
+
     @app.get("/favicon.ico")
     async def favicon() -> Response:
         # Browsers ask for it whatever the pages link: the same SVG icon.
