@@ -258,6 +258,7 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     option.get_by_role("button", name="Report").click()
     option.get_by_role("button", name="Send report").click()
     option.get_by_text("Reported").wait_for()
+    pages[1].wait_for_function("() => window.essaim.session.outbox.length === 0")  # the report is durable
     moderation = campaign.api.call(f"/api/campaigns/{campaign.campaign_id}/moderation")
     assert [c["text"] for c in moderation["open_cases"]] == [pages[1].inner_text("#choice-a")]
     for page in pages:
