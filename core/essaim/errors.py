@@ -15,7 +15,9 @@ human message that says what to do instead. The hierarchy::
         ├── StoreUnavailable  for now: disk full, database restarting, connection
         │                     lost; the engine retries and refuses writes meanwhile
         └── StoreConflict     the log already holds other events at those seqs
-                              (a second writer); never retried
+            │                 (a second writer); never retried
+            └── StoreFenced   a newer owner claimed the campaign: this one's
+                              epoch is stale (cluster failover); it steps down
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "StoreConflict",
+    "StoreFenced",
     "sole_error",
 ]
 
@@ -120,6 +123,18 @@ class StoreConflict(StoreError):
     """The log already holds different events at the seqs being written: a
     second writer appended to the campaign (two owners, or a stale one).
     Retrying cannot help."""
+
+
+class StoreFenced(StoreConflict):
+    """Appends carried an epoch older than their campaign's: another process
+    claimed the campaign since (cluster failover, :meth:`Store.claim`). Nothing
+    of the batch was written. ``campaigns`` maps each fenced campaign to the
+    stale epoch refused; the writer drops the items of those (campaign,
+    epoch) pairs and commits the rest, and the stale owner steps down."""
+
+    def __init__(self, message: str, campaigns: dict[str, int]) -> None:
+        super().__init__(message)
+        self.campaigns = campaigns
 
 
 def sole_error(error: BaseException) -> BaseException:

@@ -5,8 +5,8 @@ What the engine relies on: an append is one transaction (all of a batch or
 none of it), a seq is written once per campaign, what was appended is read
 back as it was (after a restart too), the newest snapshot and the events
 after it make a campaign, finished campaigns are found with their codes,
-and after a failed append :meth:`Store.written` tells whether the batch got
-in anyway. Store-specific matters (schema versions, files) have their own
+after a failed append :meth:`Store.written` tells whether the batch got
+in anyway, and fencing: a claim's epoch, and appends of a stale epoch refused. Store-specific matters (schema versions, files) have their own
 test modules.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable
 import pytest
 
 from essaim import Event
-from essaim.errors import StoreConflict
+from essaim.errors import StoreConflict, StoreFenced
 from essaim.store import Store, WriteItem
 
 MakeStore = Callable[[], Store]
@@ -137,3 +137,44 @@ def test_written_tells_whether_a_batch_got_in(make_store: MakeStore) -> None:
         store.written([WriteItem("k1", [ev(2, note="a")]), WriteItem("k1", [ev(3)])])
     # A batch of snapshots alone has nothing to look for: write it again.
     assert store.written([WriteItem("k1", [], snapshot=b"s", snapshot_seq=2)]) is False
+
+
+def test_claims_number_each_campaigns_owners_and_survive_a_restart(make_store: MakeStore) -> None:
+    store = make_store()
+    assert [store.claim("k1", "node-a"), store.claim("k1", "node-b"), store.claim("k2", "node-a")] == [1, 2, 1]
+    store.close()
+    assert make_store().claim("k1", "node-c") == 3
+
+
+def test_an_append_of_a_stale_epoch_is_refused_with_nothing_of_its_batch(make_store: MakeStore) -> None:
+    store = make_store()
+    old = store.claim("k1", "node-a")
+    store.append([WriteItem("k1", [created(), ev(2)], epoch=old)])
+    new = store.claim("k1", "node-b")
+    with pytest.raises(StoreFenced) as refused:
+        store.append([WriteItem("k2", [created()]), WriteItem("k1", [ev(3)], snapshot=b"s", snapshot_seq=3,
+                                                                     epoch=old)])
+    assert refused.value.campaigns == {"k1": old}
+    assert store.campaign_ids() == ["k1"] and [e.seq for e in store.events("k1")] == [1, 2]
+    assert store.load("k1").snapshot is None
+    store.append([WriteItem("k1", [ev(3)], snapshot=b"s", snapshot_seq=3, epoch=new), WriteItem("k2", [created()])])
+    assert [e.seq for e in store.events("k1")] == [1, 2, 3] and store.load("k1").snapshot == b"s"
+
+
+def test_an_epoch_never_claimed_is_refused_and_no_epoch_is_never_checked(make_store: MakeStore) -> None:
+    store = make_store()
+    with pytest.raises(StoreFenced) as refused:
+        store.append([WriteItem("k1", [created()], epoch=1)])
+    assert refused.value.campaigns == {"k1": 1} and store.campaign_ids() == []
+    store.claim("k1", "node-a")
+    store.append([WriteItem("k1", [created()])])  # one process: no epoch, no fencing
+    assert [e.seq for e in store.events("k1")] == [1]
+
+
+def test_two_epochs_of_one_campaign_in_a_batch_refuse_the_older(make_store: MakeStore) -> None:
+    store = make_store()
+    store.claim("k1", "node-a")
+    new = store.claim("k1", "node-a")
+    with pytest.raises(StoreFenced) as refused:
+        store.append([WriteItem("k1", [created()], epoch=new - 1), WriteItem("k1", [ev(2)], epoch=new)])
+    assert refused.value.campaigns == {"k1": new - 1} and store.events("k1") == []

@@ -101,6 +101,7 @@ class Engine:
         self.host = host
         self.limits = limits
         self.writer = GroupCommitWriter(store)
+        self.writer.on_fenced = self._on_fenced
         self._nursery = nursery
         self._owners: dict[str, CampaignOwner] = {}
         self._codes: dict[str, str] = {}
@@ -295,8 +296,25 @@ class Engine:
             return await trio.to_thread.run_sync(fn, *args)
         return fn(*args)
 
+    def _epoch_of(self, campaign_id: str) -> int | None:
+        """The fencing token this process writes the campaign with: None in
+        one process (nothing checked); cluster failover claims one."""
+        return None
+
+    async def _claim_new(self, campaign_id: str) -> None:
+        """Before a new campaign's first event: cluster failover claims it here."""
+
+    def _on_fenced(self, campaign_id: str, epoch: int) -> None:
+        """The store refused this process's epoch for the campaign: another
+        process writes it now. The owner refuses everything from here on (one
+        process never claims, so only cluster mode gets here: it steps down)."""
+        owner = self._owners.get(campaign_id)
+        if owner is not None and owner.epoch == epoch:
+            owner.stale = True
+
     async def _adopt(self, state: CampaignState) -> CampaignOwner:
-        owner = CampaignOwner(state, self.host, self.writer, self.clock, self._trio_offset)
+        owner = CampaignOwner(state, self.host, self.writer, self.clock, self._trio_offset,
+                              epoch=self._epoch_of(state.campaign_id))
         self._owners[state.campaign_id] = owner
         self._used[state.campaign_id] = trio.current_time()
         self._codes[state.code] = state.campaign_id
@@ -314,14 +332,24 @@ class Engine:
         campaign_id = secrets.token_hex(6)
         code = self._new_code()
         token = secrets.token_urlsafe(24)
+        await self._claim_new(campaign_id)
         state = CampaignState(campaign_id)
         event = Event(1, "campaign_created", self.clock(), {
             "code": code, "template": template.to_dict(), "facilitator_token_hash": hash_token(token),
         })
         state.apply(event)
-        durable = trio.Event()
-        await self.writer.submit(campaign_id, [event], durable.set)
+        durable, refused = trio.Event(), trio.Event()
+
+        def on_refused() -> None:
+            refused.set()
+            durable.set()
+
+        await self.writer.submit(campaign_id, [event], durable.set, epoch=self._epoch_of(campaign_id),
+                                 on_refused=on_refused)
         await durable.wait()
+        if refused.is_set():  # another process claimed this brand-new id: it is theirs
+            raise CommandError("the campaign could not be created (another server took it); try again",
+                               code="unavailable")
         owner = await self._adopt(state)
         owner.durable_seq = 1
         await self.host.broadcast("essaim_campaign_created", state=state)

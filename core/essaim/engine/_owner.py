@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CampaignOwner", "Reply", "COMMAND_QUEUE", "SNAPSHOT_EVERY", "SNAPSHOT_FORCE_AFTER", "check_profile", "hash_token",
-    "store_unavailable",
+    "store_unavailable", "moved_away", "Repeated",
 ]
 
 log = logging.getLogger("essaim.campaign")
@@ -94,8 +94,15 @@ class CampaignOwner:
         writer: GroupCommitWriter,
         clock: Callable[[], float],
         trio_offset: float,
+        *,
+        epoch: int | None = None,
     ) -> None:
         self.state = state
+        #: The fencing token this owner writes with (cluster failover; None in one process).
+        self.epoch = epoch
+        #: Set once the store refused this owner's epoch: another process took
+        #: the campaign over; every command is refused until it is gone.
+        self.stale = False
         self.host = host
         self.commands = host.registry.commands
         self.writer = writer
@@ -105,6 +112,8 @@ class CampaignOwner:
         self._deadline_changed = trio.Event()
         self.durable_seq = state.seq
         self._listeners: list[Listener] = []
+        #: Listeners that do not count as use (cluster mode's publication).
+        self._quiet: set[int] = set()
         self._since_snapshot = 0
         self._nursery: trio.Nursery | None = None
         #: Set once the queue is closed and every queued command was handled.
@@ -147,14 +156,25 @@ class CampaignOwner:
 
     @property
     def listened(self) -> bool:
-        """Someone is subscribed (the engine never unloads such a campaign)."""
-        return bool(self._listeners)
+        """Someone is subscribed (the engine never unloads such a campaign);
+        a listener subscribed with ``use=False`` does not count."""
+        return any(id(listener) not in self._quiet for listener in self._listeners)
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
+    def subscribe(self, listener: Listener, *, use: bool = True) -> Callable[[], None]:
         """Call ``listener(events)`` on the trio thread each time events become
-        durable. It must not block. Returns an unsubscribe function."""
+        durable. It must not block. Returns an unsubscribe function. With
+        ``use=False`` (cluster mode's publisher) the subscription does not
+        keep a finished campaign in memory."""
         self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        if not use:
+            self._quiet.add(id(listener))
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+            self._quiet.discard(id(listener))
+
+        return unsubscribe
 
     # -- submitting ------------------------------------------------------------------------
 
@@ -191,9 +211,18 @@ class CampaignOwner:
 
     # -- the owner loop ---------------------------------------------------------------------
 
+    async def _barrier(self, work: _Work, ack: Ack) -> None:
+        """Acknowledge once everything submitted before is durable (a retry
+        of a durable action; a command that changed nothing)."""
+        await self.writer.submit(self.campaign_id, (), lambda: work.reply(ack, None), epoch=self.epoch,
+                                 on_refused=lambda: work.reply(None, moved_away()))
+
     async def _handle(self, work: _Work) -> None:
         actor, command = work.actor, work.command
         state = self.state
+        if self.stale:
+            work.reply(None, moved_away())
+            return
         writable = work.internal or self.writer.health.writable
         if actor.role == "participant" and command.msg_id is not None:
             seen = state.remembered(actor.pid, command.msg_id)  # type: ignore[arg-type]
@@ -208,13 +237,16 @@ class CampaignOwner:
                         work.reply(None, store_unavailable())
                     return
                 # A barrier: acknowledge only once the original is durable.
-                await self.writer.submit(self.campaign_id, (), lambda: work.reply(ack, None))
+                await self._barrier(work, ack)
                 return
         if not writable:
             work.reply(None, store_unavailable())
             return
         try:
             decided = await self._decide(actor, command)
+        except Repeated as repeated:  # an idempotent command met its earlier self
+            await self._barrier(work, Ack(state.seq, repeated.result, duplicate=True))
+            return
         except CommandError as error:
             work.reply(None, error)
             return
@@ -229,10 +261,10 @@ class CampaignOwner:
             ))
             return
         if not decided:
-            ack = Ack(state.seq, {})
-            await self.writer.submit(self.campaign_id, (), lambda: work.reply(ack, None))
+            await self._barrier(work, Ack(state.seq, {}))
             return
-        await self.record(decided, lambda ack: work.reply(ack, None), actor=actor, msg_id=command.msg_id)
+        await self.record(decided, lambda ack: work.reply(ack, None), actor=actor, msg_id=command.msg_id,
+                          on_refused=lambda: work.reply(None, moved_away()))
 
     async def record(
         self,
@@ -241,10 +273,13 @@ class CampaignOwner:
         *,
         actor: Actor = FACILITATOR,
         msg_id: str | None = None,
+        on_refused: Callable[[], None] | None = None,
     ) -> list[Event]:
         """Turn decisions into numbered events, apply them, and queue them for
         the writer. The participant's message id goes on the last event, so a
-        retry finds the command's result once it is fully applied."""
+        retry finds the command's result once it is fully applied.
+        ``on_refused`` runs instead of ``on_ack`` if the store refuses this
+        owner's epoch (it is stale: the events are never durable)."""
         state = self.state
         now = self.clock()
         events = []
@@ -280,7 +315,8 @@ class CampaignOwner:
             if on_ack is not None:
                 on_ack(ack)
 
-        await self.writer.submit(self.campaign_id, events, on_durable, snapshot=snapshot, snapshot_seq=state.seq)
+        await self.writer.submit(self.campaign_id, events, on_durable, snapshot=snapshot, snapshot_seq=state.seq,
+                                 epoch=self.epoch, on_refused=on_refused)
         if state.phase_index != previous_phase or any(e.type.startswith("phase_") for e in events):
             self._deadline_changed.set()
             if state.phase_index != previous_phase:
@@ -447,6 +483,23 @@ class CampaignOwner:
 
 def _ignore(ack: Ack | None, error: CommandError | None) -> None:
     pass
+
+
+class Repeated(Exception):
+    """Raised by a command handler for a command already applied (a join
+    sent again with the same token): its result, acknowledged as a
+    duplicate once everything before it is durable; nothing recorded."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        super().__init__("already applied")
+        self.result = result
+
+
+def moved_away() -> CommandError:
+    """The refusal of a stale owner (another process took the campaign over).
+    Retryable: the phone sends the action again, and it reaches the new owner."""
+    return CommandError("this campaign moved to another server; your action is kept and sent again in a moment",
+                        code="unavailable")
 
 
 #: Longest profile value accepted at join.

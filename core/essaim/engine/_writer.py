@@ -18,6 +18,15 @@ and if a retry meets its own seqs already stored (the first attempt was
 still committing on the server when the retry arrived), it asks again
 rather than fail. Callbacks run once, after the one commit that counted:
 an acknowledged action is never lost and never applied twice.
+
+In cluster mode an owner's items carry its epoch (fencing, see
+:meth:`Store.claim`). When the store refuses a campaign's epoch as stale
+(:class:`~essaim.errors.StoreFenced`: another process took the campaign
+over), the writer drops every item of that (campaign, epoch), now and
+later, runs their ``on_refused`` callbacks instead (the commands are
+answered ``unavailable``: never acknowledged, so nothing is lost; the
+phones send them again, to the new owner), tells :attr:`on_fenced`, and
+commits the rest of the batch at once.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ import trio
 
 from essaim.engine.health import StoreHealth
 from essaim.engine.metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Histogram
-from essaim.errors import StoreConflict, StoreUnavailable
+from essaim.errors import StoreConflict, StoreFenced, StoreUnavailable
 from essaim.model.events import Event
 from essaim.store import Store, WriteItem
 
@@ -66,6 +75,9 @@ OUTAGE_LOG_SECONDS = 30.0
 class _Pending:
     item: WriteItem
     on_durable: Callable[[], None]
+    on_refused: Callable[[], None] | None = None
+    #: Fenced: never written, ``on_refused`` ran instead of ``on_durable``.
+    refused: bool = False
 
 
 class GroupCommitWriter:
@@ -91,6 +103,11 @@ class GroupCommitWriter:
         self.health = StoreHealth()
         #: trio time after which a stopping writer gives up on an unwritable store.
         self._give_up_at = float("inf")
+        #: (campaign, epoch) pairs the store refused as stale: their items are dropped.
+        self._fenced: set[tuple[str, int]] = set()
+        #: Called on the trio thread as ``on_fenced(campaign_id, epoch)`` the
+        #: first time the store refuses that epoch (the engine steps down).
+        self.on_fenced: Callable[[str, int], None] = lambda campaign_id, epoch: None
 
     async def submit(
         self,
@@ -100,13 +117,17 @@ class GroupCommitWriter:
         *,
         snapshot: bytes | None = None,
         snapshot_seq: int = 0,
+        epoch: int | None = None,
+        on_refused: Callable[[], None] | None = None,
     ) -> None:
         """Queue events; ``on_durable`` runs once they are committed.
 
         An empty ``events`` is a barrier: its callback runs once everything
         submitted before it is durable (used to re-acknowledge retries).
+        ``epoch`` is the owner's fencing token (cluster mode); if the store
+        refuses it, ``on_refused`` runs instead of ``on_durable``.
         """
-        pending = _Pending(WriteItem(campaign_id, events, snapshot, snapshot_seq), on_durable)
+        pending = _Pending(WriteItem(campaign_id, events, snapshot, snapshot_seq, epoch), on_durable, on_refused)
         try:
             # The common case: room in the queue. Not yielding here saves a
             # trip through trio's scheduler per command on the owner's hot path.
@@ -141,9 +162,11 @@ class GroupCommitWriter:
                             break
                         batch.append(nxt)
                         n += len(nxt.item.events)
-                    if not await self._write([p.item for p in batch if p.item.events or p.item.snapshot], n):
+                    if not await self._write(batch, n):
                         return  # stopping, and the store stayed unwritable
                     for pending in batch:
+                        if pending.refused:
+                            continue
                         try:
                             pending.on_durable()
                         except Exception:
@@ -155,9 +178,33 @@ class GroupCommitWriter:
             # finish must not wait forever. Unwritten items were never acked.
             self.finished.set()
 
-    async def _write(self, items: list[WriteItem], n: int) -> bool:
-        """Commit ``items``, retrying while the store is unavailable. False if
-        the writer is stopping and gave up on them."""
+    def _refuse(self, batch: list[_Pending], stale: set[tuple[str, int]]) -> None:
+        """Drop the items of fenced (campaign, epoch) pairs, and say so once per pair."""
+        for pending in batch:
+            item = pending.item
+            if not pending.refused and item.epoch is not None and (item.campaign_id, item.epoch) in stale:
+                pending.refused = True
+                if pending.on_refused is not None:
+                    try:
+                        pending.on_refused()
+                    except Exception:
+                        log.exception("a refusal callback failed")
+        for campaign_id, epoch in sorted(stale - self._fenced):
+            self._fenced.add((campaign_id, epoch))
+            log.error("campaign %s: the store refused epoch %d (another process took it over); its writes "
+                      "are dropped, never acknowledged", campaign_id, epoch)
+            try:
+                self.on_fenced(campaign_id, epoch)
+            except Exception:
+                log.exception("campaign %s: stepping down failed", campaign_id)
+
+    async def _write(self, batch: list[_Pending], n: int) -> bool:
+        """Commit the batch's items, retrying while the store is unavailable
+        and without the items of fenced epochs. False if the writer is
+        stopping and gave up on them."""
+        if self._fenced:
+            self._refuse(batch, self._fenced)
+        items = [p.item for p in batch if not p.refused and (p.item.events or p.item.snapshot)]
         if not items:
             return True
         started = time.perf_counter()
@@ -171,6 +218,13 @@ class GroupCommitWriter:
                     break
                 await self._call(self.store.append, items)
                 break
+            except StoreFenced as fenced:
+                self._refuse(batch, set(fenced.campaigns.items()))
+                items = [p.item for p in batch if not p.refused and (p.item.events or p.item.snapshot)]
+                n = sum(len(item.events) for item in items)
+                if not items:
+                    return True
+                continue  # the rest at once: nothing was written
             except StoreConflict:
                 # Our own earlier attempt, still committing on the server when
                 # this one arrived, took the seqs: then the batch is in.

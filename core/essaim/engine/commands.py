@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from essaim.engine._owner import check_profile
+from essaim.engine._owner import Repeated, check_profile
 from essaim.errors import CommandError, LimitExceeded, NotFound, WrongPhase
 from essaim.model.commands import (
     MAX_EXTEND_SECONDS,
@@ -285,8 +285,13 @@ async def timeout(owner: CampaignOwner, _: None, args: Mapping[str, Any]) -> Dec
 
 
 async def join(owner: CampaignOwner, _: None, args: Mapping[str, Any]) -> Decision:
-    """A participant joins (the engine made the token and checks the profile)."""
+    """A participant joins (the engine made the token and checks the profile).
+    A join whose token is known already is a retry (a gateway sending it again
+    to a new owner after a takeover): the same participant, not a second one."""
     state = owner.state
+    known = state.tokens.get(args["token_hash"])
+    if known is not None:
+        raise Repeated({"pid": known})
     template = state.template
     assert template is not None
     if len(state.participants) >= args["max_participants"]:

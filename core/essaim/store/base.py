@@ -8,22 +8,28 @@ from typing import Protocol
 
 import orjson
 
-from essaim.errors import StoreConflict
+from essaim.errors import StoreConflict, StoreFenced
 from essaim.model.events import Event
 from essaim.model.state import CampaignState
 
-__all__ = ["Store", "StoredCampaign", "WriteItem", "batch_marks", "judge_written", "sql_statements"]
+__all__ = ["Store", "StoredCampaign", "WriteItem", "batch_marks", "judge_written", "sql_statements", "fenced_items",
+           "epochs_claimed", "stale_epochs"]
 
 
 @dataclass(frozen=True, slots=True)
 class WriteItem:
     """Events of one campaign to append, and optionally a snapshot taken at
-    ``snapshot_seq`` (after those events are applied)."""
+    ``snapshot_seq`` (after those events are applied).
+
+    ``epoch`` is the writing owner's fencing token in cluster mode (see
+    :meth:`Store.claim`): the store refuses the item unless it is the
+    campaign's current epoch. None (one process) is never checked."""
 
     campaign_id: str
     events: Sequence[Event]
     snapshot: bytes | None = None
     snapshot_seq: int = 0
+    epoch: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +67,12 @@ class Store(Protocol):
     :class:`~essaim.errors.StoreConflict` when other events already hold the
     seqs being written, :class:`~essaim.errors.StoreError` otherwise.
 
-    Fencing (several processes, one owner per campaign) will add the owner's
-    epoch to :class:`WriteItem`; a store then refuses an append whose epoch is
-    older than the campaign's newest with ``StoreConflict``, in the same
-    transaction, so a stale owner can never commit.
+    Fencing (cluster mode: several processes, one owner per campaign): an
+    owner claims its campaign (:meth:`claim`) and carries the epoch it got in each
+    :class:`WriteItem`; ``append`` checks every item's epoch against the
+    campaign's current one *in the commit's transaction* and raises
+    :class:`~essaim.errors.StoreFenced` (nothing written) if any is stale, so a
+    paused or partitioned owner can never commit after another took over.
     """
 
     blocking: bool
@@ -75,6 +83,14 @@ class Store(Protocol):
     def close(self) -> None: ...
 
     def append(self, batch: Sequence[WriteItem]) -> None: ...
+
+    def claim(self, campaign_id: str, node: str) -> int:
+        """Make ``node`` the writer of the campaign's log: returns its epoch,
+        one more than the previous claim's (1 for the first). From then on,
+        appends carrying an older epoch are refused (StoreFenced). A claim
+        waits for appends under way on that campaign to commit, so events
+        read after it returns are all there will ever be from older epochs."""
+        ...
 
     def written(self, batch: Sequence[WriteItem]) -> bool:
         """Whether ``batch``, whose ``append`` raised StoreUnavailable, is in
@@ -125,6 +141,34 @@ def judge_written(marks: Sequence[Mark], found: Mapping[tuple[str, int], bytes])
                 "lost the atomicity of a transaction"
             )
     return True
+
+
+def epochs_claimed(batch: Sequence[WriteItem]) -> dict[str, int]:
+    """The epoch each fenced campaign of ``batch`` claims to write with.
+    Raises StoreFenced for the older epoch if one campaign comes with two (a
+    stale owner's items queued in the same process as its successor's)."""
+    claimed: dict[str, int] = {}
+    for item in batch:
+        if item.epoch is not None:
+            seen = claimed.setdefault(item.campaign_id, item.epoch)
+            if seen != item.epoch:
+                raise StoreFenced(f"campaign {item.campaign_id}: items of epochs {seen} and {item.epoch} in one "
+                                  "batch; the older is stale", {item.campaign_id: min(seen, item.epoch)})
+    return claimed
+
+
+def fenced_items(claimed: Mapping[str, int], current: Mapping[str, int]) -> StoreFenced | None:
+    """The refusal of the campaigns whose claimed epoch is not their current
+    one (no entry: never claimed, so any epoch is stale), or None."""
+    stale = {cid: epoch for cid, epoch in claimed.items() if current.get(cid) != epoch}
+    return None if not stale else stale_epochs(stale)
+
+
+def stale_epochs(stale: Mapping[str, int]) -> StoreFenced:
+    """StoreFenced for these (campaign, refused epoch) pairs."""
+    return StoreFenced("another process owns " + ", ".join(
+        f"campaign {cid} now (this writer's epoch {epoch} is stale)" for cid, epoch in sorted(stale.items())
+    ) + "; nothing of the batch was written", dict(stale))
 
 
 def sql_statements(script: str) -> list[str]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from essaim.errors import StoreConflict, StoreError
 from essaim.model.events import Event
-from essaim.store.base import StoredCampaign, WriteItem, batch_marks, judge_written
+from essaim.store.base import StoredCampaign, WriteItem, batch_marks, epochs_claimed, fenced_items, judge_written
 
 __all__ = ["MemoryStore"]
 
@@ -22,6 +22,8 @@ class MemoryStore:
     def __init__(self) -> None:
         self._events: dict[str, list[Event]] = {}
         self._snapshots: dict[str, tuple[int, bytes]] = {}
+        #: Campaign -> (epoch, node) of its last claim.
+        self._owners: dict[str, tuple[int, str]] = {}
 
     def open(self) -> None:
         pass
@@ -29,7 +31,15 @@ class MemoryStore:
     def close(self) -> None:
         pass
 
+    def claim(self, campaign_id: str, node: str) -> int:
+        epoch = self._owners.get(campaign_id, (0, ""))[0] + 1
+        self._owners[campaign_id] = (epoch, node)
+        return epoch
+
     def append(self, batch: Sequence[WriteItem]) -> None:
+        fenced = fenced_items(epochs_claimed(batch), {cid: owner[0] for cid, owner in self._owners.items()})
+        if fenced is not None:
+            raise fenced
         # Check the whole batch first so a bad item leaves nothing half-written.
         expected: dict[str, int] = {}
         for item in batch:

@@ -34,7 +34,15 @@ from psycopg.conninfo import conninfo_to_dict
 
 from essaim.errors import StoreConflict, StoreError, StoreUnavailable
 from essaim.model.events import Event
-from essaim.store.base import StoredCampaign, WriteItem, batch_marks, judge_written, sql_statements
+from essaim.store.base import (
+    StoredCampaign,
+    WriteItem,
+    batch_marks,
+    epochs_claimed,
+    judge_written,
+    sql_statements,
+    stale_epochs,
+)
 
 __all__ = ["PostgresStore", "MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -61,6 +69,18 @@ MIGRATIONS: tuple[str, ...] = (
     # every event of every campaign ever run.
     """
     CREATE INDEX events_finished ON events (campaign) WHERE type = 'campaign_finished';
+    """,
+    # Cluster failover: who writes each campaign's log and at which epoch
+    # (Store.claim; appends check it), and the number of the campaign's
+    # advisory lock (essaim.cluster.lease), a row's own so no two campaigns share one.
+    """
+    CREATE TABLE essaim_owners (
+        campaign text PRIMARY KEY,
+        epoch bigint NOT NULL,
+        node text NOT NULL,
+        claimed_at timestamptz NOT NULL DEFAULT now(),
+        lock_id integer GENERATED ALWAYS AS IDENTITY UNIQUE
+    );
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -109,6 +129,30 @@ _INSERT_EVENTS_AND_SNAPSHOTS = (
     "SELECT DISTINCT ON (campaign) * FROM unnest(%b::text[], %b::int8[], %b::bytea[]) AS s(campaign, seq, state) "
     "ORDER BY campaign, seq DESC "
     "ON CONFLICT (campaign) DO UPDATE SET seq = excluded.seq, state = excluded.state"
+)
+
+# With fencing (cluster failover), the same statement first takes a share lock
+# on the owners rows of the batch's campaigns whose epoch is the one claimed:
+# a claim (an UPDATE of the row) waits for the commit, and a commit after a
+# claim finds the new epoch (READ COMMITTED re-checks a row changed under it)
+# and inserts nothing. It returns the campaigns that passed.
+_FENCE = (
+    "WITH fence AS (SELECT o.campaign FROM essaim_owners o "
+    "JOIN unnest(%b::text[], %b::int8[]) AS f(campaign, epoch) ON o.campaign = f.campaign AND o.epoch = f.epoch "
+    "FOR SHARE OF o), allowed AS (SELECT count(*) = %b::int8 AS ok FROM fence), "
+    "e AS (INSERT INTO events SELECT u.* FROM unnest(%b::text[], %b::int8[], %b::text[], %b::float8[], %b::bytea[]) "
+    "AS u(campaign, seq, type, ts, data), allowed WHERE allowed.ok RETURNING 1)"
+)
+_FENCED_SNAPSHOTS = (
+    ", s AS (INSERT INTO snapshots SELECT DISTINCT ON (x.campaign) x.* "
+    "FROM unnest(%b::text[], %b::int8[], %b::bytea[]) AS x(campaign, seq, state), allowed WHERE allowed.ok "
+    "ORDER BY x.campaign, x.seq DESC "
+    "ON CONFLICT (campaign) DO UPDATE SET seq = excluded.seq, state = excluded.state RETURNING 1)"
+)
+_FENCE_PASSED = " SELECT array(SELECT campaign FROM fence)"
+_CLAIM = (
+    "INSERT INTO essaim_owners (campaign, epoch, node) VALUES (%s, 1, %s) ON CONFLICT (campaign) "
+    "DO UPDATE SET epoch = essaim_owners.epoch + 1, node = excluded.node, claimed_at = now() RETURNING epoch"
 )
 
 
@@ -206,12 +250,33 @@ class PostgresStore:
         snapshots = [(item.campaign_id, item.snapshot_seq, item.snapshot)
                      for item in batch if item.snapshot is not None]
         columns: list[list[Any]] = [list(c) for c in zip(*events)] or [[], [], [], [], []]
+        claimed = epochs_claimed(batch)
         with self._use(self._writes, "cannot write to") as conn:
             # One statement in autocommit: its own transaction, one round trip.
-            if snapshots:
+            if claimed:
+                self._append_fenced(conn, claimed, columns, snapshots)
+            elif snapshots:
                 conn.execute(_INSERT_EVENTS_AND_SNAPSHOTS, columns + [list(c) for c in zip(*snapshots)])
             else:
                 conn.execute(_INSERT_EVENTS, columns)
+
+    @staticmethod
+    def _append_fenced(conn: psycopg.Connection[Any], claimed: dict[str, int], columns: list[list[Any]],
+                       snapshots: Sequence[tuple[str, int, bytes]]) -> None:
+        query = _FENCE + (_FENCED_SNAPSHOTS if snapshots else "") + _FENCE_PASSED
+        params: list[Any] = [list(claimed), list(claimed.values()), len(claimed), *columns]
+        if snapshots:
+            params += [list(c) for c in zip(*snapshots)]
+        row = conn.execute(query, params).fetchone()
+        passed = set(row[0] if row else ())
+        if len(passed) != len(claimed):
+            raise stale_epochs({cid: epoch for cid, epoch in claimed.items() if cid not in passed})
+
+    def claim(self, campaign_id: str, node: str) -> int:
+        with self._use(self._writes, "cannot claim a campaign in") as conn:
+            row = conn.execute(_CLAIM, (campaign_id, node)).fetchone()
+        assert row is not None
+        return int(row[0])
 
     def written(self, batch: Sequence[WriteItem]) -> bool:
         marks = batch_marks(batch)

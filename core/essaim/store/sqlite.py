@@ -15,7 +15,15 @@ from pathlib import Path
 
 from essaim.errors import StoreConflict, StoreError, StoreUnavailable
 from essaim.model.events import Event
-from essaim.store.base import StoredCampaign, WriteItem, batch_marks, judge_written, sql_statements
+from essaim.store.base import (
+    StoredCampaign,
+    WriteItem,
+    batch_marks,
+    epochs_claimed,
+    fenced_items,
+    judge_written,
+    sql_statements,
+)
 
 __all__ = ["SQLiteStore", "SCHEMA_VERSION", "MIGRATIONS"]
 
@@ -35,6 +43,14 @@ MIGRATIONS: tuple[str, ...] = (
         campaign TEXT PRIMARY KEY,
         seq INTEGER NOT NULL,
         state BLOB NOT NULL
+    );
+    """,
+    # Fencing (Store.claim): who writes each campaign's log, at which epoch.
+    """
+    CREATE TABLE owners (
+        campaign TEXT PRIMARY KEY,
+        epoch INTEGER NOT NULL,
+        node TEXT NOT NULL
     );
     """,
 )
@@ -123,14 +139,20 @@ class SQLiteStore:
         ]
         size = self._rows_per_statement
         chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
+        claimed = epochs_claimed(batch)
         with self._lock:
             conn = self.conn
             try:
-                if len(chunks) == 1 and not snapshots:
+                if len(chunks) == 1 and not snapshots and not claimed:
                     # The common batch: one statement is its own transaction.
                     self._insert(conn, chunks[0])
                     return
                 conn.execute("BEGIN IMMEDIATE")
+                if claimed:  # in the transaction: a claim cannot slip in between
+                    fenced = fenced_items(claimed, self._epochs(conn, list(claimed)))
+                    if fenced is not None:
+                        conn.execute("ROLLBACK")
+                        raise fenced
                 for chunk in chunks:
                     self._insert(conn, chunk)
                 if snapshots:
@@ -143,6 +165,26 @@ class SQLiteStore:
                     except sqlite3.Error:
                         pass  # SQLite rolled back on its own (a full disk does that)
                 raise self._error("cannot write to", exc) from exc
+
+    @staticmethod
+    def _epochs(conn: sqlite3.Connection, campaign_ids: list[str]) -> dict[str, int]:
+        marks = ",".join("?" * len(campaign_ids))
+        return dict(conn.execute(f"SELECT campaign, epoch FROM owners WHERE campaign IN ({marks})",
+                                 campaign_ids).fetchall())
+
+    def claim(self, campaign_id: str, node: str) -> int:
+        with self._lock:
+            conn = self.conn
+            try:
+                # One statement, so its own transaction: it waits for an
+                # append's (BEGIN IMMEDIATE) to commit, and the next one sees it.
+                row = conn.execute(
+                    "INSERT INTO owners VALUES (?, 1, ?) ON CONFLICT (campaign) "
+                    "DO UPDATE SET epoch = epoch + 1, node = excluded.node RETURNING epoch",
+                    (campaign_id, node)).fetchone()
+            except sqlite3.Error as exc:
+                raise self._error("cannot claim a campaign in", exc) from exc
+        return int(row[0])
 
     def _error(self, doing: str, exc: sqlite3.Error) -> StoreError:
         """The StoreError subclass that says whether retrying can help."""
