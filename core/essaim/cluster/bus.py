@@ -36,7 +36,7 @@ from glide_shared.commands.stream import MaxId, MinId
 
 from essaim.errors import BusError
 
-__all__ = ["Bus", "BusError", "Add", "Entry", "parse_url"]
+__all__ = ["Bus", "BusError", "Add", "Entry", "parse_url", "FENCED_XADD"]
 
 log = logging.getLogger("essaim.cluster.bus")
 
@@ -53,12 +53,37 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 @dataclass(frozen=True, slots=True)
 class Add:
     """One XADD of a pipeline: ``ident`` None lets Valkey number the entry;
-    ``maxlen`` trims the stream to about that many entries."""
+    ``maxlen`` trims the stream to about that many entries. With ``fence``
+    (an epoch key and the writer's epoch), Valkey refuses the entry if the
+    key holds a newer epoch (:data:`FENCED_XADD`): a stale owner cannot
+    publish."""
 
     key: str
     fields: Mapping[str, bytes]
     ident: str | None = None
     maxlen: int | None = None
+    fence: tuple[str, int] | None = None
+
+
+#: XADD unless the campaign's epoch key (KEYS[2]) holds a newer epoch than
+#: the publisher's (ARGV[1]); the key keeps the newest epoch seen (a Valkey
+#: that restarted empty learns it again from the next publication). ARGV[2]
+#: is the entry id, ARGV[3] the MAXLEN (or ""), then fields and values.
+FENCED_XADD = """
+local epoch = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+if epoch < current then
+  return redis.error_reply('FENCED epoch ' .. ARGV[1] .. ' is older than the owner epoch ' .. current)
+end
+if epoch > current then redis.call('SET', KEYS[2], ARGV[1]) end
+local args = {'XADD', KEYS[1]}
+if ARGV[3] ~= '' then
+  table.insert(args, 'MAXLEN'); table.insert(args, '~'); table.insert(args, ARGV[3])
+end
+table.insert(args, ARGV[2])
+for i = 4, #ARGV do table.insert(args, ARGV[i]) end
+return redis.call(unpack(args))
+"""
 
 
 def parse_url(url: str) -> tuple[str, int, str | None, int]:
@@ -120,10 +145,16 @@ class Bus:
 
     async def add_many(self, adds: Sequence[Add]) -> list[object]:
         """One pipeline of XADDs (not a transaction). Per entry: its id, or
-        the server's refusal (e.g. an id not above the stream's last one)."""
+        the server's refusal (an id not above the stream's last one; a fenced
+        entry of a stale epoch)."""
         batch = Batch(is_atomic=False)
         for add in adds:
-            batch.xadd(add.key, list(add.fields.items()), _add_options(add))
+            if add.fence is not None:
+                fields = [part for pair in add.fields.items() for part in pair]
+                batch.custom_command(["EVAL", FENCED_XADD, "2", add.key, add.fence[0], str(add.fence[1]),
+                                      add.ident or "*", str(add.maxlen or ""), *fields])
+            else:
+                batch.xadd(add.key, list(add.fields.items()), _add_options(add))
         try:
             return list(await self._client.exec(batch, raise_on_error=False, options=BatchOptions(REQUEST_TIMEOUT_MS))
                         or ())

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,19 +26,19 @@ import trio
 
 from essaim.cluster.bus import Add, Bus, BusError
 from essaim.cluster.replica import OnReply, Replica, error_from_reply
+from essaim.cluster.sources import OwnerSource, ReplicaSource
 from essaim.cluster.wire import (
     CAMPAIGNS,
     CODES,
     DIRECTORY,
     REQUESTS_MAX_ENTRIES,
     decode_events,
-    decode_stored,
     events_key,
     replies_key,
     requests_key,
 )
 from essaim.engine.metrics import LATENCY_BUCKETS, Histogram
-from essaim.errors import CommandError, LimitExceeded
+from essaim.errors import CommandError, LimitExceeded, StoreError
 
 if TYPE_CHECKING:
     from essaim.plugin import PluginHost
@@ -64,10 +65,21 @@ RETRY_SECONDS = 0.5
 #: (before that, a request still leaves and gets its own answer or deadline).
 DOWN_AFTER_SECONDS = 1.0
 
+#: Requests sent again to a new owner after a takeover: those applied once
+#: however often they come (a participant's command carries its message id,
+#: a join its token, reads change nothing). A facilitator's command has no
+#: id (a second "extend" would extend twice): it gets "unavailable" instead.
+RESENDABLE = frozenset({"join", "results", "structure", "export", "load", "events"})
+
+
 @dataclass(slots=True)
 class _Pending:
     deadline: float
     on_reply: OnReply
+    campaign_id: str
+    add: Add
+    timeout: float
+    resendable: bool
 
 
 def _unavailable(what: str) -> CommandError:
@@ -77,8 +89,26 @@ def _unavailable(what: str) -> CommandError:
 class GatewayLink:
     """Replicas of the campaigns owned elsewhere, and the requests to their owners."""
 
-    def __init__(self, node: str, host: PluginHost, send_bus: Bus, read_bus: Bus) -> None:
+    def __init__(self, node: str, host: PluginHost, send_bus: Bus, read_bus: Bus, *,
+                 source: ReplicaSource | None = None, serves_own: bool = False,
+                 unload_finished_after: float = 0.0) -> None:
         self.node = node
+        #: Where replicas are built and gaps filled from (the owner by default).
+        self.source: ReplicaSource = source or OwnerSource(self)
+        #: Failover mode: this process's own campaigns are served from replicas too.
+        self.serves_own = serves_own
+        #: Seconds a finished campaign's replica nobody uses stays (0 keeps them), as the engine does.
+        self.unload_finished_after = unload_finished_after
+        #: When each replica was last asked for (trio time).
+        self._used: dict[str, float] = {}
+        #: The newest owner epoch seen on each replica's stream (failover mode);
+        #: a replica starts from the directory's (so its first takeover is seen).
+        self.epochs: dict[str, int] = {}
+        self._announced_epochs: dict[str, int] = {}
+        #: Called as ``on_takeover(campaign_id, epoch, node)`` when a campaign's
+        #: stream says another owner took it (the engine steps down if it was us).
+        self.on_takeover: Callable[[str, int, str], None] = lambda campaign_id, epoch, node: None
+        self.resent = 0
         self.host = host
         self._send_bus = send_bus
         self._read_bus = read_bus
@@ -114,11 +144,31 @@ class GatewayLink:
         if len(self._pending) >= MAX_PENDING_REQUESTS:
             raise LimitExceeded("this server is waiting on too many answers; retry in a moment", code="busy")
         number = next(self._numbers)
-        self._pending[number] = _Pending(trio.current_time() + timeout, on_reply)
-        self._outgoing.append((number, Add(requests_key(campaign_id), {
+        add = Add(requests_key(campaign_id), {
             "k": kind.encode(), "n": self.node.encode(), "r": str(number).encode(), "a": orjson.dumps(args),
-        }, maxlen=REQUESTS_MAX_ENTRIES)))
+        }, maxlen=REQUESTS_MAX_ENTRIES)
+        resendable = kind in RESENDABLE or (kind == "cmd" and args.get("role") == "participant" and bool(args.get("msg")))
+        self._pending[number] = _Pending(trio.current_time() + timeout, on_reply, campaign_id, add, timeout, resendable)
+        self._outgoing.append((number, add))
         self._wake.set()
+
+    def _resend(self, campaign_id: str) -> None:
+        """Send the campaign's unanswered requests again (a new owner took it
+        over); those that cannot be repeated safely are answered unavailable."""
+        now = trio.current_time()
+        for number, pending in list(self._pending.items()):
+            if pending.campaign_id != campaign_id:
+                continue
+            if pending.resendable:
+                pending.deadline = now + pending.timeout
+                self._outgoing.append((number, pending.add))
+                self.resent += 1
+            else:
+                self._answer(number, None, _unavailable("the campaign moved to another server meanwhile"))
+        self._wake.set()
+
+    async def read_key(self, key: str) -> bytes | None:
+        return await self._read_bus.get(key)
 
     async def ask(self, campaign_id: str, kind: str, args: Any, *, timeout: float = READ_TIMEOUT_SECONDS) -> Any:
         """:meth:`request`, awaited: the answer, or its CommandError raised."""
@@ -170,12 +220,29 @@ class GatewayLink:
                 self._answer(number, None, _unavailable("the campaign's owner did not answer in time"))
             for replica in self.replicas.values():
                 replica.expire_held(now)
+            if self.unload_finished_after > 0:
+                self._unload_idle(now)
+
+    def _unload_idle(self, now: float) -> None:
+        """Drop replicas of finished campaigns nobody used for
+        ``unload_finished_after`` seconds (a connected phone counts as use),
+        as the engine unloads its own: a 10,000-person campaign's state is
+        ~200 MiB. Asked for again, it is replicated again."""
+        for campaign_id, replica in list(self.replicas.items()):
+            if replica.listened:
+                self._used[campaign_id] = now
+            elif (replica.state.status == "finished"
+                  and now - self._used.get(campaign_id, now) >= self.unload_finished_after):
+                del self.replicas[campaign_id]
+                self._used.pop(campaign_id, None)
+                log.info("campaign %s: replica unloaded after %.0f s unused", campaign_id, self.unload_finished_after)
 
     # -- replicas ---------------------------------------------------------------------------
 
     def replica(self, campaign_id: str) -> Replica | None:
         """The ready replica, or None (its loading then starts, if it was not under way)."""
         replica = self.replicas.get(campaign_id)
+        self._used[campaign_id] = trio.current_time()
         if replica is None and campaign_id not in self._loading and self._nursery is not None:
             self._loading.add(campaign_id)
             self._nursery.start_soon(self._load, campaign_id)
@@ -184,15 +251,12 @@ class GatewayLink:
     async def _load(self, campaign_id: str) -> None:
         """Build a replica from the owner's store, then follow the stream from its seq."""
         try:
-            answer = await self.ask(campaign_id, "load", {})
-            blob = await self._read_bus.get(answer["key"])
-            if blob is None:
-                raise _unavailable("the campaign's snapshot expired before it was read")
-            stored = await trio.to_thread.run_sync(decode_stored, campaign_id, blob)
+            stored = await self.source.load(campaign_id)
             state = await trio.to_thread.run_sync(stored.rebuild)
             self.replicas[campaign_id] = Replica(state, self.host, self)
+            self.epochs[campaign_id] = max(self.epochs.get(campaign_id, 0), self._announced_epochs.get(campaign_id, 0))
             log.info("campaign %s replicated at seq %d", campaign_id, state.seq)
-        except (CommandError, BusError) as exc:
+        except (CommandError, BusError, StoreError) as exc:
             log.warning("campaign %s could not be replicated yet: %s", campaign_id, exc)
         finally:
             self._loading.discard(campaign_id)
@@ -221,13 +285,12 @@ class GatewayLink:
         self.gaps += 1
         try:
             while True:
-                answer = await self.ask(replica.campaign_id, "events", {"after": replica.state.seq})
-                events = decode_events(orjson.dumps(answer["events"]))
+                events, more = await self.source.events_after(replica.campaign_id, replica.state.seq)
                 if events and not replica.apply(events):
                     raise _unavailable(f"the owner's events after seq {replica.state.seq} do not follow it")
-                if not answer["more"]:
+                if not more:
                     return
-        except (CommandError, BusError) as exc:
+        except (CommandError, BusError, StoreError) as exc:
             log.warning("campaign %s: catching up failed, trying again: %s", replica.campaign_id, exc)
             await trio.sleep(RETRY_SECONDS)
         finally:
@@ -238,7 +301,7 @@ class GatewayLink:
     async def load_directory(self) -> None:
         self._directory_from = await self._read_bus.last_id(DIRECTORY)
         for cid, value in (await self._read_bus.hgetall(CAMPAIGNS)).items():
-            self._learn(cid, orjson.loads(value))
+            self.learn(cid, orjson.loads(value))
 
     async def look_up(self, campaign_id: str) -> bool:
         """Whether the directory knows the campaign (asking Valkey when this
@@ -249,7 +312,7 @@ class GatewayLink:
             except BusError:
                 info = None
             if info is not None:
-                self._learn(campaign_id, orjson.loads(info))
+                self.learn(campaign_id, orjson.loads(info))
         return campaign_id in self.directory
 
     async def look_up_code(self, code: str) -> str | None:
@@ -262,10 +325,12 @@ class GatewayLink:
             return None
         return cid.decode()
 
-    def _learn(self, campaign_id: str, info: dict[str, Any]) -> None:
-        if info.get("node") == self.node:
+    def learn(self, campaign_id: str, info: dict[str, Any]) -> None:
+        if info.get("node") == self.node and not self.serves_own:
             return  # ours: the local engine serves it
         self.directory[campaign_id] = info["code"]
+        if "epoch" in info:
+            self._announced_epochs[campaign_id] = int(info["epoch"])
         self.codes[info["code"]] = campaign_id
 
     async def run_reader(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -301,7 +366,7 @@ class GatewayLink:
         if key == DIRECTORY:
             self._directory_from = entries[-1][0].decode()
             for _, fields in entries:
-                self._learn(fields[b"c"].decode(), orjson.loads(fields[b"i"]))
+                self.learn(fields[b"c"].decode(), orjson.loads(fields[b"i"]))
             return
         if key.startswith("essaim:node:"):
             self._replies_from = entries[-1][0].decode()
@@ -312,12 +377,24 @@ class GatewayLink:
                 else:
                     self._answer(number, orjson.loads(fields[b"ok"]), None)
             return
-        replica = self.replicas.get(key.split(":")[1])
+        campaign_id = key.split(":")[1]
+        replica = self.replicas.get(campaign_id)
         if replica is None or replica.catching_up:
             return
         now = time.time()
         for _, fields in entries:
-            if b"tip" in fields:  # batches were dropped up to there: behind it, catch up
+            epoch = int(fields.get(b"e", 0))
+            known = self.epochs.get(campaign_id, 0)
+            if epoch < known:
+                continue  # a stale owner's entry (Valkey refuses them; a restarted one may not know yet)
+            if epoch > known:
+                self.epochs[campaign_id] = epoch
+                if known:  # a takeover since this replica was built
+                    log.warning("campaign %s: owner epoch %d (node %s)", campaign_id, epoch,
+                                fields.get(b"n", b"?").decode())
+                    self._resend(campaign_id)
+                    self.on_takeover(campaign_id, epoch, fields.get(b"n", b"").decode())
+            if b"tip" in fields:  # batches were dropped up to there, or a takeover: behind it, catch up
                 if int(fields[b"tip"]) > replica.state.seq:
                     self._start_catch_up(replica)
                     return

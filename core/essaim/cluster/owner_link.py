@@ -10,6 +10,12 @@ as a local phone's) and the reply goes back on the asking gateway's reply
 stream once the command is durable; joins, results, structure, exports and
 catch-ups are answered from the engine and the store.
 
+In failover mode (a store shared by the cluster) every entry carries the
+owner's epoch and goes through a script that Valkey refuses for an epoch
+older than the campaign's newest (``essaim:C:epoch``): an owner that lost
+its campaign to another process cannot publish. A takeover starts with a
+*tip* entry telling gateways the new epoch and durable seq (:meth:`OwnerLink.took_over`).
+
 Publishing never blocks the owner: batches wait in a bounded buffer while
 Valkey is away. Past :data:`MAX_UNPUBLISHED` events the oldest are dropped
 (counted in ``dropped``): they are durable in the store, and gateways see
@@ -34,6 +40,7 @@ from essaim.cluster.wire import (
     STREAM_MAX_ENTRIES,
     encode_events,
     encode_stored,
+    epoch_key,
     events_key,
     replies_key,
     requests_key,
@@ -75,6 +82,8 @@ class _Batch:
     campaign_id: str
     events: list[Event]
     published_at: float
+    #: The owner's epoch (failover mode), or None.
+    epoch: int | None = None
 
 
 @dataclass
@@ -99,29 +108,54 @@ class OwnerLink:
         #: Campaigns whose dropped batches gateways must learn about (see _tips).
         self._tips_owed: set[str] = set()
         self._last_request: dict[str, str] = {}
+        #: The epoch each campaign served here is published with (failover mode).
+        self._epochs: dict[str, int] = {}
         self._reads = trio.CapacityLimiter(CONCURRENT_READS)
         self._nursery: trio.Nursery | None = None
         #: Batches dropped while Valkey was away (gateways caught up from the store).
         self.dropped = 0
         self.published = 0
         self.requests = 0
+        #: Entries Valkey refused because a newer owner publishes the campaign.
+        self.fenced = 0
 
     # -- attaching ------------------------------------------------------------------------
 
     async def attach(self, owner: CampaignOwner) -> None:
-        """Publish this campaign's batches and serve its requests (from now:
-        requests older than the owner are for a previous one, whose gateways
-        have given up on them)."""
+        """Publish this campaign's batches and serve its requests."""
         cid = owner.campaign_id
-        owner.subscribe(lambda events: self._on_events(cid, events))
+        # Not a use: the campaign is unloaded once finished and unused, as in one process.
+        owner.subscribe(lambda events: self._on_events(cid, owner.epoch, events), use=False)
+        await self.serve(cid, owner.epoch)
+
+    async def serve(self, campaign_id: str, epoch: int | None = None) -> None:
+        """Serve the campaign's requests from now on (requests older than its
+        owner are for a previous one, whose gateways send again what they
+        still wait for). A finished campaign taken over is served before it is
+        loaded: the first request loads it."""
+        if epoch is not None:
+            self._epochs[campaign_id] = epoch
+        if campaign_id in self._last_request:
+            return
         try:
-            self._last_request[cid] = await self._read_bus.last_id(requests_key(cid))
+            self._last_request[campaign_id] = await self._read_bus.last_id(requests_key(campaign_id))
         except BusError:
-            self._last_request[cid] = "$"  # read what comes from the next read on
-            log.warning("campaign %s: Valkey unreachable while attaching; serving its requests when it is back", cid)
+            self._last_request[campaign_id] = "$"  # read what comes from the next read on
+            log.warning("campaign %s: Valkey unreachable while attaching; serving its requests when it is back",
+                        campaign_id)
 
     def detach(self, campaign_id: str) -> None:
+        """Stop serving the campaign (it moved to another process)."""
         self._last_request.pop(campaign_id, None)
+        self._epochs.pop(campaign_id, None)
+
+    def took_over(self, campaign_id: str, seq: int, epoch: int, node: str) -> None:
+        """Tell gateways a new owner serves the campaign from durable ``seq``:
+        a tip entry, ordered with the batches that follow."""
+        self._push(Add(events_key(campaign_id), {"tip": str(seq).encode(), "e": str(epoch).encode(),
+                                                 "n": node.encode()},
+                       ident=f"{seq}-{epoch + 1}", maxlen=STREAM_MAX_ENTRIES,
+                       fence=(epoch_key(campaign_id), epoch)))
 
     # -- publishing -------------------------------------------------------------------------
 
@@ -141,9 +175,9 @@ class OwnerLink:
         log.error("Valkey unreachable: %d unpublished events and replies dropped; gateways catch up from the store",
                   out.size)
 
-    def _on_events(self, campaign_id: str, events: list[Event]) -> None:
+    def _on_events(self, campaign_id: str, epoch: int | None, events: list[Event]) -> None:
         last = self._out.batches.get(campaign_id)
-        if last is not None and last.events[-1].seq + 1 == events[0].seq:
+        if last is not None and last.events[-1].seq + 1 == events[0].seq and last.epoch == epoch:
             # One entry for all the campaign's batches waiting, even with
             # replies between them: the entry stays ahead of every reply
             # that follows it (and gateways hold acks until applied anyway).
@@ -153,7 +187,7 @@ class OwnerLink:
                 self._drop(self._out)
                 self._out = _Outbox()
             return
-        batch = _Batch(campaign_id, list(events), time.time())
+        batch = _Batch(campaign_id, list(events), time.time(), epoch)
         self._push(batch)
         self._out.batches[campaign_id] = batch
 
@@ -195,8 +229,13 @@ class OwnerLink:
             finally:
                 self._in_flight = 0
             for add, result in zip(adds, results):
-                if isinstance(result, Exception) and "equal or smaller" not in str(result):
-                    log.error("Valkey refused %s: %s", add.key, result)  # equal or smaller: published before
+                if not isinstance(result, Exception) or "equal or smaller" in str(result):
+                    continue  # equal or smaller: published before
+                if "FENCED" in str(result):
+                    self.fenced += 1
+                    log.warning("Valkey refused a stale publication to %s: %s", add.key, result)
+                else:
+                    log.error("Valkey refused %s: %s", add.key, result)
             self.published += len(adds)
             self._tips_owed -= tipped
 
@@ -206,19 +245,26 @@ class OwnerLink:
         without a later entry a gateway would not see that it is behind."""
         tips = []
         for cid in campaign_ids:
-            owner = self.engine.campaign(cid) if self.engine.is_local(cid) else None
+            owner = self.engine.loaded_owner(cid)
             if owner is not None:
-                seq = owner.durable_seq
-                tips.append(Add(events_key(cid), {"tip": str(seq).encode()}, ident=f"{seq}-1",
-                                maxlen=STREAM_MAX_ENTRIES))
+                seq, epoch = owner.durable_seq, self._epochs.get(cid)
+                fields = {"tip": str(seq).encode()} if epoch is None else {"tip": str(seq).encode(),
+                                                                           "e": str(epoch).encode()}
+                tips.append(Add(events_key(cid), fields, ident=f"{seq}-1", maxlen=STREAM_MAX_ENTRIES,
+                                fence=None if epoch is None else (epoch_key(cid), epoch)))
         return tips
 
     @staticmethod
     def _entry(item: _Batch | Add) -> Add:
         if isinstance(item, Add):
             return item
-        return Add(events_key(item.campaign_id), {"b": encode_events(item.events), "t": repr(item.published_at).encode()},
-                   ident=f"{item.events[-1].seq}-0", maxlen=STREAM_MAX_ENTRIES)
+        fields = {"b": encode_events(item.events), "t": repr(item.published_at).encode()}
+        if item.epoch is None:
+            return Add(events_key(item.campaign_id), fields, ident=f"{item.events[-1].seq}-0",
+                       maxlen=STREAM_MAX_ENTRIES)
+        fields["e"] = str(item.epoch).encode()
+        return Add(events_key(item.campaign_id), fields, ident=f"{item.events[-1].seq}-0", maxlen=STREAM_MAX_ENTRIES,
+                   fence=(epoch_key(item.campaign_id), item.epoch))
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -271,7 +317,7 @@ class OwnerLink:
                 self.reply(node, request, {"seq": ack.seq, "result": ack.result, "duplicate": ack.duplicate})
 
         try:
-            self.engine.submit_nowait(cid, actor, command, reply)
+            self.engine.submit_at_owner(cid, actor, command, reply)
         except CommandError as error:
             self.reply(node, request, error=error)
 
@@ -298,7 +344,7 @@ class OwnerLink:
     # -- answers (one per request kind) -------------------------------------------------------------
 
     async def _join(self, cid: str, node: str, request: bytes, args: dict[str, Any]) -> Any:
-        pid, seq = await self.engine.join_hashed(cid, args["profile"], args["token_hash"])
+        pid, seq = await self.engine.join_at_owner(cid, args["profile"], args["token_hash"])
         return {"pid": pid, "seq": seq}
 
     async def _results(self, cid: str, node: str, request: bytes, args: dict[str, Any]) -> Any:

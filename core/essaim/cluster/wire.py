@@ -5,8 +5,13 @@ Per campaign ``C``:
 - ``essaim:C:events``, the event stream: one entry per published batch,
   its id ``<last seq>-0`` (Valkey refuses an id that does not grow, and a
   reader resuming from its own seq gets exactly what follows it), fields
-  ``b`` (the events, JSON) and ``t`` (the owner's wall-clock time of
-  publication, for the replication-lag metric). Trimmed to about
+  ``b`` (the events, JSON), ``t`` (the owner's wall-clock time of
+  publication, for the replication-lag metric) and, in failover mode, ``e``
+  (the owner's epoch: entries are fenced by ``essaim:C:epoch``, and gateways
+  ignore an older epoch than one they saw). A takeover publishes a *tip*
+  entry, id ``<seq>-<epoch + 1>``, fields ``tip`` (the durable seq the new
+  owner starts from), ``e`` and ``n`` (its node): gateways catch up to it
+  and send their unanswered requests again. Trimmed to about
   :data:`STREAM_MAX_ENTRIES` entries.
 - ``essaim:C:requests``: what gateways ask the campaign's owner (commands,
   joins, results, catch-up); fields ``k`` (kind), ``n`` (the gateway's
@@ -31,7 +36,7 @@ from essaim.model.types import Idea, ItemScore, OpportunitySheet, Results, Struc
 from essaim.store.base import StoredCampaign
 
 __all__ = [
-    "events_key", "requests_key", "replies_key", "snapshot_key", "CAMPAIGNS", "CODES", "DIRECTORY",
+    "events_key", "epoch_key", "requests_key", "replies_key", "snapshot_key", "CAMPAIGNS", "CODES", "DIRECTORY",
     "encode_events", "decode_events", "encode_stored", "decode_stored", "results_from_dict",
     "structure_from_dict", "STREAM_MAX_ENTRIES", "REQUESTS_MAX_ENTRIES", "REPLIES_MAX_ENTRIES",
 ]
@@ -62,6 +67,11 @@ def requests_key(campaign_id: str) -> str:
 
 def replies_key(node: str) -> str:
     return f"essaim:node:{node}:replies"
+
+
+def epoch_key(campaign_id: str) -> str:
+    """The newest owner epoch that published to the campaign's stream (fencing)."""
+    return f"essaim:{campaign_id}:epoch"
 
 
 def snapshot_key(campaign_id: str, node: str, request: int) -> str:

@@ -154,18 +154,23 @@ class Engine:
 
     async def _start(self) -> None:
         await self._nursery.start(self.writer.run)
-        stored = await self._blocking(self.store.campaign_ids)
+        await self._load_stored(await self._blocking(self.store.campaign_ids))
+        if self.limits.unload_finished_after > 0:
+            self._nursery.start_soon(self._unload_idle)
+
+    async def _load_stored(self, stored: list[str]) -> None:
+        """Serve these stored campaigns: those not finished now, the finished
+        ones in the background (at start: every stored campaign; in cluster
+        failover: the campaigns this process takes over)."""
         finished: dict[str, str] = await self._blocking(self.store.finished_campaigns)
         for campaign_id in stored:
             if campaign_id not in finished:
                 await self._adopt(await self._blocking(self._rebuild, campaign_id))
         later = [campaign_id for campaign_id in stored if campaign_id in finished]
-        self._loading = set(later)
+        self._loading |= set(later)
         for campaign_id in later:  # taken: a new campaign never gets one, a join finds its campaign
             self._codes[finished[campaign_id]] = campaign_id
         self._spawn_load(self._load_finished, later)
-        if self.limits.unload_finished_after > 0:
-            self._nursery.start_soon(self._unload_idle)
 
     def _rebuild(self, campaign_id: str) -> CampaignState:
         """A campaign's state from its newest snapshot and the events after it
@@ -405,6 +410,10 @@ class Engine:
                                "the server log says why", code="unreadable")
         raise NotFound(f"no campaign {campaign_id!r}; check the link or the code")
 
+    def loaded_owner(self, campaign_id: str) -> CampaignOwner | None:
+        """The campaign's owner if it is in memory here now (no loading, no use counted)."""
+        return self._owners.get(campaign_id)
+
     def campaign(self, campaign_id: str) -> CampaignView:
         """The campaign as the server serves it: its live state, durable seq,
         subscription and command sink. Here its owner; in cluster mode, for a
@@ -448,6 +457,11 @@ class Engine:
     async def join_hashed(self, campaign_id: str, profile: Mapping[str, Any], token_hash: str) -> tuple[str, int]:
         """Add a participant whose token only the caller knows (by its hash);
         returns (pid, seq). A gateway joins this way through the owner."""
+        return await self.join_at_owner(campaign_id, profile, token_hash)
+
+    async def join_at_owner(self, campaign_id: str, profile: Mapping[str, Any], token_hash: str) -> tuple[str, int]:
+        """:meth:`join_hashed` by this process's own owner of the campaign
+        (what cluster mode's owner does for a gateway)."""
         ack = await self.owner(campaign_id).execute(FACILITATOR, Command("join", {
             "profile": profile, "token_hash": token_hash, "max_participants": self.limits.max_participants,
         }))
@@ -480,6 +494,12 @@ class Engine:
         if malformed, or LimitExceeded("busy") if the campaign's queue is full."""
         self.commands.validate(actor, command)
         self.campaign(campaign_id).submit_nowait(actor, command, reply)
+
+    def submit_at_owner(self, campaign_id: str, actor: Actor, command: Command, reply: Reply) -> None:
+        """:meth:`submit_nowait` to this process's own owner of the campaign
+        (what cluster mode's owner does with a gateway's command)."""
+        self.commands.validate(actor, command)
+        self.owner(campaign_id).submit_nowait(actor, command, reply)
 
     # -- queries (read the live state; no event) ------------------------------------------
 

@@ -370,7 +370,7 @@ class Connection:
         state = engine.state(campaign_id)
         await self._send_now({
             "type": "welcome", "protocol": PROTOCOL_VERSION, "resumed": False, "spectator": True,
-            "token": None, "pid": None, "seq": engine.owner(campaign_id).durable_seq,
+            "token": None, "pid": None, "seq": engine.campaign(campaign_id).durable_seq,
             "campaign": campaign_view(state), "phase": phase_view(engine, state),
             "counters": counters_view(state, self.server.hubs.connection_count(campaign_id)),
             "you": None, "results": results,
