@@ -223,6 +223,30 @@ class ClusterEngine(Engine):
             "From the owner's publication of a batch to its application by this gateway's replica.",
             self.gateway.lag_seconds)}
 
+    def metric_values(self) -> dict[str, tuple[str, str, float]]:
+        link, gateway, ownership = self.owner_link, self.gateway, self.ownership
+        values: dict[str, tuple[str, str, float]] = {
+            "essaim_cluster_bus_connected": ("gauge", "1 while this process reads Valkey; 0 while it answers actions "
+                                             "'unavailable'.", 1 if gateway.connected else 0),
+            "essaim_cluster_requests_resent": ("counter", "Unanswered requests sent again to a campaign's new owner.",
+                                               gateway.resent),
+            "essaim_cluster_publications_fenced": ("counter", "Stream entries Valkey refused: a newer owner "
+                                                   "publishes the campaign.", link.fenced),
+            "essaim_cluster_campaigns_owned": ("gauge", "Campaigns whose owner runs in this process.",
+                                               len(ownership.epochs) if ownership else len(self._codes)),
+        }
+        if ownership is not None:
+            values["essaim_cluster_takeovers"] = ("counter", "Campaigns this process took over from another.",
+                                                  ownership.takeovers)
+            values["essaim_cluster_step_downs"] = ("counter", "Campaigns this process gave up to a newer owner.",
+                                                   ownership.step_downs)
+        return values
+
+    def cluster_link(self) -> tuple[bool, str] | None:
+        if self.gateway.connected:
+            return True, f"reading Valkey at {self.url}"
+        return False, f"Valkey at {self.url} does not answer: actions are refused as unavailable until it does"
+
     # -- which campaign is where ------------------------------------------------------------------
 
     def is_local(self, campaign_id: str) -> bool:

@@ -292,6 +292,14 @@ class Engine:
         """Histograms for ``/metrics`` beyond the writer's: name -> (help, histogram)."""
         return {}
 
+    def metric_values(self) -> dict[str, tuple[str, str, float]]:
+        """Gauges and counters for ``/metrics`` beyond the writer's: name -> (kind, help, value)."""
+        return {}
+
+    def cluster_link(self) -> tuple[bool, str] | None:
+        """Cluster mode: whether this process reaches the bus, and why not (``/readyz``)."""
+        return None
+
     async def _after_writer(self) -> None:
         """At exit, once the writer made everything durable (cluster mode
         publishes the last batches here)."""

@@ -114,6 +114,8 @@ def collect_essaim(server: ServerContext) -> list[Metric]:
                len(engine.rebuilding())),
     ]
     out += [_histogram(name, help_, hist) for name, (help_, hist) in engine.metric_histograms().items()]
+    out += [(_gauge if kind == "gauge" else _counter)(name, help_, value)
+            for name, (kind, help_, value) in engine.metric_values().items()]
     errors = CounterMetricFamily("essaim_errors", "Errors sent to participants, by code.", labels=["code"])
     for code, n in sorted(m.errors.items()):
         errors.add_metric([code], n)

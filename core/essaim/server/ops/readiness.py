@@ -13,6 +13,15 @@ is not, without killing it (docs/operations.md):
   background after a restart, which nobody asked for, do not count;
 - ``fds``: open file descriptors below :data:`FD_READY_SHARE` of the limit
   (one per socket: the rest is kept for the phones already here to reconnect).
+
+In cluster mode ``/readyz`` also reports ``cluster_bus``, this gateway's
+link to Valkey, **without** failing readiness on it (``"required": false``):
+Valkey is shared, so when it goes every gateway loses it at once, and
+failing readiness everywhere would empty the load balancer: phones could
+not even reconnect to read the campaign and keep their actions for later,
+a write outage made total. A gateway cut from Valkey alone answers actions
+``unavailable`` (phones retry), and the check, the
+``essaim_cluster_bus_connected`` metric and its alert tell the operator.
 """
 
 from __future__ import annotations
@@ -44,6 +53,8 @@ class ReadinessCheck:
     name: str
     ok: bool
     detail: str
+    #: False: reported, but readiness does not depend on it.
+    required: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +63,14 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
-        return all(c.ok for c in self.checks)
+        return all(c.ok for c in self.checks if c.required)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": "ready" if self.ready else "not_ready",
-                "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in self.checks}}
+        def check(c: ReadinessCheck) -> dict[str, Any]:
+            return {"ok": c.ok, "detail": c.detail} if c.required else {"ok": c.ok, "detail": c.detail,
+                                                                        "required": False}
+
+        return {"status": "ready" if self.ready else "not_ready", "checks": {c.name: check(c) for c in self.checks}}
 
 
 def store_writable(engine: Engine) -> tuple[bool, str]:
@@ -93,10 +107,13 @@ async def check_readiness(server: ServerContext) -> Readiness:
     asked = sorted(engine.rebuilding(asked_only=True))
     fds, limit = await trio.to_thread.run_sync(open_fds), fd_limit()
     fds_ok = fds < 0 or limit < 0 or fds < FD_READY_SHARE * limit
+    link = engine.cluster_link()
+    optional = () if link is None else (ReadinessCheck("cluster_bus", link[0], link[1], required=False),)
     return Readiness((
         ReadinessCheck("store", writable, why),
         ReadinessCheck("draining", not draining, "shutting down" if draining else "serving"),
         ReadinessCheck("rebuilding", not asked,
                        f"{len(asked)} campaign(s) asked for are still being rebuilt" if asked else "none asked for"),
         ReadinessCheck("fds", fds_ok, f"{fds} open of {limit} allowed (ready below {FD_READY_SHARE:.0%})"),
+        *optional,
     ))
