@@ -26,16 +26,13 @@ stream), so none of this changes anything for them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection
+from typing import Any, Protocol
 
 import trio
 
 from essaim.errors import EssaimError, StoreError
-
-if TYPE_CHECKING:
-    from essaim.cluster.engine import ClusterEngine
-    from essaim.cluster.lease import Leases
+from essaim.store import Store
 
 __all__ = ["Ownership", "LeaseLost", "RECONNECT_SECONDS", "LEASE_SECONDS", "SCAN_SECONDS", "RECLAIM_GRACE_SECONDS"]
 
@@ -62,10 +59,37 @@ class LeaseLost(EssaimError):
     """The lock session failed: its advisory locks are gone, or going."""
 
 
+class LeaseTable(Protocol):
+    """What ownership needs of :class:`essaim.cluster.lease.Leases` (which
+    imports psycopg, an optional extra, and this module's constants)."""
+
+    def connect(self) -> None: ...
+    def close(self) -> None: ...
+    def register(self, campaign_ids: Collection[str], node: str) -> None: ...
+    def lock_new(self, campaign_id: str, node: str) -> None: ...
+    def scan(self, mine: Collection[str], *, take: bool) -> list[str]: ...
+    def relock(self, epochs: dict[str, int]) -> dict[str, bool]: ...
+    def unlock(self, campaign_id: str) -> None: ...
+
+
+class OwningEngine(Protocol):
+    """What ownership needs of :class:`essaim.cluster.engine.ClusterEngine`,
+    which creates it (so this module does not import it back)."""
+
+    node: str
+    store: Store
+
+    @property
+    def stopping(self) -> bool: ...
+    def spawn(self, fn: Callable[..., Any], *args: Any) -> None: ...
+    async def took_over(self, campaign_ids: list[str]) -> None: ...
+    def stepped_down(self, campaign_id: str) -> None: ...
+
+
 class Ownership:
     """This process's campaigns in failover mode (see the module's docstring)."""
 
-    def __init__(self, engine: ClusterEngine, leases: Leases) -> None:
+    def __init__(self, engine: OwningEngine, leases: LeaseTable) -> None:
         self.engine = engine
         self.leases = leases
         #: Campaigns owned here -> the epoch claimed for them.

@@ -12,7 +12,7 @@ owner does not spend its time handing snapshots over.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol
 
 import orjson
 import trio
@@ -21,9 +21,6 @@ from essaim.cluster.wire import decode_events, decode_stored
 from essaim.errors import CommandError
 from essaim.model.events import Event
 from essaim.store import Store, StoredCampaign
-
-if TYPE_CHECKING:
-    from essaim.cluster.gateway_link import GatewayLink
 
 __all__ = ["ReplicaSource", "OwnerSource", "StoreSource"]
 
@@ -38,10 +35,20 @@ class ReplicaSource(Protocol):
         ...
 
 
+class OwnerAsker(Protocol):
+    """What :class:`OwnerSource` needs of the gateway's link to the owners
+    (:class:`essaim.cluster.gateway_link.GatewayLink`), so this module does not
+    import the link that imports it."""
+
+    async def ask(self, campaign_id: str, kind: str, args: Any) -> Any: ...
+
+    async def read_key(self, key: str) -> bytes | None: ...
+
+
 class OwnerSource:
     """Asks the campaign's owner, which reads its own store."""
 
-    def __init__(self, link: GatewayLink) -> None:
+    def __init__(self, link: OwnerAsker) -> None:
         self._link = link
 
     async def load(self, campaign_id: str) -> StoredCampaign:
