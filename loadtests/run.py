@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from .profiles import PROFILES
-from .servers import KINDS, ServerProcess, taskset_prefix
+from .servers import KINDS, ServerProcess, free_port, taskset_prefix
 
 __all__ = ["main"]
 
@@ -67,9 +67,14 @@ def run_locust(args: argparse.Namespace, host: str, env: dict[str, str], report_
     if workers <= 1:
         return subprocess.run(pin + locust_command(args.profile, host, report_dir, role=[], **common),
                               env=env, timeout=timeout).returncode
-    master = subprocess.Popen(pin + locust_command(args.profile, host, report_dir,
-                              role=["--master", "--expect-workers", str(workers)], **common), env=env)
+    # A free port, not Locust's fixed 5557: two runs on one machine (CI's test
+    # and an SRE's load test) must not attach workers to each other's master.
+    master_port = str(free_port())
+    master = subprocess.Popen(pin + locust_command(args.profile, host, report_dir, role=[
+        "--master", "--expect-workers", str(workers), "--master-bind-host", "127.0.0.1",
+        "--master-bind-port", master_port], **common), env=env)
     helpers = [subprocess.Popen(pin + [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker",
+                                       "--master-host", "127.0.0.1", "--master-port", master_port,
                                        "--essaim-profile", args.profile, "--loglevel", "WARNING"], env=env)
                for _ in range(workers)]
     try:
