@@ -11,6 +11,7 @@ human message that says what to do instead. The hierarchy::
     │   └── LimitExceeded     a size or rate limit was hit
     ├── TemplateError         a campaign template is invalid (names file and key)
     ├── PluginError           a plugin is malformed or raised (names the plugin)
+    │   └── PhaseStateError   a phase type's reducer raised on one of its events
     └── StoreError            the store cannot be opened or written
         ├── StoreUnavailable  for now: disk full, database restarting, connection
         │                     lost; the engine retries and refuses writes meanwhile
@@ -31,6 +32,7 @@ __all__ = [
     "LimitExceeded",
     "TemplateError",
     "PluginError",
+    "PhaseStateError",
     "StoreError",
     "StoreUnavailable",
     "StoreConflict",
@@ -105,6 +107,19 @@ class TemplateError(EssaimError):
 
 class PluginError(EssaimError):
     """A plugin failed to load, registered something malformed, or raised."""
+
+
+class PhaseStateError(PluginError):
+    """A plugin phase type's reducer (``PhaseState.apply``) raised.
+
+    ``namespace`` is the phase type whose state is now suspect. Raised by
+    :meth:`CampaignState.apply <essaim.model.state.CampaignState.apply>`;
+    the campaign's owner then records nothing of the command, answers
+    ``unavailable`` and rebuilds that state from the log."""
+
+    def __init__(self, message: str, *, namespace: str) -> None:
+        super().__init__(message)
+        self.namespace = namespace
 
 
 class StoreError(EssaimError):

@@ -1,7 +1,9 @@
 """A process that streams commands into an engine on a SQLite file and
 prints one line per durable acknowledgement, for the SIGKILL test.
 
-Run as ``python -m durability_worker DB ROUND`` from this folder. On a new
+Run as ``python -m durability_worker DB ROUND`` from this folder
+(``--phase tally``: the campaign is one phase of the test plugin's own
+kind, and every command is a ``tally_vote``, :mod:`tally_plugin`). On a new
 file it creates a campaign, joins the participants and starts it; on an
 existing file it carries on with the campaign there. Then every participant
 sends commands one after another (the next from the reply to the previous),
@@ -26,6 +28,7 @@ import trio
 import essaim.engine._owner
 from essaim import FACILITATOR, Ack, Actor, Command, CommandError, open_engine
 from essaim.model.template import CampaignTemplate
+from essaim.plugin import PluginHost
 
 TEMPLATE = """
 [campaign]
@@ -37,6 +40,16 @@ title = "Ideas"
 duration = "4h"
 [phase.settings]
 max_cards = 100000
+"""
+
+TALLY_TEMPLATE = """
+[campaign]
+title = "A plugin phase under SIGKILL"
+
+[[phase]]
+type = "tally"
+title = "Show of hands"
+duration = "4h"
 """
 
 #: Commands sent in all, so a worker nobody kills still stops.
@@ -53,12 +66,18 @@ def emit(line: str) -> None:
     os.write(1, (line + "\n").encode())
 
 
-async def run(db: Path, round_: int, participants: int) -> None:
-    async with open_engine(db) as engine:
+async def run(db: Path, round_: int, participants: int, phase: str) -> None:
+    tally = phase == "tally"
+    plugins = None
+    if tally:
+        import tally_plugin
+        plugins = PluginHost.load(extra=[tally_plugin], entry_points=False)
+    async with open_engine(db, plugins=plugins) as engine:
         if engine.campaign_ids():
             cid = engine.campaign_ids()[0]
         else:
-            cid = (await engine.create_campaign(CampaignTemplate.parse(TEMPLATE))).campaign_id
+            template = CampaignTemplate.parse(TALLY_TEMPLATE if tally else TEMPLATE)
+            cid = (await engine.create_campaign(template)).campaign_id
             async with trio.open_nursery() as nursery:
                 for _ in range(participants):
                     nursery.start_soon(engine.join, cid)
@@ -73,6 +92,8 @@ async def run(db: Path, round_: int, participants: int) -> None:
         def command_for(i: int, k: int) -> Command:
             pid = actors[i].pid
             msg_id = f"r{round_}-{pid}-{k}"
+            if tally:
+                return Command("tally_vote", {"option": f"option {rng.randint(1, 5)}"}, msg_id)
             if k % 4 == 3 and state.cards:
                 card = state.cards[f"c{rng.randint(1, len(state.cards))}"]
                 if card.author != pid and pid not in card.supporters:
@@ -105,11 +126,12 @@ def main() -> None:
     parser.add_argument("round", type=int)
     parser.add_argument("--participants", type=int, default=40)
     parser.add_argument("--snapshot-every", type=int, default=500)
+    parser.add_argument("--phase", choices=("collect", "tally"), default="collect")
     args = parser.parse_args()
     # Snapshots often, so the restart reads a snapshot and a tail.
     essaim.engine._owner.SNAPSHOT_EVERY = args.snapshot_every
     essaim.engine._owner.SNAPSHOT_FORCE_AFTER = args.snapshot_every
-    trio.run(run, args.db, args.round, args.participants)
+    trio.run(run, args.db, args.round, args.participants, args.phase)
 
 
 if __name__ == "__main__":

@@ -57,12 +57,14 @@ def parse_ack(line: str) -> tuple[str, str, int]:
     return pid, msg_id, int(seq)
 
 
-async def run_and_kill(db: Path, round_: int) -> tuple[str, list[tuple[str, str, int]]]:
-    """Start a worker, read KILL_AFTER_ACKS acks, SIGKILL it mid-stream, and
-    return the campaign id and every ack it printed (before the kill landed too)."""
+async def run_and_kill(db: Path, round_: int, *options: str,
+                       kill_after: int = KILL_AFTER_ACKS) -> tuple[str, list[tuple[str, str, int]]]:
+    """Start a worker (with ``options``), read ``kill_after`` acks, SIGKILL it
+    mid-stream, and return the campaign id and every ack it printed (before
+    the kill landed too)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "durability_worker", str(db), str(round_)],
+        [sys.executable, "-m", "durability_worker", str(db), str(round_), *options],
         stdout=subprocess.PIPE, cwd=HERE, env=env,
     )
     try:
@@ -72,7 +74,7 @@ async def run_and_kill(db: Path, round_: int) -> tuple[str, list[tuple[str, str,
         assert ready is not None and ready.startswith("READY "), ready
         cid = ready.split()[1]
         acks = []
-        while len(acks) < KILL_AFTER_ACKS:
+        while len(acks) < kill_after:
             line = await lines.next()
             assert line is not None, "the worker stopped before it was killed"
             acks.append(parse_ack(line))

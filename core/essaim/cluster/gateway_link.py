@@ -38,7 +38,7 @@ from essaim.cluster.wire import (
     requests_key,
 )
 from essaim.engine.metrics import LATENCY_BUCKETS, Histogram
-from essaim.errors import CommandError, LimitExceeded, StoreError
+from essaim.errors import CommandError, LimitExceeded, PluginError, StoreError
 
 if TYPE_CHECKING:
     from essaim.plugin import PluginHost
@@ -252,12 +252,14 @@ class GatewayLink:
         """Build a replica from the owner's store, then follow the stream from its seq."""
         try:
             stored = await self.source.load(campaign_id)
-            state = await trio.to_thread.run_sync(stored.rebuild)
+            state = await trio.to_thread.run_sync(stored.rebuild, self.host.registry.phase_states)
             self.replicas[campaign_id] = Replica(state, self.host, self)
             self.epochs[campaign_id] = max(self.epochs.get(campaign_id, 0), self._announced_epochs.get(campaign_id, 0))
             log.info("campaign %s replicated at seq %d", campaign_id, state.seq)
         except (CommandError, BusError, StoreError) as exc:
             log.warning("campaign %s could not be replicated yet: %s", campaign_id, exc)
+        except PluginError as exc:  # a plugin its log needs is not installed here
+            log.error("campaign %s cannot be replicated on this server: %s", campaign_id, exc)
         finally:
             self._loading.discard(campaign_id)
             self._replica_done.set()

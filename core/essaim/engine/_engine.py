@@ -35,7 +35,7 @@ from essaim.engine._writer import GroupCommitWriter
 from essaim.engine.health import StoreHealth
 from essaim.engine.metrics import LATENCY_BUCKETS, Histogram
 from essaim.engine.view import CampaignView
-from essaim.errors import CommandError, NotFound, StoreUnavailable, Unauthorized, WrongPhase
+from essaim.errors import CommandError, NotFound, PluginError, StoreUnavailable, Unauthorized, WrongPhase
 from essaim.model.commands import FACILITATOR, Ack, Actor, Command, CommandTable
 from essaim.model.events import Event
 from essaim.model.state import CampaignState
@@ -51,6 +51,7 @@ from essaim.model.types import (
     Suggestion,
 )
 from essaim.plugin import PluginHost
+from essaim.plugin.registry import Registry
 from essaim.plugin.segments import SegmentFilter, count_segment_judges, pinned_segment_counts
 from essaim.store import Store, store_at
 
@@ -174,8 +175,13 @@ class Engine:
 
     def _rebuild(self, campaign_id: str) -> CampaignState:
         """A campaign's state from its newest snapshot and the events after it
-        (a worker thread with a blocking store: a fresh object, shared with no one)."""
-        return self.store.load(campaign_id).rebuild()
+        (a worker thread with a blocking store: a fresh object, shared with no one).
+        Raises PluginError, naming it, when the campaign needs a plugin that
+        is not installed (a phase type of its template, its events)."""
+        registry = self.host.registry
+        state = self.store.load(campaign_id).rebuild(registry.phase_states)
+        require_phase_types(state, registry)
+        return state
 
     def _spawn_load(self, load: Any, *args: Any) -> None:
         """Run ``load(*args)`` in the engine's nursery, counted in the loads
@@ -327,7 +333,8 @@ class Engine:
 
     async def _adopt(self, state: CampaignState) -> CampaignOwner:
         owner = CampaignOwner(state, self.host, self.writer, self.clock, self._trio_offset,
-                              epoch=self._epoch_of(state.campaign_id))
+                              epoch=self._epoch_of(state.campaign_id),
+                              reload=lambda campaign_id: self._blocking(self._rebuild, campaign_id))
         self._owners[state.campaign_id] = owner
         self._used[state.campaign_id] = trio.current_time()
         self._codes[state.code] = state.campaign_id
@@ -346,7 +353,7 @@ class Engine:
         code = self._new_code()
         token = secrets.token_urlsafe(24)
         await self._claim_new(campaign_id)
-        state = CampaignState(campaign_id)
+        state = CampaignState(campaign_id, self.host.registry.phase_states)
         event = Event(1, "campaign_created", self.clock(), {
             "code": code, "template": template.to_dict(), "facilitator_token_hash": hash_token(token),
         })
@@ -659,6 +666,19 @@ def _evaluation_input(s: CampaignState) -> EvaluationInput:
         profiles={pid: dict(p.profile) for pid, p in s.participants.items()},
         caches=s.caches,
     )
+
+
+def require_phase_types(state: CampaignState, registry: Registry) -> None:
+    """Every phase type of the campaign's template is installed here: a
+    campaign made with a plugin's phase cannot run without that plugin."""
+    template = state.template
+    missing = sorted({p.type for p in template.phases} - set(registry.phase_types)) if template else []
+    if missing:
+        raise PluginError(
+            f"campaign {state.campaign_id} ({state.code}) has phases of type(s) {missing}, which no installed "
+            "plugin provides; install the plugin that provides them (`essaim plugins` lists what is installed) "
+            "to load this campaign"
+        )
 
 
 def random_for(*parts: object) -> random.Random:

@@ -26,18 +26,20 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from essaim.engine.view import Listener, Reply, call_strategy, strategy_for
-from essaim.errors import CommandError, LimitExceeded, PluginError, Unauthorized, WrongPhase
+from essaim.errors import CommandError, LimitExceeded, PhaseStateError, PluginError, Unauthorized, WrongPhase
 from essaim.model.commands import FACILITATOR, Ack, Actor, Command, CommandSpec, Decision
 from essaim.model.events import Event
+from essaim.model.phase_state import split_event_type
 from essaim.model.state import CampaignState
 from essaim.model.types import CardInfo, SortingInput, Structure
+from essaim.plugin import CORE_PLUGINS
 
 if TYPE_CHECKING:
     from essaim.engine._writer import GroupCommitWriter
@@ -96,6 +98,7 @@ class CampaignOwner:
         trio_offset: float,
         *,
         epoch: int | None = None,
+        reload: Callable[[str], Awaitable[CampaignState]] | None = None,
     ) -> None:
         self.state = state
         #: The fencing token this owner writes with (cluster failover; None in one process).
@@ -103,6 +106,12 @@ class CampaignOwner:
         #: Set once the store refused this owner's epoch: another process took
         #: the campaign over; every command is refused until it is gone.
         self.stale = False
+        #: Rebuilds the campaign's state from the store (after a plugin's
+        #: reducer raised half-way through a command's events).
+        self._reload = reload
+        #: Facilitator commands refused outside the phase types that list them.
+        self._phase_bound = frozenset(
+            c for ptype in host.registry.phase_types.values() for c in ptype.facilitator_commands)
         self.host = host
         self.commands = host.registry.commands
         self.writer = writer
@@ -263,8 +272,19 @@ class CampaignOwner:
         if not decided:
             await self._barrier(work, Ack(state.seq, {}))
             return
-        await self.record(decided, lambda ack: work.reply(ack, None), actor=actor, msg_id=command.msg_id,
-                          on_refused=lambda: work.reply(None, moved_away()))
+        try:
+            await self.record(decided, lambda ack: work.reply(ack, None), actor=actor, msg_id=command.msg_id,
+                              on_refused=lambda: work.reply(None, moved_away()))
+        except PhaseStateError as error:
+            # A plugin's reducer raised: none of the command's events was
+            # recorded, but some may have been applied. Answer `unavailable`
+            # (retryable, nothing changed) and rebuild the state from the log.
+            log.error("campaign %s: %s; the command is refused and the state rebuilt from the log",
+                      self.campaign_id, error, exc_info=error)
+            work.reply(None, CommandError(
+                "this action could not be handled right now (a plugin failed) and nothing was changed; "
+                "try again later, or tell the facilitator", code="unavailable"))
+            await self._recover()
 
     async def record(
         self,
@@ -334,6 +354,18 @@ class CampaignOwner:
                     log.exception("campaign %s: essaim_phase_changed failed", self.campaign_id)
         return events
 
+    async def _recover(self) -> None:
+        """After a reducer raised: once every event before the failed command
+        is durable, rebuild the state from the store, which holds exactly
+        those (the failed command's events were never handed to the writer)."""
+        if self._reload is None:
+            raise RuntimeError(f"campaign {self.campaign_id}: a reducer raised and this owner cannot reload")
+        durable = trio.Event()
+        await self.writer.submit(self.campaign_id, (), durable.set, epoch=self.epoch, on_refused=durable.set)
+        await durable.wait()
+        self.state = await self._reload(self.campaign_id)
+        self._deadline_changed.set()
+
     async def _decide(self, actor: Actor, command: Command) -> Decision:
         """Run the declared handler of the command. Its shape was checked
         when it was submitted (the engine's own commands are not submitted
@@ -349,8 +381,52 @@ class CampaignOwner:
             if participant is None:
                 raise Unauthorized("unknown participant; join the campaign again")
             self._check_phase_allows(spec)
-            return await spec.handler(self, participant, command.args)
-        return await spec.handler(self, None, command.args)
+            return await self._run_handler(spec, participant, command.args)
+        if spec.name in self._phase_bound:
+            self._check_phase_allows(spec)
+        return await self._run_handler(spec, None, command.args)
+
+    async def _run_handler(self, spec: CommandSpec, participant: Any, args: Mapping[str, Any]) -> Decision:
+        """The handler's decision. A plugin's handler that fails, or decides
+        events it may not record, raises PluginError naming it: the command is
+        refused and nothing is recorded."""
+        if spec.plugin in CORE_PLUGINS:
+            return await spec.handler(self, participant, args)
+        try:
+            decided = await spec.handler(self, participant, args)
+        except CommandError:
+            raise
+        except Exception as exc:
+            raise PluginError(f"plugin {spec.plugin!r}: the handler of command {spec.name!r} raised {exc!r}") from exc
+        self._check_decision(spec, decided)
+        return decided
+
+    def _check_decision(self, spec: CommandSpec, decided: Decision) -> None:
+        """A plugin command records core events, or the events its plugin's
+        phase types declared, for phase types this campaign uses."""
+        if not isinstance(decided, list):
+            raise PluginError(f"plugin {spec.plugin!r}: command {spec.name!r} returned {type(decided).__name__}, "
+                              "not a list of (event type, data)")
+        own = self.host.registry.namespaces_of(spec.plugin)
+        for entry in decided:
+            etype, data = entry if isinstance(entry, tuple) and len(entry) == 2 else (None, None)
+            if not isinstance(etype, str) or not isinstance(data, dict):
+                raise PluginError(f"plugin {spec.plugin!r}: command {spec.name!r} decided {entry!r}; each event "
+                                  "is an (event type, data dict) pair")
+            split = split_event_type(etype)
+            if split is None:
+                if not hasattr(self.state, "_on_" + etype):
+                    raise PluginError(f"plugin {spec.plugin!r}: command {spec.name!r} decided unknown event type "
+                                      f"{etype!r}; a phase type's events are '<phase type>:<event>'")
+                continue
+            namespace, name = split
+            ptype = own.get(namespace)
+            if ptype is None or name not in ptype.events:
+                raise PluginError(
+                    f"plugin {spec.plugin!r}: command {spec.name!r} decided event {etype!r}, which is not one of "
+                    f"its phase types' declared events {sorted(f'{n}:{e}' for n, p in own.items() for e in p.events)}")
+            if namespace not in self.state.phase_states:
+                raise WrongPhase(f"this campaign has no {namespace!r} phase")
 
     def _check_phase_allows(self, spec: CommandSpec) -> None:
         state = self.state
@@ -362,7 +438,7 @@ class CampaignOwner:
         if spec.every_phase:
             return
         ptype = self.host.registry.phase_types[state.phase.type]  # type: ignore[union-attr]
-        if spec.name not in ptype.commands:
+        if spec.name not in ptype.commands and spec.name not in ptype.facilitator_commands:
             raise WrongPhase(
                 f"'{spec.name}' is not possible in the {state.phase.title!r} phase"  # type: ignore[union-attr]
                 f" ({ptype.name}); it allows {sorted(ptype.commands | self.commands.every_phase)}"

@@ -5,6 +5,13 @@ event and updates the state; it never calls plugins, reads clocks or draws
 random numbers, so replaying the log always gives the same state. Strategies
 receive the state read-only; only the campaign's owner task mutates it.
 
+A plugin's phase type may keep durable state of its own
+(:mod:`essaim.model.phase_state`): its events (``"pledges:pledged"``) are
+applied by its state class, found in the ``state_types`` the campaign
+state is made with (the engine passes ``registry.phase_states``). An event
+of a namespace no installed plugin declares stops the replay with an
+error naming it.
+
 :meth:`~CampaignState.to_dict` is the snapshot form (and what the restart
 equivalence tests compare).
 """
@@ -17,8 +24,10 @@ from typing import Any, Literal
 
 import orjson
 
+from essaim.errors import PhaseStateError, PluginError
 from essaim.model.caches import CampaignCaches
 from essaim.model.events import Event
+from essaim.model.phase_state import NO_PHASE_STATES, PhaseState, PhaseStateTypes, split_event_type
 from essaim.model.template import CampaignTemplate, PhaseSpec
 
 __all__ = [
@@ -180,9 +189,15 @@ class Judgment:
 class CampaignState:
     """Everything known about one campaign, rebuilt from its events."""
 
-    def __init__(self, campaign_id: str) -> None:
+    def __init__(self, campaign_id: str, state_types: PhaseStateTypes = NO_PHASE_STATES) -> None:
         #: the campaign's id
         self.campaign_id = campaign_id
+        #: phase type name -> the class of its durable state (the installed plugins')
+        self.state_types = state_types
+        #: phase type name -> its durable state, for each plugin phase type of the
+        #: template that keeps one (made when the campaign is created; see
+        #: :mod:`essaim.model.phase_state`). Read it with :meth:`phase_state`.
+        self.phase_states: dict[str, PhaseState] = {}
         #: seq of the last event applied
         self.seq = 0
         #: the join code participants type
@@ -263,6 +278,13 @@ class CampaignState:
     def remembered(self, pid: str, msg_id: str) -> tuple[int, dict[str, Any]] | None:
         return self.recent.get(pid, {}).get(msg_id)
 
+    def phase_state(self, phase_type: str) -> Any:
+        """The durable state of a plugin phase type in this campaign (an
+        instance of the class it declared). Read it, never change it: it
+        changes only through the phase type's events. Raises KeyError when
+        the campaign's template has no phase of that type."""
+        return self.phase_states[phase_type]
+
     # -- the reducer -----------------------------------------------------------
 
     def apply(self, event: Event) -> None:
@@ -272,9 +294,10 @@ class CampaignState:
                 f"campaign {self.campaign_id}: event seq {event.seq} does not follow {self.seq}"
             )
         handler = getattr(self, "_on_" + event.type, None)
-        if handler is None:
-            raise ValueError(f"campaign {self.campaign_id}: unknown event type {event.type!r}")
-        handler(event, event.data)
+        if handler is not None:
+            handler(event, event.data)
+        else:
+            self._apply_plugin_event(event)
         self.seq = event.seq
         pid = event.data.get("pid")
         msg = event.data.get("msg")
@@ -287,11 +310,37 @@ class CampaignState:
         if len(window) > IDEMPOTENCY_WINDOW:
             del window[next(iter(window))]
 
+    def _apply_plugin_event(self, event: Event) -> None:
+        split = split_event_type(event.type)
+        if split is None:
+            raise ValueError(f"campaign {self.campaign_id}: unknown event type {event.type!r}")
+        namespace = split[0]
+        phase_state = self.phase_states.get(namespace)
+        if phase_state is None:
+            if namespace in self.state_types:
+                raise PluginError(
+                    f"campaign {self.campaign_id}: event {event.type!r} (seq {event.seq}) belongs to phase "
+                    f"type {namespace!r}, which this campaign's template does not use"
+                )
+            raise _missing_plugin(self.campaign_id, namespace, f"event {event.type!r} (seq {event.seq})")
+        try:
+            phase_state.apply(event)
+        except Exception as exc:
+            raise PhaseStateError(
+                f"campaign {self.campaign_id}: the reducer of phase type {namespace!r} "
+                f"({type(phase_state).__qualname__}.apply) raised on {event.type!r} (seq {event.seq}): {exc!r}",
+                namespace=namespace,
+            ) from exc
+
     def _on_campaign_created(self, ev: Event, d: dict[str, Any]) -> None:
         self.code = d["code"]
         self.created_at = ev.ts
         self.template = CampaignTemplate.from_dict(d["template"])
         self.facilitator_token_hash = d["facilitator_token_hash"]
+        for phase in self.template.phases:
+            cls = self.state_types.get(phase.type)
+            if cls is not None and phase.type not in self.phase_states:
+                self.phase_states[phase.type] = cls()
 
     def _on_participant_joined(self, ev: Event, d: dict[str, Any]) -> None:
         pid = d["pid"]
@@ -506,11 +555,12 @@ class CampaignState:
         out["cases"] = [fields(c) for c in self.cases.values()]
         out["judgments"] = [fields(j) for j in self.judgments]
         out["recent"] = {pid: [[m, s, r] for m, (s, r) in w.items()] for pid, w in self.recent.items()}
+        out["phase_states"] = {name: ps.to_dict() for name, ps in self.phase_states.items()}
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CampaignState:
-        state = cls(data["campaign_id"])
+    def from_dict(cls, data: dict[str, Any], state_types: PhaseStateTypes = NO_PHASE_STATES) -> CampaignState:
+        state = cls(data["campaign_id"], state_types)
         for name in cls._PLAIN:
             setattr(state, name, data[name])
         state.template = CampaignTemplate.from_dict(data["template"]) if data["template"] else None
@@ -522,7 +572,20 @@ class CampaignState:
         state.cases = {c["case_id"]: Case(**c) for c in data["cases"]}
         state.judgments = [Judgment(**j) for j in data["judgments"]]
         state.recent = {pid: {m: (s, r) for m, s, r in w} for pid, w in data["recent"].items()}
+        for name, form in data.get("phase_states", {}).items():
+            phase_cls = state_types.get(name)
+            if phase_cls is None:
+                raise _missing_plugin(state.campaign_id, name, "its snapshot")
+            state.phase_states[name] = phase_cls.from_dict(form)
         return state
+
+
+def _missing_plugin(campaign_id: str, namespace: str, what: str) -> PluginError:
+    return PluginError(
+        f"campaign {campaign_id}: {what} needs the plugin that provides phase type {namespace!r} "
+        f"(its events are stored as '{namespace}:...'), and no installed plugin declares that phase type "
+        "with its state; install that plugin (`essaim plugins` lists what is installed) to load this campaign"
+    )
 
 
 def _fields(obj: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import orjson
 
 from essaim.errors import StoreConflict, StoreFenced
 from essaim.model.events import Event
+from essaim.model.phase_state import NO_PHASE_STATES, PhaseStateTypes
 from essaim.model.state import CampaignState
 
 __all__ = ["Store", "StoredCampaign", "WriteItem", "batch_marks", "judge_written", "sql_statements", "fenced_items",
@@ -41,13 +42,16 @@ class StoredCampaign:
     snapshot_seq: int
     events: Sequence[Event]
 
-    def rebuild(self) -> CampaignState:
+    def rebuild(self, state_types: PhaseStateTypes = NO_PHASE_STATES) -> CampaignState:
         """The campaign's state: the snapshot with the events after it applied
-        (CPU-bound for a big campaign: call it from a worker thread)."""
+        (CPU-bound for a big campaign: call it from a worker thread).
+        ``state_types`` are the installed plugin phase types' state classes
+        (``registry.phase_states``); a campaign whose log needs one that is
+        missing raises PluginError naming it."""
         if self.snapshot is not None:
-            state = CampaignState.from_dict(orjson.loads(self.snapshot))
+            state = CampaignState.from_dict(orjson.loads(self.snapshot), state_types)
         else:
-            state = CampaignState(self.campaign_id)
+            state = CampaignState(self.campaign_id, state_types)
         for event in self.events:
             state.apply(event)
         return state
