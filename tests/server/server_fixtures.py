@@ -17,6 +17,7 @@ import trio
 from trio_websocket import open_websocket_url
 
 from essaim import CampaignTemplate
+from essaim.plugin import PluginHost
 from essaim.server import EssaimServer, Settings, serve
 from essaim.server.http.facilitator import builtin_templates
 
@@ -41,14 +42,16 @@ def make_settings(tmp_path: Path, **changes: Any) -> Settings:
 
 
 @asynccontextmanager
-async def running_server(tmp_path: Path, **changes: Any) -> AsyncIterator[EssaimServer]:
-    """A server in its own nursery, stopped gracefully on exit: the engine must
-    close through its drain (a cancelled engine cannot make its queue durable)."""
+async def running_server(tmp_path: Path, plugins: PluginHost | None = None,
+                         **changes: Any) -> AsyncIterator[EssaimServer]:
+    """A server in its own nursery (with ``plugins``, else the installed ones),
+    stopped gracefully on exit: the engine must close through its drain (a
+    cancelled engine cannot make its queue durable)."""
     stopped = trio.Event()
 
     async def run(task_status: trio.TaskStatus[EssaimServer]) -> None:
         try:
-            await serve(make_settings(tmp_path, **changes), task_status=task_status)
+            await serve(make_settings(tmp_path, **changes), plugins=plugins, task_status=task_status)
         finally:
             stopped.set()
 
@@ -122,7 +125,7 @@ class Participant:
             self.welcome = msg
         if msg["type"] in ("welcome", "update"):
             self.seqs.append(msg["seq"])
-            for key in ("phase", "counters", "you", "results"):
+            for key in ("phase", "counters", "board", "you", "results"):
                 if key in msg:
                     self.state[key] = msg[key]
             for ack in msg.get("acks", ()):

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "campaign_view", "phase_view", "counters_view", "you_view", "results_view", "task_view", "results_document",
+    "board_view",
     "PROTOCOL_VERSION",
 ]
 
@@ -45,9 +46,15 @@ def campaign_view(state: CampaignState) -> dict[str, Any]:
 def phase_view(engine: Engine, state: CampaignState) -> dict[str, Any]:
     spec = state.phase
     allowed: list[str] = []
+    ptype = engine.host.registry.phase_types.get(spec.type) if spec is not None else None
     if spec is not None and state.status == "running" and not engine.campaign(state.campaign_id).transitioning:
-        ptype = engine.host.registry.phase_types.get(spec.type)
         allowed = sorted((ptype.commands if ptype else frozenset()) | engine.commands.every_phase)
+    web = ptype.web if ptype is not None else None
+    extra: dict[str, Any] = {}
+    if ptype is not None and ptype.family is None and spec is not None and spec.type != "results":
+        # A phase of a plugin's own kind: its screen (None: the app's
+        # generic screen) and the settings it reads.
+        extra = {"screen": web.url(ptype.name, web.screen) if web else None, "settings": dict(spec.settings)}
     return {
         "index": state.phase_index,
         "type": spec.type if spec else None,
@@ -58,7 +65,21 @@ def phase_view(engine: Engine, state: CampaignState) -> dict[str, Any]:
         "overtime": state.overtime,
         "server_time": engine.clock(),
         "allowed": allowed,
+        **extra,
     }
+
+
+def _current_phase_state(state: CampaignState) -> Any:
+    spec = state.phase
+    return state.phase_states.get(spec.type) if spec is not None else None
+
+
+def board_view(state: CampaignState) -> Any:
+    """The shared part of a plugin phase's frame: its state's ``view()``
+    while a phase of its type is current (None otherwise, or without one)."""
+    phase_state = _current_phase_state(state)
+    view = getattr(phase_state, "view", None)
+    return view() if view is not None else None
 
 
 def counters_view(state: CampaignState, online: int) -> dict[str, Any]:
@@ -110,7 +131,12 @@ def you_view(engine: Engine, state: CampaignState, pid: str, prompts: list[dict[
         card = state.cards.get(case.cid)
         jury.append({"case_id": case_id, "cid": case.cid, "text": card.text if card else "",
                      "reason": next((r for r in case.reasons if r), "")})
-    return {"prompts": prompts, "cards": cards, "sorter": p.sorter, "hand": hand, "jury": jury}
+    out = {"prompts": prompts, "cards": cards, "sorter": p.sorter, "hand": hand, "jury": jury}
+    view_for = getattr(_current_phase_state(state), "view_for", None)
+    if view_for is not None:
+        # The personal part of a plugin phase's frame.
+        out["board"] = view_for(pid)
+    return out
 
 
 def _idea_card(state: CampaignState, iid: str) -> tuple[str, str] | None:
@@ -163,7 +189,11 @@ def results_wanted(engine: Engine, state: CampaignState) -> bool:
     if state.status == "finished":
         return True
     spec = state.phase
-    return spec is not None and _phase_family(engine, state) is None and spec.type == "results"
+    if spec is None:
+        return False
+    ptype = engine.host.registry.phase_types.get(spec.type)
+    # The results phase, or a plugin's phase that declared shows_results=True.
+    return ptype is not None and ptype.family is None and (spec.type == "results" or ptype.shows_results)
 
 
 #: Sheets and representative cards per sheet that participants receive: the

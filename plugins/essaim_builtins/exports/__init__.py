@@ -72,11 +72,25 @@ def provenance(state: CampaignState) -> list[dict[str, Any]]:
     return out
 
 
+def phase_reports(state: CampaignState) -> dict[str, dict[str, Any]]:
+    """What each plugin phase of the campaign reports (its state's
+    ``report()``: ``{"title", "columns", "rows"}``, docs/plugins.md), by phase type."""
+    out = {}
+    for name, phase_state in state.phase_states.items():
+        report = getattr(phase_state, "report", None)
+        if report is not None:
+            table = report()
+            out[name] = {"title": str(table.get("title", name)), "columns": [str(c) for c in table["columns"]],
+                         "rows": [list(row) for row in table["rows"]]}
+    return out
+
+
 def _json(state: CampaignState, results: Results) -> list[ExportFile]:
     doc = results.to_dict()
     doc["anonymity"] = state.template.anonymity if state.template else "anonymous"
     doc["provenance"] = provenance(state)
     doc["moderation_log"] = public_log(state.moderation_log)
+    doc["phase_reports"] = phase_reports(state)
     return [ExportFile("results.json", "application/json", orjson.dumps(doc, option=orjson.OPT_INDENT_2))]
 
 
@@ -102,7 +116,7 @@ async def essaim_results_export(format: str, state: CampaignState, results: Resu
         return await trio.to_thread.run_sync(export_polis.render, snapshot)
     if format == "html":
         doc = {"results": results.to_dict(), "sheets": [asdict(s) for s in results.sheets],
-               "log": public_log(state.moderation_log), "min_segment_size": state.template.min_segment_size
+               "log": public_log(state.moderation_log), "phase_reports": phase_reports(state), "min_segment_size": state.template.min_segment_size
                if state.template else 1}
         return await trio.to_thread.run_sync(export_html.render, doc)
     return []

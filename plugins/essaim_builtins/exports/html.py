@@ -103,7 +103,13 @@ def render(doc: Mapping[str, Any]) -> list[ExportFile]:
             f'<td class="num">{s["consensus"]:.2f}</td><td class="num">{s["controversy"]:.2f}</td>'
             f'<td class="num">{_e(s["supporters"])}</td></tr>'
         )
-    parts.append("</tbody></table><h2>Moderation log</h2>")
+    parts.append("</tbody></table>")
+    for table in doc.get("phase_reports", {}).values():  # plugin phases' own reports
+        parts.append(f"<h2>{_e(table['title'])}</h2><table><thead><tr>"
+                     + "".join(f"<th>{_e(c)}</th>" for c in table["columns"]) + "</tr></thead><tbody>")
+        parts.extend("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>" for row in table["rows"])
+        parts.append("</tbody></table>")
+    parts.append("<h2>Moderation log</h2>")
     if doc["log"]:
         parts.append("<table><thead><tr><th>Card</th><th>Decision</th><th>By</th></tr></thead><tbody>")
         for entry in doc["log"]:

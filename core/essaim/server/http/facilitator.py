@@ -34,11 +34,12 @@ from werkzeug.exceptions import HTTPException
 from essaim.errors import CommandError, NotFound, TemplateError, Unauthorized
 from essaim.model.commands import FACILITATOR, Command
 from essaim.model.template import CampaignTemplate
+from essaim.plugin import CORE_PLUGINS
 from essaim.server.context import ServerContext, current_server
 from essaim.server.http.audit import note_actor, note_error
 from essaim.server.http.presenter import presenter_url
 from essaim.server.proxies import client_address
-from essaim.server.views import campaign_view, counters_view, phase_view, results_document
+from essaim.server.views import board_view, campaign_view, counters_view, phase_view, results_document
 
 if TYPE_CHECKING:
     from essaim.model.types import ExportFile
@@ -275,9 +276,34 @@ async def show_campaign(campaign_id: str) -> Response:
     return _json({"campaign_id": campaign_id, "seq": engine.campaign(campaign_id).durable_seq,
                   "campaign": campaign_view(s), "phase": phase_view(engine, s),
                   "counters": counters_view(s, server.hubs.connection_count(campaign_id)),
+                  "board": board_view(s), "panel": _panel_url(server, s.phase.type if s.phase else None),
                   "links": {"join_url": f"{server.base_url}/join/{s.code}",
                             "reachable": server.advertised.reachable,
                             "presenter_url": presenter_url(server.base_url, s)}})
+
+
+def _panel_url(server: ServerContext, phase_type: str | None) -> str | None:
+    """Where the console imports the current plugin phase's panel from (None: no panel)."""
+    ptype = server.engine.host.registry.phase_types.get(phase_type) if phase_type else None
+    web = ptype.web if ptype is not None else None
+    return web.url(ptype.name, web.panel) if web is not None and ptype is not None else None
+
+
+@api.post("/api/campaigns/<campaign_id>/commands/<name>")
+async def plugin_command(campaign_id: str, name: str) -> Response:
+    """A plugin's facilitator command (its panel's buttons): the body is its
+    payload, checked against the command's declared schema like any command."""
+    server = require_facilitator(campaign_id)
+    spec = server.engine.commands.get(name)
+    if spec is None or spec.sender != "facilitator" or spec.plugin in CORE_PLUGINS:
+        raise ApiError("not_found", f"no plugin facilitator command {name!r}; the built-in ones have their own "
+                                    "endpoints (phase, moderation)")
+    body = await _body()
+    ack = await server.engine.execute(campaign_id, FACILITATOR, Command(name, body))
+    audit_log.info("plugin command", extra={
+        "event": "plugin_command", "campaign": campaign_id, "command": name, "plugin": spec.plugin,
+        "seq": ack.seq, "by": g.get("essaim_actor"), "client": client_address(request.scope)})
+    return _json({"seq": ack.seq, "result": dict(ack.result)})
 
 
 @api.post("/api/campaigns/<campaign_id>/phase/<action>")

@@ -103,6 +103,14 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
             "What the presenter screen shows: counters, the wall of new ideas, themes forming, the top results; "
             "never moderation content. Takes the presenter key or the facilitator token",
             {"200": _json_response("Presenter data")}, security=fac, parameters=[_CAMPAIGN_ID])},
+        "/api/campaigns/{campaign_id}/commands/{name}": {"post": _op(
+            "A plugin phase's facilitator command (its console panel's buttons); the body is its payload, "
+            "checked against the schema the plugin declared",
+            {"200": _json_response("Recorded", {"type": "object", "properties": {
+                "seq": {"type": "integer"}, "result": _OBJECT}, "required": ["seq", "result"]})},
+            security=fac, body=_OBJECT, parameters=[_CAMPAIGN_ID, {
+                "name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+                "description": "the command's name, as the plugin declared it"}])},
         "/api/campaigns/{campaign_id}/structure": {"get": _op(
             "The crowd's live structure", {"200": _json_response("Structure")}, security=fac,
             parameters=[_CAMPAIGN_ID])},
@@ -136,6 +144,13 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
             {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}], "responses": {
             "200": {"description": "The file", "content": {"*/*": {"schema": {}}}},
             "404": {"description": "No such file", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/plugins/{phase_type}/{name}": {"get": {
+            "summary": "A plugin phase type's web files: its phone screen and console panel (ES modules)",
+            "parameters": [{"name": "phase_type", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {"description": "The file", "content": {"*/*": {"schema": {}}}},
+                "404": {"description": "No such file", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
     }
     return {
         "openapi": "3.1.0",

@@ -12,6 +12,7 @@ import orjson
 import trio
 from quart import Response
 
+from essaim.plugin.phase_web import PLUGIN_ASSETS_PREFIX
 from essaim.server.http.openapi import openapi_document
 
 if TYPE_CHECKING:
@@ -73,6 +74,16 @@ def register_site_routes(app: QuartTrio, server: ServerContext) -> None:
         path = (STATIC_DIR / name).resolve()
         if not path.is_relative_to(STATIC_DIR):
             return _missing(name)  # no way out of the folder
+        return await _file(path, max_age=STATIC_MAX_AGE)
+
+    @app.get(PLUGIN_ASSETS_PREFIX + "/<phase_type>/<path:name>")
+    async def plugin_file(phase_type: str, name: str) -> Response:
+        """A plugin phase type's screen, panel and their files
+        (:class:`~essaim.plugin.phase_web.PhaseWeb`), same origin as the app."""
+        ptype = server.engine.host.registry.phase_types.get(phase_type)
+        path = ptype.web.file(name) if ptype is not None and ptype.web is not None else None
+        if path is None:
+            return Response(f"no file {name!r} for phase type {phase_type!r}\n", status=404, mimetype="text/plain")
         return await _file(path, max_age=STATIC_MAX_AGE)
 
     @app.get("/openapi.json")

@@ -12,6 +12,9 @@ the connections concerned:
   ``case_decided`` → the jurors and the author...); a new supporter of a
   card flags its author's ``you`` without waking the writer: it rides on the
   next frame sent anyway;
+- a plugin phase's events (``"<phase type>:<event>"``) change its shared
+  part, the *board*, which rides with the counters (same pacing, same
+  budget), and flag ``you`` for the participant the event names (``pid``);
 - counters go to everyone on an adaptive interval: at least
   ``counters_interval``, and ``connections / counters_frame_budget`` when
   there are many connections, so counter refreshes never cost more than the
@@ -33,7 +36,7 @@ import trio
 from essaim.errors import EssaimError
 from essaim.model.events import Event
 from essaim.server.ratelimit import TokenBucket
-from essaim.server.views import counters_view, phase_view, prompts_wanted, results_view, results_wanted
+from essaim.server.views import board_view, counters_view, phase_view, prompts_wanted, results_view, results_wanted
 
 if TYPE_CHECKING:
     from essaim.engine import Engine
@@ -113,6 +116,8 @@ class CampaignHub:
         #: trio time the last phase change was made durable (phase-push staleness).
         self.phase_changed_at = trio.current_time()
         self.counters = _Shared()
+        #: A plugin phase's shared part: sent with the counters when it changed.
+        self.board = _Shared()
         self.results = _Shared()
         self.results_data: bytes = b"null"
         self._counters_changed = trio.Event()
@@ -168,12 +173,18 @@ class CampaignHub:
         personal: set[str] = set()
         lazy: set[str] = set()
         state = self.engine.state(self.campaign_id)
+        board = False
         for ev in events:
             t, d = ev.type, ev.data
             if t in PHASE_EVENTS:
                 phase = True
             if t in COUNTER_EVENTS:
                 counters = True
+            if ":" in t:  # a plugin phase's event
+                board = counters = True
+                if isinstance(d.get("pid"), str):
+                    personal.add(d["pid"])
+                continue
             if t == "card_written":
                 self.cards_by_author.setdefault(d["pid"], []).append(d["cid"])
                 personal.add(d["pid"])
@@ -192,6 +203,8 @@ class CampaignHub:
                 card = state.cards.get(d["cid"])
                 if card is not None:
                     personal.add(card.author)
+        if board or phase:
+            self.board.version += 1
         if phase:
             self.phase.version += 1
             self.phase_changed_at = trio.current_time()
@@ -224,6 +237,8 @@ class CampaignHub:
                 part.data = orjson.dumps(phase_view(self.engine, state))
             elif part is self.counters:
                 part.data = orjson.dumps(counters_view(state, len(self.connections)))
+            elif part is self.board:
+                part.data = orjson.dumps(board_view(state))
             else:
                 part.data = self.results_data
             part.encoded_version = part.version

@@ -162,7 +162,7 @@ class Connection:
     """One participant's socket after the handshake."""
 
     __slots__ = ("server", "endpoint", "scope", "_asgi_send", "outbox", "hub", "campaign_id", "pid", "actor",
-                 "bucket", "counters_sent", "results_sent", "sending_since", "phase_changed_at", "conn_id", "slow",
+                 "bucket", "counters_sent", "board_sent", "results_sent", "sending_since", "phase_changed_at", "conn_id", "slow",
                  "finished", "_nursery", "_prejoin_close", "__weakref__")
 
     def __init__(self, endpoint: ParticipantSocket, scope: dict[str, Any], send: Any) -> None:
@@ -180,6 +180,7 @@ class Connection:
         self.actor: Actor | None = None
         self.bucket: TokenBucket | None = None
         self.counters_sent = 0
+        self.board_sent = 0
         self.results_sent = 0
         #: trio time a frame started going out, while it is going out (for the slow-client sweeper).
         self.sending_since: float | None = None
@@ -410,6 +411,7 @@ class Connection:
         self.outbox.take_answers()
         self.outbox.phase = self.outbox.counters = self.outbox.you = self.outbox.results = False
         self.counters_sent = hub.counters.version
+        self.board_sent = hub.board.version
         results = None
         if results_wanted(engine, state) and hub.results.version:
             results = orjson.Fragment(hub.shared(hub.results))
@@ -424,6 +426,7 @@ class Connection:
             "campaign": campaign_view(state),
             "phase": phase_view(engine, state),
             "counters": counters_view(state, len(hub.connections)),
+            "board": orjson.Fragment(hub.shared(hub.board)),
             "you": you_view(engine, state, pid, prompts, hub.cards_by_author.get(pid, ())),
             "results": results,
         }
@@ -592,6 +595,9 @@ class Connection:
         if counters:
             parts += [b',"counters":', hub.shared(hub.counters)]
             self.counters_sent = hub.counters.version
+        if (counters or phase) and self.board_sent < hub.board.version:
+            parts += [b',"board":', hub.shared(hub.board)]
+            self.board_sent = hub.board.version
         if you:
             state = engine.state(hub.campaign_id)
             parts += [b',"you":', orjson.dumps(you_view(engine, state, self.pid, prompts or [],

@@ -57,6 +57,7 @@ function dashboard(campaignId, api) {
     share: section("share"), phase: section("phase"), people: section("people"),
     cards: section("cards"), moderation: section("moderation"),
     structure: section("structure"), results: section("results", "panel wide"), exports: section("exports", "panel exports"),
+    plugin: h("section", { class: "panel wide", id: "plugin-panel", hidden: true }),
   };
   const feed = cardsPanel({ panel: panels.cards, api, campaignId, announce, refresh: () => poll() });
   const moderation = moderationPanel({ panel: panels.moderation, decide: feed.decide });
@@ -69,6 +70,7 @@ function dashboard(campaignId, api) {
   function layout() {
     fill(main, panels.title,
       h("div", { class: "grid", id: "run" }, panels.share, panels.phase, panels.people),
+      panels.plugin,
       h("div", { class: "grid two" }, panels.cards, panels.moderation),
       panels.structure, panels.results, panels.exports);
     fill(nav, SECTIONS.map(([id, key]) => h("a", { href: `#${id === "run" ? "run" : id}` }, t(key))));
@@ -247,6 +249,39 @@ function dashboard(campaignId, api) {
     moderation.render(state.moderation);
     structure.render(state.structure);
     results.render(state.results);
+    renderPluginPanel();
+  }
+
+  // A plugin phase's panel (docs/plugins.md, "Writing a new phase"): imported
+  // from /plugins/<phase type>/, mounted once per phase, updated on each poll.
+  let pluginPanel = { key: null, view: null };
+  const panelApi = {
+    state: () => ({ ...state.info }),
+    send: async (command, payload = {}) => (await api.call(
+      `/api/campaigns/${campaignId}/commands/${encodeURIComponent(command)}`, { method: "POST", body: payload })).result,
+    h, announce,
+    refresh: () => poll(),
+  };
+  function renderPluginPanel() {
+    const url = state.info.panel;
+    const key = url ? `${state.info.phase.index}:${url}` : null;
+    if (key !== pluginPanel.key) {
+      pluginPanel = { key, view: null };
+      panels.plugin.hidden = !url;
+      fill(panels.plugin);
+      if (!url) return;
+      const mine = pluginPanel;
+      import(url).then((module) => {
+        if (mine !== pluginPanel) return;
+        mine.view = module.mount(panelApi);
+        fill(panels.plugin, mine.view.el);
+        mine.view.update?.();
+      }).catch((e) => {
+        fill(panels.plugin, h("p", { class: "error", role: "alert" }, t("plugin_panel_failed", { message: e.message })));
+      });
+      return;
+    }
+    pluginPanel.view?.update?.();
   }
 
   async function poll() {
@@ -274,6 +309,7 @@ function dashboard(campaignId, api) {
       renderAll();
     } else {
       renderPhase();
+      renderPluginPanel();
       renderPeople();
       feed.render(cards);
       moderation.render(mod);

@@ -8,6 +8,7 @@ import { collectView } from "./collect.js";
 import { sortView } from "./sort.js";
 import { evaluateView } from "./evaluate.js";
 import { resultsView } from "./results.js";
+import { pluginPhaseView } from "./plugin_phase.js";
 import { renderJury } from "./jury.js";
 
 const TIMER_TICK_MS = 1000;
@@ -61,6 +62,7 @@ function viewKeyOf(state) {
   const allowed = phase.allowed || [];
   let kind = "info";
   if (phase.type === "results") kind = "results";
+  else if ("screen" in phase) kind = "plugin";  // a plugin's own kind of phase
   else if (allowed.includes("write_card")) kind = "collect";
   else if (allowed.includes("deal") || allowed.includes("place") || allowed.includes("volunteer")) kind = "sort";
   else if (allowed.includes("evaluate")) kind = "evaluate";
@@ -84,6 +86,7 @@ function buildView(key) {
     case "sort": return sortView(app);
     case "evaluate": return evaluateView(app);
     case "results": return resultsView(app);
+    case "plugin": return pluginPhaseView(app);
     case "finished": return resultsView(app, { finished: true });
     case "waiting": return message("waiting_title", "waiting_text");
     case "paused": return message("paused", "paused_text");

@@ -65,7 +65,7 @@ export class Session extends EventTarget {
     this.stopped = false;
     this.retryTimer = null;
     this.clockOffset = 0; // server time minus local time, in seconds
-    this.state = { campaign: null, phase: null, counters: {}, you: {}, results: null, seq: 0 };
+    this.state = { campaign: null, phase: null, counters: {}, board: null, you: {}, results: null, seq: 0 };
     this.queries = new Map(); // id -> {frame, resolve}
     this.outbox = this.saved.get("outbox", []);
     this.idPrefix = this.saved.get("idprefix");
@@ -303,6 +303,7 @@ export class Session extends EventTarget {
       this.state.phase = frame.phase;
     }
     if (frame.counters) this.state.counters = frame.counters;
+    if ("board" in frame) this.state.board = frame.board;  // a plugin phase's shared part
     if (frame.you) this.state.you = { ...this.state.you, ...frame.you };
     if ("results" in frame && frame.results) this.state.results = frame.results;
   }
