@@ -9,34 +9,22 @@ test works offline and leaves the environment untouched.
 from __future__ import annotations
 
 import importlib
-import os
-import subprocess
-import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+from example_dists import DOT_VOTE, install, run_own_tests
 
 import essaim
 from essaim import Command, PluginHost
 from essaim.testing import joined, make_template, run_campaign_to
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "essaim-example-plugin"
-#: Building and installing a one-module wheel takes a few seconds; a minute
-#: means something is wrong (pip waiting on the network, say).
-PIP_TIMEOUT_SECONDS = 120
+EXAMPLE = DOT_VOTE
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("example-plugin") / "site"
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation", "--no-deps", "--no-index",
-         "--disable-pip-version-check", "--target", str(target), str(EXAMPLE)],
-        capture_output=True, text=True, timeout=PIP_TIMEOUT_SECONDS, check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return target
+    return install(EXAMPLE, tmp_path_factory.mktemp("example-plugin") / "site")
 
 
 @pytest.fixture
@@ -77,11 +65,7 @@ async def test_a_campaign_runs_with_the_plugins_strategy(on_path: Path) -> None:
 
 
 def test_the_examples_own_tests_pass_in_a_fresh_interpreter(installed: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(installed), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
-        capture_output=True, text=True, timeout=PIP_TIMEOUT_SECONDS, check=False, env=env, cwd=EXAMPLE,
-    )
+    done = run_own_tests(EXAMPLE, installed)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout
 
