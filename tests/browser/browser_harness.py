@@ -69,6 +69,8 @@ class ServerProcess:
     process: subprocess.Popen[bytes] | None = None
     #: Extra ``--set NAME=VALUE`` settings for this server.
     settings: tuple[str, ...] = ()
+    #: Extra environment (PYTHONPATH to an installed plugin, say).
+    env: dict[str, str] | None = None
 
     @property
     def base(self) -> str:
@@ -76,7 +78,7 @@ class ServerProcess:
 
     def start(self) -> None:
         log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - lives as long as the process
-        env = dict(os.environ, ESSAIM_ADMIN_TOKEN=ADMIN_TOKEN)
+        env = dict(self.env or os.environ, ESSAIM_ADMIN_TOKEN=ADMIN_TOKEN)
         cmd = [sys.executable, "-m", "essaim", "serve", "--port", str(self.port), "--data", str(self.data_dir),
                "--log-level", "warning"]
         for setting in SERVER_SETTINGS + self.settings:
@@ -157,11 +159,12 @@ choices = ["Field", "Office", "Management"]
 """
 
 
-def create_campaign(server: ServerProcess, *, profile: bool = False, hand_size: int | None = None) -> Campaign:
-    """A campaign of the test template; with the profile questions, or
-    another hand size, when a test is about them."""
+def create_campaign(server: ServerProcess, *, profile: bool = False, hand_size: int | None = None,
+                    toml: str | None = None) -> Campaign:
+    """A campaign of the test template (or of ``toml``); with the profile
+    questions, or another hand size, when a test is about them."""
     admin = Api(server.base, ADMIN_TOKEN)
-    toml = TEMPLATE.read_text(encoding="utf-8") + (PROFILE_TOML if profile else "")
+    toml = (toml or TEMPLATE.read_text(encoding="utf-8")) + (PROFILE_TOML if profile else "")
     if hand_size is not None:
         toml = toml.replace("hand_size = 4", f"hand_size = {hand_size}")
     created = admin.call("/api/campaigns", {"toml": toml})
