@@ -214,3 +214,33 @@ async def test_an_ack_waits_for_its_seq_and_is_refused_if_the_replica_stays_behi
     assert not replica.apply([Event(4, "phase_started", 2.0, {"index": 0, "deadline": 99.0})])  # a gap
     replica.expire_held(trio.current_time() + HOLD_SECONDS + 1)
     assert answers == [(2, None), (None, "unavailable")]
+
+
+async def test_a_plugin_phase_replicates_like_the_built_in_ones(redis_server: RedisServer) -> None:
+    """Its events reach the gateways' replicas, applied there by the same
+    reducer (issue 18); a gateway forwards its commands to the owner."""
+    import tally_plugin
+
+    from essaim.plugin import PluginHost
+    from essaim.testing import make_template
+
+    def host() -> PluginHost:
+        return PluginHost.load(extra=[tally_plugin], entry_points=False)
+
+    async with AsyncExitStack() as stack:
+        owner, gateway = [await stack.enter_async_context(open_cluster_engine(redis_server.url, MemoryStore(),
+                                                                              plugins=host())) for _ in range(2)]
+        cid = (await owner.create_campaign(make_template(phases=["tally", "results"]))).campaign_id
+        with trio.fail_after(STEP):
+            await gateway.ready(cid)
+        people = [gateway.authenticate(cid, (await gateway.join(cid, {})).token) for _ in range(3)]
+        await owner.execute(cid, FACILITATOR, Command("start"))
+        for i, person in enumerate(people):
+            await gateway.execute(cid, person, Command("tally_vote", {"option": f"o{i % 2}"}, f"v{i}"))
+        with pytest.raises(CommandError) as refused:
+            await gateway.execute(cid, people[0], Command("tally_vote", {"option": ""}, "bad"))
+        assert refused.value.code == "bad_request"
+        with trio.fail_after(STEP):
+            await converged(owner, gateway, cid)
+        assert gateway.state(cid).phase_state("tally").counts() == {"o0": 2, "o1": 1}
+        assert gateway.state(cid).to_dict() == owner.state(cid).to_dict()

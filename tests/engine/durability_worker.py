@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import sys
 from pathlib import Path
 
 import trio
@@ -70,6 +71,7 @@ async def run(db: Path, round_: int, participants: int, phase: str) -> None:
     tally = phase == "tally"
     plugins = None
     if tally:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, where the test plugin lives
         import tally_plugin
         plugins = PluginHost.load(extra=[tally_plugin], entry_points=False)
     async with open_engine(db, plugins=plugins) as engine:
