@@ -10,7 +10,7 @@ DATA ?= data
 PROFILE ?= smoke
 HOST ?=
 
-.PHONY: check lint-fix lock run test test-slow test-deps chromium screenshots loadtest bench bench-cluster bench-owner bench-engine bench-quality bench-aggregation bench-results venv clean
+.PHONY: check lint-fix lock run test test-slow test-deps chromium screenshots loadtest bench bench-cluster bench-owner bench-engine bench-quality bench-aggregation bench-results bench-plugin-phase venv clean
 
 venv: $(STAMP)
 
@@ -108,6 +108,10 @@ bench-owner: $(STAMP) test-deps
 ## bench-engine: acknowledged commands per second in memory, on SQLite and on PostgreSQL (a throwaway server), same run
 bench-engine: $(STAMP) test-deps
 	$(PY) -m essaim.bench.engine
+
+## bench-plugin-phase: a plugin phase's command (the pledges example) next to built-in ones, 10,000 people, engine in memory
+bench-plugin-phase: $(STAMP)
+	$(PY) -m loadtests.bench_plugin_phase
 
 ## bench-quality: simulated crowds with known truth; each strategy against a simple baseline
 bench-quality: $(STAMP)
