@@ -10,6 +10,7 @@ entry point, as a deployment would.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,9 +34,23 @@ def install(example: Path, target: Path) -> Path:
     return target
 
 
-def with_path(installed: Path) -> dict[str, str]:
-    """The environment of a subprocess that sees the installed example."""
-    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(installed), os.environ.get("PYTHONPATH", "")]))
+def with_path(*installed: Path) -> dict[str, str]:
+    """The environment of a subprocess that sees the installed examples."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([*map(str, installed), os.environ.get("PYTHONPATH", "")]))
+
+
+def module_as_distribution(module: Path, entry_point: str, target: Path) -> Path:
+    """``module`` (one .py file) installed into ``target`` as a minimal
+    distribution (a ``.dist-info`` with its entry point in the ``essaim``
+    group), so that a server subprocess loads it like an installed plugin."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(module, target / module.name)
+    info = target / f"{entry_point}_test_plugin-0.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {entry_point}-test-plugin\nVersion: 0\n",
+                                   encoding="utf-8")
+    (info / "entry_points.txt").write_text(f"[essaim]\n{entry_point} = {module.stem}\n", encoding="utf-8")
+    return target
 
 
 def run_own_tests(example: Path, installed: Path) -> subprocess.CompletedProcess[str]:

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from browser_fixtures import browser  # noqa: F401 - pytest fixture
 from browser_harness import DESKTOP, PHONE_CONTEXT, ServerProcess, axe_violations, create_campaign, describe, free_port
-from example_dists import PLEDGES, install, with_path
+from example_dists import PLEDGES, install, module_as_distribution, with_path
 
+TALLY_PLUGIN = Path(__file__).resolve().parents[1] / "tally_plugin.py"
 TEMPLATE = """
 [campaign]
 title = "Pledges in a browser"
@@ -48,9 +49,11 @@ auto_advance = false
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """``essaim serve`` with the pledges plugin installed (found by its entry point)."""
+    """``essaim serve`` with the pledges plugin and the tests' tally plugin
+    (a phase type without a screen) installed, found by their entry points."""
     site = install(PLEDGES, tmp_path_factory.mktemp("pledges") / "site")
-    proc = ServerProcess(data_dir=tmp_path_factory.mktemp("essaim-data"), port=free_port(), env=with_path(site))
+    tally = module_as_distribution(TALLY_PLUGIN, "tally", tmp_path_factory.mktemp("tally") / "site")
+    proc = ServerProcess(data_dir=tmp_path_factory.mktemp("essaim-data"), port=free_port(), env=with_path(site, tally))
     proc.start()
     yield proc
     proc.stop()
@@ -106,4 +109,19 @@ def test_pledges_between_built_in_phases(server: ServerProcess, browser: Any, tm
     assert report["phase_reports"]["pledges"]["rows"] == [["Fewer meetings", 1, "I'll cancel my Monday meeting"]]
     html = campaign.api.call(f"/api/campaigns/{campaign.campaign_id}/export/html")
     assert b"Action pledges" in html and b"Monday meeting" in html
+    assert not violations, describe(violations)
+
+
+def test_a_phase_type_without_a_screen_gets_the_generic_screen(server: ServerProcess, browser: Any) -> None:
+    toml = TEMPLATE.replace('type = "pledges"', 'type = "tally"').replace("[phase.settings]\nmax_pledges = 2\n", "")
+    campaign = create_campaign(server, toml=toml)
+    page = phone(browser)
+    page.goto(campaign.join_url)
+    page.wait_for_selector("#conn[data-status=online]")
+    campaign.phase("start")
+    campaign.phase("advance", index=0)
+    campaign.phase("advance", index=1)
+    page.wait_for_selector("#plugin-generic:has-text('What will you do?')")
+    assert page.locator("#plugin-generic").inner_text().count("facilitator") == 1
+    violations = axe_violations(page, "plugin phase generic screen")
     assert not violations, describe(violations)
