@@ -154,6 +154,19 @@ def test_plugins_lists_hooks_phase_types_and_strategies(capsys: pytest.CaptureFi
     assert "collect" in out and "pairwise" in out and "opportunity_sheets" in out and "json" in out
 
 
+def test_plugins_describes_a_plugin_phase_its_commands_events_settings_and_screens() -> None:
+    from pledges_example import essaim_pledges
+
+    from essaim.cli.plugins import describe_plugins
+    from essaim.plugin import PluginHost
+
+    out = describe_plugins(PluginHost.load(extra=[essaim_pledges], entry_points=False))
+    pledges = out[out.index("  pledges "):out.index("Strategies by family")]
+    assert "commands: pledge, spotlight, withdraw_pledge" in pledges
+    assert "events: pledges:pledged, pledges:withdrawn, pledges:spotlit" in pledges
+    assert "- max_pledges:" in pledges and "screen: screen.js; panel: panel.js" in pledges
+
+
 def test_disable_plugin_and_essential_plugins(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--disable-plugin", "essaim_builtins.results", "plugins")
     # Without the results plugin no results strategy exists, but listing works.

@@ -40,6 +40,14 @@ def describe_plugins(host: PluginHost) -> str:
         lines.append(f"  {ptype.name:<12} {family}; from {ptype.plugin}")
         if ptype.description:
             lines.append(f"      {ptype.description}")
+        if ptype.family is None and ptype.commands | ptype.facilitator_commands:
+            lines.append("      commands: " + ", ".join(sorted(ptype.commands | ptype.facilitator_commands)))
+        if ptype.events:
+            lines.append("      events: " + ", ".join(f"{ptype.name}:{e}" for e in ptype.events))
+        for setting, field in ptype.settings or ():
+            lines.append(f"      - {setting}: {field.summary()}")
+        if ptype.web is not None:
+            lines.append(f"      screen: {ptype.web.screen or '-'}; panel: {ptype.web.panel or '-'}")
     lines.append("")
     lines.append("Strategies by family:")
     for family in FAMILIES:
