@@ -13,6 +13,7 @@ import tally_plugin
 import trio
 
 from essaim import FACILITATOR, Command, CommandError
+from essaim.engine._owner import PLUGIN_FAILURE_PAUSE
 from essaim.errors import PluginError
 from essaim.model.state import CampaignState
 from essaim.plugin import PluginHost
@@ -85,7 +86,8 @@ async def test_bad_payload_and_wrong_phase_are_refused_and_change_nothing() -> N
         assert engine.state(cid).seq == seq and engine.state(cid).phase_state("tally").votes == {}
 
 
-async def test_a_raising_reducer_refuses_that_command_as_unavailable_and_harms_no_one_else() -> None:
+async def test_a_raising_reducer_refuses_that_command_as_unavailable_and_harms_no_one_else(
+        autojump_clock: object) -> None:
     async with open_test_engine([tally_plugin]) as engine:
         cid, (ann, bob, _) = await _tally_campaign(engine)
         other, (zoe, _, _) = await _tally_campaign(engine)
@@ -98,12 +100,19 @@ async def test_a_raising_reducer_refuses_that_command_as_unavailable_and_harms_n
         assert refused.value.code == "unavailable"
         # Nothing of it was recorded or kept; the campaign goes on...
         assert engine.state(cid).to_dict() == before
-        ack = await engine.execute(cid, bob, Command("tally_vote", {"option": "coffee"}, "b2"))
-        assert ack.seq == before["seq"] + 1
-        assert engine.state(cid).phase_state("tally").counts() == {"tea": 1, "coffee": 1}
-        # ...and so does the other campaign.
+        await engine.execute(cid, FACILITATOR, Command("extend", {"seconds": 60}))  # built-ins still work
+        # ...the plugin's commands pause here (no rebuild per retry)...
+        with pytest.raises(CommandError) as paused:
+            await engine.execute(cid, bob, Command("tally_vote", {"option": "coffee"}, "b2"))
+        assert paused.value.code == "unavailable"
+        # ...not in the other campaign...
         await engine.execute(other, zoe, Command("tally_vote", {"option": "tea"}, "z1"))
         assert engine.state(other).phase_state("tally").counts() == {"tea": 1}
+        # ...and once the pause is over, the retry is accepted.
+        await trio.sleep(PLUGIN_FAILURE_PAUSE)
+        ack = await engine.execute(cid, bob, Command("tally_vote", {"option": "coffee"}, "b2"))
+        assert not ack.duplicate
+        assert engine.state(cid).phase_state("tally").counts() == {"tea": 1, "coffee": 1}
 
 
 async def test_a_handler_deciding_undeclared_events_is_refused_as_a_plugin_error() -> None:

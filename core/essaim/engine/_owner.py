@@ -46,8 +46,8 @@ if TYPE_CHECKING:
     from essaim.plugin import PluginHost
 
 __all__ = [
-    "CampaignOwner", "Reply", "COMMAND_QUEUE", "SNAPSHOT_EVERY", "SNAPSHOT_FORCE_AFTER", "check_profile", "hash_token",
-    "store_unavailable", "moved_away", "Repeated",
+    "CampaignOwner", "Reply", "COMMAND_QUEUE", "PLUGIN_FAILURE_PAUSE", "SNAPSHOT_EVERY", "SNAPSHOT_FORCE_AFTER",
+    "check_profile", "hash_token", "store_unavailable", "moved_away", "Repeated",
 ]
 
 log = logging.getLogger("essaim.campaign")
@@ -63,6 +63,13 @@ COMMAND_QUEUE = 8192
 SNAPSHOT_EVERY = 20_000
 #: ...and at once past this many, which bounds a restart's replay to ~1 s.
 SNAPSHOT_FORCE_AFTER = 200_000
+#: Seconds a plugin whose reducer raised is refused ('unavailable') in this
+#: campaign before its commands are tried again. Each failure costs a
+#: rebuild of the campaign's state from the store (up to ~1 s for 10,000
+#: people); phones retry 'unavailable' every 1 to 15 s, so without a pause
+#: a deterministic reducer bug would have thousands of retries rebuild the
+#: campaign back to back. One rebuild per pause at most.
+PLUGIN_FAILURE_PAUSE = 30.0
 #: Queued commands the owner handles in a row before yielding to other
 #: tasks: ~64 x 30 us keeps one owner's turn near 2 ms, while saving a
 #: scheduler trip per command under load.
@@ -109,6 +116,9 @@ class CampaignOwner:
         #: Rebuilds the campaign's state from the store (after a plugin's
         #: reducer raised half-way through a command's events).
         self._reload = reload
+        #: plugin name -> trio time until which its commands are refused here
+        #: (its reducer raised; see PLUGIN_FAILURE_PAUSE).
+        self._paused_plugins: dict[str, float] = {}
         #: Facilitator commands refused outside the phase types that list them.
         self._phase_bound = frozenset(
             c for ptype in host.registry.phase_types.values() for c in ptype.facilitator_commands)
@@ -279,8 +289,10 @@ class CampaignOwner:
             # A plugin's reducer raised: none of the command's events was
             # recorded, but some may have been applied. Answer `unavailable`
             # (retryable, nothing changed) and rebuild the state from the log.
-            log.error("campaign %s: %s; the command is refused and the state rebuilt from the log",
-                      self.campaign_id, error, exc_info=error)
+            plugin = self.host.registry.phase_types[error.namespace].plugin
+            self._paused_plugins[plugin] = trio.current_time() + PLUGIN_FAILURE_PAUSE
+            log.error("%s; the command is refused, the state rebuilt from the log, and the plugin's commands "
+                      "refused in this campaign for %.0f s", error, PLUGIN_FAILURE_PAUSE, exc_info=error)
             work.reply(None, CommandError(
                 "this action could not be handled right now (a plugin failed) and nothing was changed; "
                 "try again later, or tell the facilitator", code="unavailable"))
@@ -392,6 +404,9 @@ class CampaignOwner:
         refused and nothing is recorded."""
         if spec.plugin in CORE_PLUGINS:
             return await spec.handler(self, participant, args)
+        if trio.current_time() < self._paused_plugins.get(spec.plugin, -1.0):
+            raise CommandError("this action is not available right now (a plugin failed a moment ago); nothing "
+                               "was changed: try again in a minute, or tell the facilitator", code="unavailable")
         try:
             decided = await spec.handler(self, participant, args)
         except CommandError:
