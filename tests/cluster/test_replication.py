@@ -244,3 +244,24 @@ async def test_a_plugin_phase_replicates_like_the_built_in_ones(redis_server: Re
             await converged(owner, gateway, cid)
         assert gateway.state(cid).phase_state("tally").counts() == {"o0": 2, "o1": 1}
         assert gateway.state(cid).to_dict() == owner.state(cid).to_dict()
+
+
+async def test_a_gateway_without_the_plugin_refuses_the_campaign_naming_the_phase_type(
+        redis_server: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
+    """The replica cannot be rebuilt where the plugin is missing: the campaign
+    is 'unavailable' there (not half served) and the log says which plugin."""
+    import tally_plugin
+
+    from essaim.plugin import PluginHost
+    from essaim.testing import make_template
+
+    async with AsyncExitStack() as stack:
+        owner = await stack.enter_async_context(open_cluster_engine(
+            redis_server.url, MemoryStore(), plugins=PluginHost.load(extra=[tally_plugin], entry_points=False)))
+        bare = await stack.enter_async_context(open_cluster_engine(
+            redis_server.url, MemoryStore(), plugins=PluginHost.load(entry_points=False)))
+        cid = (await owner.create_campaign(make_template(phases=["tally", "results"]))).campaign_id
+        with trio.fail_after(STEP), pytest.raises(CommandError) as refused:
+            await bare.ready(cid)
+        assert refused.value.code == "unavailable"
+        assert any("'tally'" in r.getMessage() and "install" in r.getMessage() for r in caplog.records)

@@ -253,6 +253,7 @@ class GatewayLink:
         try:
             stored = await self.source.load(campaign_id)
             state = await trio.to_thread.run_sync(stored.rebuild, self.host.registry.phase_states)
+            self.host.registry.require_installed(state)
             self.replicas[campaign_id] = Replica(state, self.host, self)
             self.epochs[campaign_id] = max(self.epochs.get(campaign_id, 0), self._announced_epochs.get(campaign_id, 0))
             log.info("campaign %s replicated at seq %d", campaign_id, state.seq)

@@ -35,7 +35,7 @@ from essaim.engine._writer import GroupCommitWriter
 from essaim.engine.health import StoreHealth
 from essaim.engine.metrics import LATENCY_BUCKETS, Histogram
 from essaim.engine.view import CampaignView
-from essaim.errors import CommandError, NotFound, PluginError, StoreUnavailable, Unauthorized, WrongPhase
+from essaim.errors import CommandError, NotFound, StoreUnavailable, Unauthorized, WrongPhase
 from essaim.model.commands import FACILITATOR, Ack, Actor, Command, CommandTable
 from essaim.model.events import Event
 from essaim.model.state import CampaignState
@@ -51,7 +51,6 @@ from essaim.model.types import (
     Suggestion,
 )
 from essaim.plugin import PluginHost
-from essaim.plugin.registry import Registry
 from essaim.plugin.segments import SegmentFilter, count_segment_judges, pinned_segment_counts
 from essaim.store import Store, store_at
 
@@ -180,7 +179,7 @@ class Engine:
         is not installed (a phase type of its template, its events)."""
         registry = self.host.registry
         state = self.store.load(campaign_id).rebuild(registry.phase_states)
-        require_phase_types(state, registry)
+        registry.require_installed(state)
         return state
 
     def _spawn_load(self, load: Any, *args: Any) -> None:
@@ -666,19 +665,6 @@ def _evaluation_input(s: CampaignState) -> EvaluationInput:
         profiles={pid: dict(p.profile) for pid, p in s.participants.items()},
         caches=s.caches,
     )
-
-
-def require_phase_types(state: CampaignState, registry: Registry) -> None:
-    """Every phase type of the campaign's template is installed here: a
-    campaign made with a plugin's phase cannot run without that plugin."""
-    template = state.template
-    missing = sorted({p.type for p in template.phases} - set(registry.phase_types)) if template else []
-    if missing:
-        raise PluginError(
-            f"campaign {state.campaign_id} ({state.code}) has phases of type(s) {missing}, which no installed "
-            "plugin provides; install the plugin that provides them (`essaim plugins` lists what is installed) "
-            "to load this campaign"
-        )
 
 
 def random_for(*parts: object) -> random.Random:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from essaim.errors import PluginError, TemplateError
 from essaim.model.commands import CommandSpec, CommandTable
@@ -17,6 +17,9 @@ from essaim.model.phase_state import NAME_PATTERN, PhaseState
 from essaim.model.schema import MISSING, Anything, Field, Fields, Invalid
 from essaim.model.template import CampaignTemplate, PhaseSpec
 from essaim.plugin.phase_web import PhaseWeb
+
+if TYPE_CHECKING:
+    from essaim.model.state import CampaignState
 
 __all__ = ["Registry", "PhaseType", "PhaseWeb", "StrategyInfo", "ExportFormat", "FAMILIES"]
 
@@ -305,9 +308,18 @@ class Registry:
 
     # -- lookups -----------------------------------------------------------------
 
-    def phase_type_of(self, command: str) -> list[PhaseType]:
-        """The phase types that list ``command``."""
-        return [p for p in self.phase_types.values() if command in p.commands or command in p.facilitator_commands]
+    def require_installed(self, state: CampaignState) -> None:
+        """Every phase type of the campaign's template is installed here: a
+        campaign made with a plugin's phase cannot be served without that
+        plugin (PluginError naming what is missing otherwise)."""
+        template = state.template
+        missing = sorted({p.type for p in template.phases} - set(self.phase_types)) if template else []
+        if missing:
+            raise PluginError(
+                f"campaign {state.campaign_id} ({state.code}) has phases of type(s) {missing}, which no installed "
+                "plugin provides; install the plugin that provides them (`essaim plugins` lists what is installed) "
+                "to load this campaign"
+            )
 
     def namespaces_of(self, plugin: str) -> dict[str, PhaseType]:
         """The phase types with a state that ``plugin`` registered, by name: the
