@@ -265,3 +265,54 @@ async def test_a_gateway_without_the_plugin_refuses_the_campaign_naming_the_phas
             await bare.ready(cid)
         assert refused.value.code == "unavailable"
         assert any("'tally'" in r.getMessage() and "install" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_replica_whose_plugin_fails_on_an_event_is_dropped_and_rebuilt(redis_server: RedisServer) -> None:
+    """The gateway's copy of the plugin chokes on an event the owner applied
+    (say another version of it): the gateway does not crash, it drops the
+    replica and rebuilds it from the store, which then fails the same way,
+    so the campaign is 'unavailable' there rather than served from a
+    suspect state."""
+    import tally_plugin
+
+    from essaim import hookimpl
+    from essaim.plugin import PluginHost
+    from essaim.testing import make_template
+
+    class PickyTally(tally_plugin.TallyState):
+        def apply(self, event):  # type: ignore[no-untyped-def]
+            if event.data.get("option") == "coffee":
+                raise RuntimeError("this version cannot count coffee")
+            super().apply(event)
+
+    class OtherVersion:
+        __name__ = "tally_other_version"
+        essaim_register_commands = staticmethod(tally_plugin.essaim_register_commands)
+
+        @hookimpl
+        def essaim_register_phase_types(self, registry):  # type: ignore[no-untyped-def]
+            registry.add_phase_type("tally", family=None, commands={"tally_vote", "tally_close"}, state=PickyTally,
+                                    events={"voted": "a vote", "closed": "closed"})
+
+    async with AsyncExitStack() as stack:
+        owner = await stack.enter_async_context(open_cluster_engine(
+            redis_server.url, MemoryStore(), plugins=PluginHost.load(extra=[tally_plugin], entry_points=False)))
+        gateway = await stack.enter_async_context(open_cluster_engine(
+            redis_server.url, MemoryStore(), plugins=PluginHost.load(extra=[OtherVersion()], entry_points=False)))
+        cid = (await owner.create_campaign(make_template(phases=["tally", "results"]))).campaign_id
+        with trio.fail_after(STEP):
+            await gateway.ready(cid)
+        person = gateway.authenticate(cid, (await gateway.join(cid, {})).token)
+        await owner.execute(cid, FACILITATOR, Command("start"))
+        await gateway.execute(cid, person, Command("tally_vote", {"option": "tea"}, "v1"))
+        with trio.fail_after(STEP):
+            await converged(owner, gateway, cid)
+        # The owner records coffee; the gateway's copy cannot apply it.
+        await owner.execute(cid, person, Command("tally_vote", {"option": "coffee"}, "v2"))
+        with trio.fail_after(STEP):
+            while (replica := gateway.gateway.replicas.get(cid)) is not None and not replica.broken:
+                await trio.sleep(0.01)  # the stream reader applies the batch in its own task
+        with trio.fail_after(STEP), pytest.raises(CommandError) as refused:
+            await gateway.ready(cid)
+        assert refused.value.code == "unavailable"
+        assert owner.state(cid).phase_state("tally").votes == {person.pid: "coffee"}

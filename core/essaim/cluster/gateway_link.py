@@ -242,6 +242,9 @@ class GatewayLink:
     def replica(self, campaign_id: str) -> Replica | None:
         """The ready replica, or None (its loading then starts, if it was not under way)."""
         replica = self.replicas.get(campaign_id)
+        if replica is not None and replica.broken:  # see Replica.broken: rebuilt from the store
+            del self.replicas[campaign_id]
+            replica = None
         self._used[campaign_id] = trio.current_time()
         if replica is None and campaign_id not in self._loading and self._nursery is not None:
             self._loading.add(campaign_id)
@@ -382,7 +385,7 @@ class GatewayLink:
             return
         campaign_id = key.split(":")[1]
         replica = self.replicas.get(campaign_id)
-        if replica is None or replica.catching_up:
+        if replica is None or replica.catching_up or replica.broken:
             return
         now = time.time()
         for _, fields in entries:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import trio
 
 from essaim.engine.view import Listener, Reply, call_strategy, strategy_for
-from essaim.errors import CommandError, LimitExceeded, NotFound, Unauthorized, WrongPhase
+from essaim.errors import CommandError, LimitExceeded, NotFound, PluginError, Unauthorized, WrongPhase
 from essaim.model.commands import Ack, Actor, Command
 from essaim.model.events import Event
 from essaim.model.state import CampaignState
@@ -77,6 +77,10 @@ class Replica:
         #: The owner prepares the next phase off its own state; a replica
         #: sees "between" and refuses nothing itself.
         self.transitioning = False
+        #: Set when a plugin failed to apply one of the owner's events here (a
+        #: reducer that is not deterministic, another version of the plugin):
+        #: the state is suspect, the gateway drops the replica and rebuilds it.
+        self.broken = False
 
     @property
     def campaign_id(self) -> str:
@@ -106,8 +110,14 @@ class Replica:
             return True
         if fresh[0].seq != self.state.seq + 1:
             return False
-        for event in fresh:
-            self.state.apply(event)
+        try:
+            for event in fresh:
+                self.state.apply(event)
+        except PluginError:
+            log.exception("campaign %s: a plugin failed on the owner's event; the replica is rebuilt",
+                          self.campaign_id)
+            self.broken = True
+            return True  # nothing to catch up: the gateway drops this replica
         for listener in list(self._listeners):
             try:
                 listener(fresh)
