@@ -228,3 +228,28 @@ def test_the_command_line_simulates_a_template_file_with_any_strategy(
     path.write_text('[campaign]\ntitle = "x"\n[[phase]]\ntype = "collect"\n[phase.settings]\nmax_cards = 0\n')
     code = main(["simulate", "--template", str(path)])
     assert code == 2 and "[phase[0].settings.max_cards]" in capsys.readouterr().err
+
+
+async def test_a_crowd_of_which_nobody_gets_in_fails_instead_of_succeeding_empty(autojump_clock: object) -> None:
+    """The profiles fit, but the engine turns every join away (here its
+    participant limit): no report with no results, an error saying why."""
+    template = make_template(("collect", "results"), profile=())
+    async with open_test_engine(limits=essaim.EngineLimits(max_participants=0)) as engine:
+        with pytest.raises(SimulationError, match=r"none of the 5 simulated people could join the campaign "
+                                                  r"\(refused: \{'campaign_full': ") as refused:
+            await simulate(engine, participants=5, template=template)
+    assert "limits" in refused.value.hint
+
+
+def test_the_command_line_fails_when_no_simulated_person_fits_the_profile(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from essaim.cli import main
+
+    path = tmp_path / "teams.toml"
+    path.write_text('[campaign]\ntitle = "Teams"\n[[profile]]\nkey = "team"\nlabel = "Team"\nchoices = ["Blue"]\n'
+                    'required = true\n[[phase]]\ntype = "collect"\n', encoding="utf-8")
+    code = main(["simulate", "--template", str(path), "--participants", "5", "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == "", out
+    assert "essaim: error: no simulated person can join this campaign: profile 'team'" in err
+    assert "hint: simulate a template whose [[profile]]" in err and "Traceback" not in err
