@@ -74,3 +74,23 @@ def test_dashboard_and_rules_use_only_series_that_exist():
         for name in re.findall(r"\b((?:essaim|process)_[a-z_]+|essaim:[a-z0-9_:]+|up)\b", text):
             base = re.sub(r"_(bucket|count|sum)$", "", name)
             assert name in recorded | standard or base in documented, f"{name} in {text!r} is not exported"
+
+
+def _metrics_table() -> set[str]:
+    """The metric families of docs/operations.md's metrics table (its rows, not the prose around it)."""
+    text = (DEPLOY.parent / "docs" / "operations.md").read_text()
+    rows = [line.split("|")[1] for line in text.splitlines() if line.startswith("| `essaim_")]
+    return {name for row in rows for name in re.findall(r"`(essaim_[a-z_]+)", row)}
+
+
+def test_every_metric_the_server_exports_is_on_the_dashboard():
+    """Directly, or through a recording rule the dashboard reads: a metric the
+    documentation promises but no panel shows is one an SRE finds only when
+    the campaign is already in trouble."""
+    records = {r["record"]: r["expr"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]}
+    shown = "\n".join(_dashboard_queries())
+    shown += "\n" + "\n".join(expr for record, expr in records.items() if record in shown)
+    read = {re.sub(r"_(bucket|count|sum)$", "", name) for name in re.findall(r"\bessaim_[a-z_]+", shown)}
+    exported = _metrics_table()
+    assert len(exported) >= 30, f"docs/operations.md's metrics table was not found: {sorted(exported)}"
+    assert not exported - read, f"exported but not on deploy/grafana/essaim.json: {sorted(exported - read)}"
