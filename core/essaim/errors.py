@@ -38,6 +38,7 @@ __all__ = [
     "StoreConflict",
     "StoreFenced",
     "sole_error",
+    "error_to_reraise",
 ]
 
 
@@ -158,3 +159,17 @@ def sole_error(error: BaseException) -> BaseException:
     while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
         error = error.exceptions[0]
     return error
+
+
+def error_to_reraise(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """What to raise in place of ``group``: its one error, however deeply
+    nested in groups of one, with the group hidden as its context; or the
+    group itself, whole, if it holds several errors. Raise it with a plain
+    ``raise``: ``raise ... from None`` would also erase the error's own
+    cause (a PluginError's is the plugin's exception, with the line of the
+    plugin that raised)."""
+    leaf = sole_error(group)
+    if isinstance(leaf, BaseExceptionGroup):
+        return group
+    leaf.__suppress_context__ = True
+    return leaf

@@ -27,7 +27,7 @@ from typing import Any
 
 from essaim.engine import Engine, EngineLimits, open_engine
 from essaim.engine.watch import phase_over, phase_running, watch_campaign
-from essaim.errors import sole_error
+from essaim.errors import error_to_reraise
 from essaim.model.commands import FACILITATOR, Actor, Command
 from essaim.model.state import CampaignState
 from essaim.model.template import CampaignTemplate
@@ -83,10 +83,10 @@ async def open_test_engine(
         # The engine's nursery wraps whatever ends it (the test's own
         # assertion, a plugin's error) in an exception group: a test prints
         # that one error, with its traceback, not nested groups around it.
-        leaf = sole_error(group)
+        leaf = error_to_reraise(group)
         if leaf is group:
             raise
-        raise leaf from None
+        raise leaf  # noqa: B904
 
 
 def make_template(

@@ -117,6 +117,8 @@ async def test_a_failing_plugin_raises_one_clear_error_not_nested_groups() -> No
         async with open_test_engine(plugins=[FailsOnCreation()]) as engine:
             await engine.create_campaign(make_template())
     assert not isinstance(caught.value, BaseExceptionGroup)
+    # Its cause is the plugin's own exception, with the line of the plugin that raised.
+    assert isinstance(caught.value.__cause__, RuntimeError) and caught.value.__cause__.__traceback__ is not None
     # The test's own failure inside the engine comes out as itself too.
     with pytest.raises(AssertionError, match="the test's own check"):
         async with open_test_engine() as engine:
