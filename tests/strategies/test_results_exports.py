@@ -95,9 +95,14 @@ async def test_exports_json_csv_polis_html() -> None:
 
         (report,) = await engine.export(cid, "html")
         page = report.content.decode()
-        assert page.startswith("<!doctype html>") and "<svg" in page
-        assert "<script" not in page and 'src="' not in page and 'href="' not in page
+        assert page.startswith("<!doctype html>")
+        # Self-contained: no script, nothing fetched, links only within the page.
+        assert "<script" not in page and 'src="' not in page and 'href="' not in page.replace('href="#', "")
         assert "Shorter meetings" in page
+        # The moderation log names the card by its text, not by its id.
+        assert "<td>Better coffee</td><td>keep</td><td>jury (0 hide, 3 keep)</td>" in page
+        assert "Office" not in page, "a segment below min_segment_size never shows"
+        assert not any(secret in page for secret in secrets)
 
 
 def _named_in_provenance(doc: dict) -> set[str]:

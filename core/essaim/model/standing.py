@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["points", "places", "SCALE"]
+__all__ = ["points", "places", "scale_meaning", "SCALE", "SCALE_MEANINGS"]
 
 #: Scores are shown out of this.
 SCALE = 100
@@ -32,3 +32,20 @@ def places(scores: Sequence[float]) -> list[int]:
         else:
             out.append(i + 1)
     return out
+
+
+#: What a score out of 100 means, by evaluation strategy (the phones' and the
+#: console's i18n.js say the same in English and French).
+SCALE_MEANINGS = {
+    "pairwise": "Scores out of 100: the chance that people pick this idea over an average one.",
+    "approval": "Scores out of 100: how many of 100 people shown the idea approved it.",
+    "budget": "Scores out of 100: the share of their points people gave the idea.",
+    "ratings": "Scores out of 100: the idea's average rating on a 0–100 scale.",
+    "agree_disagree": "Scores out of 100: how surely every opinion group agrees with the idea.",
+}
+_OTHER_SCALE = "Scores out of 100: higher is better."
+
+
+def scale_meaning(strategy: str | None) -> str:
+    """One sentence saying what the scores of ``strategy`` (an evaluation strategy) mean."""
+    return SCALE_MEANINGS.get(strategy or "", _OTHER_SCALE)

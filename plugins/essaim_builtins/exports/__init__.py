@@ -5,7 +5,8 @@
 * ``csv``: one row per opportunity sheet;
 * ``polis``: the Pol.is CSV set (summary, comments, votes, participant-votes,
   comment-groups), the de-facto standard of opinion-mapping tools;
-* ``html``: a self-contained report with inline SVG charts.
+* ``html``: a self-contained report a leader reads (questions, ranking,
+  themes with their cards, groups compared, moderation log).
 
 Exports never name anyone: participants appear only as their opaque ids
 ("p12"), and segment breakdowns smaller than ``min_segment_size`` are left
@@ -16,7 +17,7 @@ here too). Rendering runs in a worker thread on copies of the state.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -30,6 +31,7 @@ from essaim.plugin.spreadsheet import csv_bytes
 
 from essaim_builtins.exports import html as export_html
 from essaim_builtins.exports import polis as export_polis
+from essaim_builtins.exports.report_doc import report_doc
 from essaim_builtins.moderation.log import public_log
 from essaim_builtins.results import segment_judges, visible_segments
 
@@ -115,8 +117,7 @@ async def essaim_results_export(format: str, state: CampaignState, results: Resu
         snapshot = export_polis.snapshot(state)
         return await trio.to_thread.run_sync(export_polis.render, snapshot)
     if format == "html":
-        doc = {"results": results.to_dict(), "sheets": [asdict(s) for s in results.sheets],
-               "log": public_log(state.moderation_log), "phase_reports": phase_reports(state), "min_segment_size": state.template.min_segment_size
-               if state.template else 1}
+        doc = report_doc(state, results)
+        doc["phase_reports"] = phase_reports(state)  # plugin phases' own tables
         return await trio.to_thread.run_sync(export_html.render, doc)
     return []
