@@ -156,6 +156,10 @@ PROFILE_TOML = """
 key = "role"
 label = "Your role"
 choices = ["Field", "Office", "Management"]
+
+[translations.fr.profile.role]
+label = "Votre rôle"
+choices = { Field = "Terrain", Office = "Bureau", Management = "Direction" }
 """
 
 

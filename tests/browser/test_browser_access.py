@@ -110,6 +110,36 @@ def test_keyboard_only(server: ServerProcess, browser: Any) -> None:
     page.wait_for_selector(".result")
 
 
+def test_a_french_phone_reads_the_template_in_french(server: ServerProcess, browser: Any) -> None:
+    """The template's [translations.fr]: questions, title, phase names and
+    prompts in French on a French phone; the answer stays the template's own
+    choice, so segments are the same in every language."""
+    campaign = create_campaign(server, profile=True)
+    page = browser.new_context(viewport=PHONE, locale="fr-FR").new_page()
+    page.goto(campaign.join_url)
+    page.wait_for_selector("label[for=profile-role]:has-text('Votre rôle')")
+    assert page.locator("#profile-role option").all_inner_texts()[1:] == ["Terrain", "Bureau", "Direction"]
+    violations = axe_violations(page, "participant profile (fr)")
+    page.select_option("#profile-role", label="Terrain")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#view-title:has-text('En attente du départ')")  # bad_profile would stop here
+    assert page.title().startswith("Comment mieux travailler ensemble ?")
+    campaign.phase("start")
+    page.wait_for_selector("#view-title:has-text('Partagez vos idées')")
+    page.wait_for_selector("#phase-name:has-text('Idées · 1/4')")
+    page.wait_for_selector(".prompt-choices:has-text('Si vous pouviez changer une chose demain, laquelle ?')")
+    shoot(page, "participant-fr-template")
+    violations += axe_violations(page, "participant collect, French template")
+    # An English phone in the same campaign reads the template's own texts.
+    english = browser.new_context(viewport=PHONE, locale="en-GB").new_page()
+    english.goto(campaign.join_url)
+    english.select_option("#profile-role", "Office")
+    english.click("button[type=submit]")
+    english.wait_for_selector(".prompt-choices:has-text('If you could change one thing tomorrow')")
+    assert english.inner_text("#phase-name").startswith("Ideas")
+    assert not violations, describe(violations)
+
+
 def test_profile_questions(server: ServerProcess, browser: Any) -> None:
     """The template's profile questions are asked before joining (the page
     reads them from the public GET /api/join/<code>), and the answers reach

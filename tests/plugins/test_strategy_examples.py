@@ -11,7 +11,7 @@ import tomllib
 from doc_examples import EXAMPLES, example
 
 from essaim import CampaignTemplate, Command, PluginHost
-from essaim.model.template import TEMPLATE_KEYS
+from essaim.model.template import TEMPLATE_KEYS, TRANSLATION_KEYS
 from essaim.testing import joined, make_template, open_test_engine, run_campaign_to
 
 questions = example("strategies/questions.py")
@@ -92,6 +92,7 @@ def test_the_complete_template_example_uses_every_key_and_passes_the_checks() ->
         used = set().union(*(t.keys() for t in tables))
         assert used >= set(keys), f"[{section}] of the example lacks {sorted(set(keys) - used)}"
     template = CampaignTemplate.load(path)
+    assert set(template.translations["fr"]) == set(TRANSLATION_KEYS), "every translatable text"
     host = PluginHost.load(entry_points=False)
     template.check(host.registry, source=str(path))
     # Every setting of each strategy it chooses is there, with a non-default example where it helps.

@@ -22,6 +22,12 @@ Example::
     duration = "8m"
     [phase.settings]
     prompts = [{id = "p1", text = "What slows your projects down?"}]
+
+    [translations.fr]   # what phones set to French show instead
+    title = "Comment menons-nous nos projets ?"
+    phases = ["Collecte"]
+    prompts = {p1 = "Qu'est-ce qui ralentit vos projets ?"}
+    profile.site = {label = "Votre site", choices = {North = "Nord", South = "Sud"}}
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from typing import Any, Literal, Protocol, overload
 from essaim.errors import TemplateError
 
 __all__ = ["CampaignTemplate", "PhaseSpec", "ProfileAttribute", "StrategyChoice", "TemplateChecker", "parse_duration",
-           "TEMPLATE_KEYS"]
+           "TEMPLATE_KEYS", "TRANSLATION_KEYS"]
 
 Anonymity = Literal["anonymous", "pseudonymous"]
 ANONYMITY_MODES = ("anonymous", "pseudonymous")
@@ -54,6 +60,15 @@ TEMPLATE_KEYS: dict[str, tuple[str, ...]] = {
     "moderation": ("strategy", "settings"),
     "results": ("strategy", "settings"),
 }
+
+#: What ``[translations.<language>]`` may translate: the campaign's title, the
+#: phases' titles (a list in the order of the [[phase]] tables), the prompts
+#: (by id) and the profile questions (``profile.<key>`` with a ``label`` and
+#: ``choices``, a table from each choice to its translation). Answers keep
+#: the template's own choice, so segments are the same in every language.
+TRANSLATION_KEYS = ("title", "phases", "prompts", "profile")
+#: A language tag as browsers send it: "fr", "pt-BR".
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 
@@ -123,6 +138,8 @@ class CampaignTemplate:
     min_segment_size: int = 5
     moderation: StrategyChoice = field(default_factory=lambda: StrategyChoice("jury"))
     results: StrategyChoice = field(default_factory=lambda: StrategyChoice("opportunity_sheets"))
+    #: language -> the campaign's texts in it (see TRANSLATION_KEYS), checked against the template
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # -- parsing -----------------------------------------------------------------
 
@@ -146,10 +163,11 @@ class CampaignTemplate:
     @classmethod
     def from_toml(cls, data: dict[str, Any], *, source: str | None = None) -> CampaignTemplate:
         r = _Reader(source)
-        unknown = set(data) - set(TEMPLATE_KEYS)
+        unknown = set(data) - set(TEMPLATE_KEYS) - {"translations"}
         if unknown:
             raise TemplateError(
-                f"unknown section(s) {sorted(unknown)}; expected campaign, profile, phase, moderation, results",
+                f"unknown section(s) {sorted(unknown)}; expected campaign, profile, phase, moderation, results, "
+                "translations",
                 source=source,
             )
         camp = r.table(data, "campaign", required=True)
@@ -230,6 +248,7 @@ class CampaignTemplate:
             min_segment_size=min_seg,
             moderation=choice("moderation", "jury"),
             results=choice("results", "opportunity_sheets"),
+            translations=_Translations(r, phases, profile).read(r.table(data, "translations")),
         )
 
     # -- checking against plugins ------------------------------------------------
@@ -263,6 +282,7 @@ class CampaignTemplate:
             ],
             "moderation": {"strategy": self.moderation.name, "settings": self.moderation.settings},
             "results": {"strategy": self.results.name, "settings": self.results.settings},
+            "translations": self.translations,
         }
 
     @classmethod
@@ -281,6 +301,8 @@ class CampaignTemplate:
             ),
             moderation=StrategyChoice(d["moderation"]["strategy"], d["moderation"]["settings"]),
             results=StrategyChoice(d["results"]["strategy"], d["results"]["settings"]),
+            # Campaigns stored before templates had translations have none.
+            translations=d.get("translations", {}),
         )
 
 
@@ -340,3 +362,86 @@ class _Reader:
         if len(value) > max_len:
             raise TemplateError(f"longer than {max_len} characters", source=self.source, key=key)
         return value.strip()
+
+
+class _Translations:
+    """Reads ``[translations.<language>]`` and checks it against the template:
+    one title per phase, prompts and profile questions that exist, choices
+    that the question offers. A translation that matches nothing would
+    silently show the original, so it is an error."""
+
+    def __init__(self, reader: _Reader, phases: list[PhaseSpec], profile: list[ProfileAttribute]) -> None:
+        self.r = reader
+        self.phases = phases
+        self.profile = {a.key: a for a in profile}
+        self.prompt_ids = [str(p.get("id")) for ph in phases for p in ph.settings.get("prompts", ())
+                           if isinstance(p, dict)]
+
+    def error(self, message: str, key: str) -> TemplateError:
+        return TemplateError(message, source=self.r.source, key=key)
+
+    def read(self, table: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {lang: self.language(lang, texts) for lang, texts in table.items()}
+
+    def language(self, lang: str, texts: Any) -> dict[str, Any]:
+        key = f"translations.{lang}"
+        if not _LANGUAGE.match(lang):
+            raise self.error(f"{lang!r} is not a language tag; expected e.g. 'fr' or 'pt-BR'", key)
+        if not isinstance(texts, dict):
+            raise self.error("expected a table", key)
+        unknown = sorted(set(texts) - set(TRANSLATION_KEYS))
+        if unknown:
+            raise self.error(f"unknown key(s) {unknown}; expected {list(TRANSLATION_KEYS)}", f"{key}.{unknown[0]}")
+        out: dict[str, Any] = {}
+        if "title" in texts:
+            out["title"] = self.r.string(texts, "title", f"{key}.title", required=True, max_len=200)
+        if "phases" in texts:
+            out["phases"] = self.phase_titles(texts["phases"], f"{key}.phases")
+        if "prompts" in texts:
+            out["prompts"] = self.prompts(texts["prompts"], f"{key}.prompts")
+        if "profile" in texts:
+            out["profile"] = self.questions(texts["profile"], f"{key}.profile")
+        return out
+
+    def phase_titles(self, titles: Any, key: str) -> list[str]:
+        if not isinstance(titles, list) or len(titles) != len(self.phases) or not all(
+                isinstance(t, str) and t.strip() for t in titles):
+            raise self.error(f"expected a list of {len(self.phases)} phase titles, in the order of the [[phase]] "
+                             "tables", key)
+        return [t.strip() for t in titles]
+
+    def prompts(self, prompts: Any, key: str) -> dict[str, str]:
+        if not isinstance(prompts, dict):
+            raise self.error("expected a table from prompt id to its text", key)
+        for pid in prompts:
+            if pid not in self.prompt_ids:
+                raise self.error(f"no prompt has the id {pid!r}; the template's prompts are {self.prompt_ids}",
+                                 f"{key}.{pid}")
+        return {pid: self.r.string(prompts, pid, f"{key}.{pid}", required=True) for pid in prompts}
+
+    def questions(self, questions: Any, key: str) -> dict[str, dict[str, Any]]:
+        if not isinstance(questions, dict):
+            raise self.error("expected a table from profile key to its label and choices", key)
+        out = {}
+        for akey, texts in questions.items():
+            attr = self.profile.get(akey)
+            if attr is None:
+                raise self.error(f"no profile question has the key {akey!r}; expected one of {list(self.profile)}",
+                                 f"{key}.{akey}")
+            if not isinstance(texts, dict) or set(texts) - {"label", "choices"}:
+                raise self.error("expected a table with 'label' and 'choices'", f"{key}.{akey}")
+            own: dict[str, Any] = {}
+            if "label" in texts:
+                own["label"] = self.r.string(texts, "label", f"{key}.{akey}.label", required=True, max_len=200)
+            choices = texts.get("choices", {})
+            if not isinstance(choices, dict):
+                raise self.error("expected a table from each choice to its translation", f"{key}.{akey}.choices")
+            for choice in choices:
+                if choice not in attr.choices:
+                    raise self.error(f"{choice!r} is not a choice of {akey!r}; its choices are {list(attr.choices)}",
+                                     f"{key}.{akey}.choices.{choice}")
+            if choices:
+                own["choices"] = {c: self.r.string(choices, c, f"{key}.{akey}.choices.{c}", required=True)
+                                  for c in choices}
+            out[akey] = own
+        return out

@@ -40,6 +40,8 @@ def campaign_view(state: CampaignState) -> dict[str, Any]:
                     for a in t.profile],
         "phases": [{"index": i, "type": p.type, "title": p.title, "duration": p.duration, "strategy": p.strategy}
                    for i, p in enumerate(t.phases)],
+        # The template's texts in other languages; each phone picks its own.
+        "translations": t.translations,
     }
 
 
