@@ -188,6 +188,22 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     shoot(screen, "presenter-2-wall", full_page=False, doc=True)
     violations += axe_violations(screen, "presenter wall")
     violations += axe_violations(fac, "facilitator collect with a moderation case")
+    # The live feed: Hide a card at once, and Undo right next to it.
+    laptops = "Laptops take ten minutes to start"
+    feed = fac.locator("#cards")
+    feed.get_by_role("button", name=f"Hide: {laptops}").click()
+    undo = feed.get_by_role("button", name=f"Undo hiding: {laptops}")
+    undo.wait_for()
+    hidden_on_phone = f".my-card:has-text('{laptops}') >> text=hidden by moderation"
+    pages[1].wait_for_selector(hidden_on_phone)
+    feed.scroll_into_view_if_needed()
+    shoot(fac, "facilitator-2b-feed-undo", full_page=False, doc=True)
+    violations += axe_violations(fac, "facilitator feed with Undo")
+    undo.click()
+    feed.get_by_role("button", name=f"Hide: {laptops}").wait_for()
+    pages[1].wait_for_selector(hidden_on_phone, state="detached")
+    assert not any(c["hidden"] for c in campaign.api.call(f"/api/campaigns/{campaign.campaign_id}/cards")["cards"]
+                   if c["text"] == laptops)
     fac.locator("#moderation").get_by_role("button", name="Hide: Meeting rooms are always booked").click()
     fac.wait_for_selector("#moderation-h:has-text('(0 open)')")
     third.wait_for_selector(".my-card:has-text('Meeting rooms are always booked') >> text=hidden by moderation")
