@@ -95,3 +95,15 @@ def test_plugin_phases_reports_get_their_own_section_before_the_moderation_log()
     section = page.index('<h2 id="phase-report-0">Action pledges</h2>')
     assert section < page.index('<h2 id="moderation">')
     assert "<td>Fewer meetings</td><td>I&#x27;ll cancel &lt;mine&gt;</td>" in page
+
+
+def test_a_widely_supported_idea_placed_low_is_named_with_why() -> None:
+    sheets = [_sheet(rank, f"i{rank}", 1 - rank / 20, cards=1) for rank in range(1, 13)]
+    for sheet in sheets:
+        sheet["supporters"] = 3
+    sheets[11]["supporters"] = 80  # the most supported idea, placed 12th
+    page = _page(_doc(sheets=sheets))
+    section = page[page.index('<h3 id="supported-lower">'):]
+    assert "<li>“i12 card 0”: 80 people, place 12 (40/100)</li>" in section
+    assert "“i11 card 0”" not in section, "an idea no more supported than those above it is not singled out"
+    assert 'id="supported-lower"' not in _page(_doc()), "nothing to say when the ranking is short"

@@ -25,6 +25,10 @@ CARDS_SHOWN = 3
 #: Ideas drawn in "Do groups see it the same way?": the top of the ranking is
 #: what a leader acts on, and 15 rows stay one screen.
 GROUP_CHART_IDEAS = 15
+#: The top of the ranking a leader acts on; an idea among the most supported
+#: that is placed below it is named under the ranking, with why.
+TOP_PLACES = 10
+
 #: Consensus (in [0, 1]) from which agreement reads "broad", and below which
 #: "low"; controversy (largest gap between groups) from which an idea "divides
 #: groups". The console (console-results.js) uses the same thresholds.
@@ -124,6 +128,27 @@ def _ranking(doc: Mapping[str, Any]) -> str:
             'brackets)</caption><thead><tr><th scope="col">Place</th><th scope="col">Idea</th>'
             '<th scope="col">Score /100</th><th scope="col" class="num">People</th><th scope="col">Agreement</th>'
             f"</tr></thead><tbody>{rows}</tbody></table>")
+
+
+def _supported_lower(doc: Mapping[str, Any]) -> str:
+    """Ideas among the TOP_PLACES most supported, placed below the top
+    TOP_PLACES and supported by more people than an idea in it: named, so that
+    a popular idea never vanishes down the ranking without a word."""
+    sheets = doc["sheets"]
+    if len(sheets) <= TOP_PLACES:
+        return ""
+    most = sorted((s["supporters"] for s in sheets), reverse=True)[TOP_PLACES - 1]
+    least_on_top = min(s["supporters"] for s in sheets if s["place"] <= TOP_PLACES)
+    lower = [s for s in sheets
+             if s["place"] > TOP_PLACES and s["supporters"] >= most and s["supporters"] > least_on_top]
+    if not lower:
+        return ""
+    items = "".join(f'<li>“{_e(s["title"])}”: {s["supporters"]:,} people, place {_place(s, sheets)} '
+                    f'({s["points"]}/100)</li>' for s in lower)
+    return (f'<h3 id="supported-lower">Widely supported, lower in the ranking</h3><p>These ideas are among the '
+            f"{TOP_PLACES} that the most people wrote or supported, but they are placed below the top {TOP_PLACES}: "
+            "when people compared ideas, they chose them less often than those above. Supporting an idea is not the "
+            f"same as putting it first.</p><ul>{items}</ul>")
 
 
 def _idea(s: Mapping[str, Any], sheets: Sequence[Mapping[str, Any]]) -> str:
@@ -244,7 +269,7 @@ def render(doc: Mapping[str, Any], *, now: float | None = None) -> list[ExportFi
                     "(“=4”). <strong>Agreement</strong> says how much people answered the same way about an idea "
                     "(broad: most went the same way; low: opinions split); “divides groups” means profile groups "
                     "scored it far apart (see “Do groups see it the same way?”).</p>"),
-        "ranking": _ranking(doc),
+        "ranking": _ranking(doc) + _supported_lower(doc),
         "themes": _themes(doc),
         "groups": _groups(doc),
         "moderation": _log(doc),
