@@ -73,7 +73,8 @@ chromium: test-deps
 ## screenshots: regenerate docs/screenshots (the facilitator guide's pictures) from a browser run
 screenshots: $(STAMP) test-deps
 	rm -rf docs/screenshots
-	ESSAIM_DOC_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/browser/test_browser_campaign.py tests/browser/test_browser_room_scale.py
+	ESSAIM_DOC_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/browser/test_browser_campaign.py \
+		tests/browser/test_browser_access.py tests/browser/test_browser_room_scale.py
 
 ## test-slow: the long soak and big-data tests too
 test-slow: $(STAMP) test-deps

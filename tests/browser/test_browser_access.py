@@ -128,7 +128,7 @@ def test_a_french_phone_reads_the_template_in_french(server: ServerProcess, brow
     page.wait_for_selector("#view-title:has-text('Partagez vos idées')")
     page.wait_for_selector("#phase-name:has-text('Idées · 1/4')")
     page.wait_for_selector(".prompt-choices:has-text('Si vous pouviez changer une chose demain, laquelle ?')")
-    shoot(page, "participant-fr-template")
+    shoot(page, "participant-fr-template", doc=True)
     violations += axe_violations(page, "participant collect, French template")
     # An English phone in the same campaign reads the template's own texts.
     english = browser.new_context(viewport=PHONE, locale="en-GB").new_page()
@@ -174,7 +174,7 @@ def test_facilitator_creates_a_campaign(server: ServerProcess, browser: Any) -> 
     link = page.input_value("#created-link")
     assert "#campaign=" in link and page.input_value("#created-token") in link
     violations += axe_violations(page, "facilitator campaign created")
-    shoot(page, "facilitator-0-created")
+    shoot(page, "facilitator-0-created", doc=True)
     page.click("#open-console")
     page.wait_for_selector("#ctl-start")
     campaign_id = parse_qs(urlparse(page.url).query)["campaign"][0]
