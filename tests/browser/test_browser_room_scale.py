@@ -26,6 +26,8 @@ from browser_harness import (
     shoot,
 )
 
+from essaim_builtins.exports.html import supported_lower
+
 #: The two crowds the issue asks to look at; 300 people simulate in ~15 s.
 CROWDS = (5, 300)
 #: Simulated seconds per phase: enough for every simulated person to act.
@@ -124,6 +126,10 @@ def test_the_console_at_300(simulated: tuple[ServerProcess, dict[int, str]], bro
     assert page.evaluate("() => { const w = document.querySelector('.table-wrap'); return w.scrollWidth <= w.clientWidth; }")
     no_sideways_scroll(page)
     violations = axe_violations(page, "facilitator console, 300 participants")
+    # A widely supported idea placed low is named with why, as in the report.
+    expected = [s["title"] for s in supported_lower(sheets)]
+    named = page.locator(".supported-lower li").all_inner_texts()
+    assert [re.sub(r"^“(.*)”: .*$", r"\1", text) for text in named] == expected
     page.click("#results-themes")
     page.wait_for_selector(".theme-row")
     assert "(1 ideas)" not in page.inner_text(".results-table"), "one idea, singular"

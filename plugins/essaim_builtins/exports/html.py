@@ -18,7 +18,7 @@ from typing import Any
 
 from essaim.model.types import ExportFile
 
-__all__ = ["render", "agreement_words"]
+__all__ = ["render", "agreement_words", "supported_lower"]
 
 #: Card texts shown under an idea before the rest fold into "N more cards".
 CARDS_SHOWN = 3
@@ -130,17 +130,22 @@ def _ranking(doc: Mapping[str, Any]) -> str:
             f"</tr></thead><tbody>{rows}</tbody></table>")
 
 
-def _supported_lower(doc: Mapping[str, Any]) -> str:
+def supported_lower(sheets: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Ideas among the TOP_PLACES most supported, placed below the top
     TOP_PLACES and supported by more people than an idea in it: named, so that
-    a popular idea never vanishes down the ranking without a word."""
-    sheets = doc["sheets"]
+    a popular idea never vanishes down the ranking without a word (the
+    console's console-results.js applies the same rule)."""
     if len(sheets) <= TOP_PLACES:
-        return ""
+        return []
     most = sorted((s["supporters"] for s in sheets), reverse=True)[TOP_PLACES - 1]
     least_on_top = min(s["supporters"] for s in sheets if s["place"] <= TOP_PLACES)
-    lower = [s for s in sheets
-             if s["place"] > TOP_PLACES and s["supporters"] >= most and s["supporters"] > least_on_top]
+    return [s for s in sheets
+            if s["place"] > TOP_PLACES and s["supporters"] >= most and s["supporters"] > least_on_top]
+
+
+def _supported_lower(doc: Mapping[str, Any]) -> str:
+    sheets = doc["sheets"]
+    lower = supported_lower(sheets)
     if not lower:
         return ""
     items = "".join(f'<li>“{_e(s["title"])}”: {s["supporters"]:,} people, place {_place(s, sheets)} '

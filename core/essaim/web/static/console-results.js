@@ -15,6 +15,19 @@ const BROAD_AGREEMENT = 0.66;
 const LOW_AGREEMENT = 0.33;
 // Controversy (the largest gap between groups, in [0, 1]) from which an idea "divides groups".
 const DIVIDES_GROUPS = 0.25;
+// The top of the ranking a leader acts on; an idea among the most supported that
+// is placed below it is named under the table, with why (the HTML report does too).
+const TOP_PLACES = 10;
+
+/** Ideas among the TOP_PLACES most supported, placed below the top TOP_PLACES and
+ *  supported by more people than one in it (the rule of exports/html.py). */
+export function supportedLower(sheets) {
+  if (sheets.length <= TOP_PLACES) return [];
+  const placeOf = (s) => s.place ?? s.rank;
+  const most = sheets.map((s) => s.supporters).sort((a, b) => b - a)[TOP_PLACES - 1];
+  const leastOnTop = Math.min(...sheets.filter((s) => placeOf(s) <= TOP_PLACES).map((s) => s.supporters));
+  return sheets.filter((s) => placeOf(s) > TOP_PLACES && s.supporters >= most && s.supporters > leastOnTop);
+}
 
 export function agreementWords(sheet) {
   const c = sheet.consensus ?? 0;
@@ -77,6 +90,15 @@ export function resultsPanel(panel, campaign) {
       g.members.map((s) => row(s, sheets))));
   }
 
+  function lowerNote(sheets) {
+    const lower = supportedLower(sheets);
+    return lower.length ? h("div", { class: "supported-lower" },
+      h("h3", { id: "supported-lower-h" }, t("supported_lower_h")),
+      h("p", { class: "hint" }, t("supported_lower", { n: TOP_PLACES })),
+      h("ul", { "aria-labelledby": "supported-lower-h" }, lower.map((s) => h("li", {},
+        t("supported_lower_item", { title: s.title, people: s.supporters, place: placeLabel(s, sheets).text }))))) : null;
+  }
+
   function render(results = last) {
     last = results;
     const sheets = results?.sheets || [];
@@ -99,6 +121,7 @@ export function resultsPanel(panel, campaign) {
         view === "ranking" && sheets.length > RESULTS_SHOWN ? h("button", { type: "button", id: "results-more",
           onclick: () => { showAll = !showAll; render(); } },
         showAll ? t("show_top", { n: RESULTS_SHOWN }) : t("show_all", { n: sheets.length })) : null,
+        lowerNote(sheets),
       ] : h("p", { class: "hint" }, t("results_empty")));
     if (focused) document.getElementById(focused)?.focus();
   }
