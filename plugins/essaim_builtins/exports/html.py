@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -77,10 +78,16 @@ def agreement_words(sheet: Mapping[str, Any]) -> str:
     return f"{word} · divides groups" if (sheet.get("controversy") or 0.0) >= DIVIDES_GROUPS else word
 
 
-def _place(sheet: Mapping[str, Any], sheets: Sequence[Mapping[str, Any]]) -> str:
-    """'4', or '=4' when another idea has the same score out of 100."""
-    tied = sum(s["place"] == sheet["place"] for s in sheets) > 1
-    return f"={sheet['place']}" if tied else str(sheet["place"])
+def _place(sheet: Mapping[str, Any]) -> str:
+    """'4', or '=4' when another idea has the same score out of 100 (see _with_place_labels)."""
+    return str(sheet["place_label"])
+
+
+def _with_place_labels(sheets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Copies of ``sheets`` with their ``place_label``, ties counted once for
+    all (a campaign can have thousands of ideas)."""
+    shared = Counter(s["place"] for s in sheets)
+    return [{**s, "place_label": f"={s['place']}" if shared[s["place"]] > 1 else str(s["place"])} for s in sheets]
 
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -121,7 +128,7 @@ def _ranking(doc: Mapping[str, Any]) -> str:
     if not sheets:
         return "<p>No idea was evaluated.</p>"
     rows = "".join(
-        f'<tr><td class="num">{_place(s, sheets)}</td><td>{_e(s["title"])}</td>{_score_cell(s)}'
+        f'<tr><td class="num">{_place(s)}</td><td>{_e(s["title"])}</td>{_score_cell(s)}'
         f'<td class="num">{s["supporters"]:,}</td><td>{_e(agreement_words(s))}</td></tr>'
         for s in sheets)
     return ('<table class="ranking"><caption class="hint">Every idea, best first (score out of 100, its 95% interval in '
@@ -148,7 +155,7 @@ def _supported_lower(doc: Mapping[str, Any]) -> str:
     lower = supported_lower(sheets)
     if not lower:
         return ""
-    items = "".join(f'<li>“{_e(s["title"])}”: {s["supporters"]:,} people, place {_place(s, sheets)} '
+    items = "".join(f'<li>“{_e(s["title"])}”: {s["supporters"]:,} people, place {_place(s)} '
                     f'({s["points"]}/100)</li>' for s in lower)
     return (f'<h3 id="supported-lower">Widely supported, lower in the ranking</h3><p>These ideas are among the '
             f"{TOP_PLACES} that the most people wrote or supported, but they are placed below the top {TOP_PLACES}: "
@@ -156,11 +163,11 @@ def _supported_lower(doc: Mapping[str, Any]) -> str:
             f"same as putting it first.</p><ul>{items}</ul>")
 
 
-def _idea(s: Mapping[str, Any], sheets: Sequence[Mapping[str, Any]]) -> str:
+def _idea(s: Mapping[str, Any]) -> str:
     texts = s["card_texts"]
     shown = [t for t in texts[:CARDS_SHOWN] if t != s["title"]] if len(texts) > 1 else []
     more = texts[CARDS_SHOWN:]
-    out = (f'<li><span class="place">{_place(s, sheets)}</span> <strong>{_e(s["title"])}</strong> '
+    out = (f'<li><span class="place">{_place(s)}</span> <strong>{_e(s["title"])}</strong> '
            f'<span class="hint">— {s["points"]}/100, {s["supporters"]:,} '
            f'{"person" if s["supporters"] == 1 else "people"}, {len(texts):,} card{"" if len(texts) == 1 else "s"}'
            "</span>")
@@ -192,8 +199,8 @@ def _themes(doc: Mapping[str, Any]) -> str:
     for title, members in groups:
         cards = sum(len(s["card_texts"]) for s in members)
         out.append(f'<h3>{_e(title)}</h3><p class="hint">{len(members):,} idea{"" if len(members) == 1 else "s"}, '
-                   f'{cards:,} card{"" if cards == 1 else "s"}, best place {_place(members[0], sheets)}</p>'
-                   '<ul class="ideas">' + "".join(_idea(s, sheets) for s in members) + "</ul>")
+                   f'{cards:,} card{"" if cards == 1 else "s"}, best place {_place(members[0])}</p>'
+                   '<ul class="ideas">' + "".join(_idea(s) for s in members) + "</ul>")
     return "".join(out)
 
 
@@ -215,7 +222,7 @@ def _groups(doc: Mapping[str, Any]) -> str:
         dots = "".join(f'<span class="dot" style="left:{_pct(v)}" title="{_e(_segment_label(k))}: '
                        f'{round(100 * v)}"></span>' for k, v in segs)
         body.append(
-            f'<tr><td class="num">{_place(s, doc["sheets"])}</td><td>{_e(s["title"])}</td>'
+            f'<tr><td class="num">{_place(s)}</td><td>{_e(s["title"])}</td>'
             f'<td><div class="track" aria-hidden="true"><span class="spread" style="left:{_pct(lo[1])};'
             f'width:{_pct(hi[1] - lo[1])}"></span>{dots}<span class="all" style="left:{_pct(s["score"])}"></span>'
             f'</div></td><td>{round(100 * lo[1])} for {_e(_segment_label(lo[0]))} to {round(100 * hi[1])} '
@@ -266,6 +273,7 @@ _SECTIONS = (("questions", "The questions"), ("reading", "How to read the scores
 
 
 def render(doc: Mapping[str, Any], *, now: float | None = None) -> list[ExportFile]:
+    doc = {**doc, "sheets": _with_place_labels(doc["sheets"])}
     made = time.time() if now is None else now
     body = {
         "questions": _questions(doc),
