@@ -24,7 +24,9 @@ from essaim.cluster import ClusterEngine, open_cluster_engine
 from essaim.cluster.bus import Add, Bus
 from essaim.cluster.lease import Leases
 from essaim.cluster.ownership import SCAN_SECONDS
+from essaim.cluster.wire import epoch_key, events_key
 from essaim.errors import CommandError
+from essaim.model.events import Event
 from essaim.store.postgres import PostgresStore
 
 
@@ -230,20 +232,25 @@ async def test_a_stale_owner_is_fenced_steps_down_and_the_action_lands_once(redi
         assert written(postgres_url, cid) == ["m0", "m1"]
 
 
-async def test_the_new_owner_arms_the_phase_timer_from_the_stored_deadline(redis_server: RedisServer,
-                                                                          postgres_url: str) -> None:
-    template = CampaignTemplate.parse("""
+def two_phases(first: str) -> CampaignTemplate:
+    """Two collect phases, the first lasting ``first``: its end is what a takeover must not miss."""
+    return CampaignTemplate.parse(f"""
 [campaign]
-title = "Short phase"
+title = "Phase timer"
 [[phase]]
 type = "collect"
 title = "Ideas"
-duration = "3s"
+duration = "{first}"
 [[phase]]
 type = "collect"
 title = "More ideas"
 duration = "10m"
 """)
+
+
+async def test_the_new_owner_arms_the_phase_timer_from_the_stored_deadline(redis_server: RedisServer,
+                                                                          postgres_url: str) -> None:
+    template = two_phases(first="3s")
     async with processes(redis_server.url, postgres_url, 2) as (a, b):
         cid = (await a.engine.create_campaign(template)).campaign_id
         await b.engine.ready(cid)
@@ -277,3 +284,63 @@ def test_terminated_lock_sessions_are_what_a_takeover_waits_for(postgres_url: st
         a.close()
         b.close()
         store.close()
+
+
+async def test_a_deadline_that_passed_while_nobody_owned_the_campaign_ends_the_phase_at_once(
+        redis_server: RedisServer, postgres_url: str) -> None:
+    """The new owner arms the timer from the *stored* deadline, not from a
+    fresh phase duration: taken over 11 minutes into a 10-minute phase (b's
+    clock set ahead), the phase ends at the takeover, not 10 minutes later."""
+    template = two_phases(first="10m")
+    async with processes(redis_server.url, postgres_url, 2) as (a, b):
+        cid = (await a.engine.create_campaign(template)).campaign_id
+        await b.engine.ready(cid)
+        await b.engine.execute(cid, FACILITATOR, Command("start"))
+        owner = a.engine.loaded_owner(cid)
+        assert owner is not None and owner.state.deadline is not None
+        deadline = owner.state.deadline
+        b.engine._trio_offset += 11 * 60  # b takes over 11 minutes later, as far as its clock knows
+        await a.stop()
+        await owned_by(b, cid)
+        replica = await b.engine.gateway.replicated(cid)
+        with trio.fail_after(STEP):  # a fresh 10-minute timer would not end it within STEP
+            while replica.state.phase_index != 1:
+                await trio.sleep(0.1)
+        ended = [e for e in b.engine.store.events(cid) if e.type == "phase_ended"]
+        assert [e.data["reason"] for e in ended] == ["timeout"]
+        assert ended[0].ts >= deadline  # ended by b's clock, past the deadline a stored
+
+
+async def test_a_stale_owners_late_publication_is_refused_by_the_stream(redis_server: RedisServer,
+                                                                       postgres_url: str) -> None:
+    """A batch the old owner committed before the takeover but publishes only
+    after it (paused between the two): Valkey refuses it, no replica sees it.
+    b's publisher stands in for the old owner's (same code, the old epoch):
+    the old process itself is gone, and a pause between commit and publish
+    cannot be placed from outside (``make chaos`` pauses real owners)."""
+    async with processes(redis_server.url, postgres_url, 2) as (a, b):
+        cid, actor = await started_with_a_participant(a.engine, b.engine)
+        await b.engine.execute(cid, actor, card(0, "m0"))
+        await a.stop()
+        epoch = await owned_by(b, cid)
+        bus = await Bus.connect(redis_server.url)
+        try:
+            with trio.fail_after(STEP):  # the new owner's tip has raised the stream's epoch
+                while await bus.get(epoch_key(cid)) != str(epoch).encode():
+                    await trio.sleep(0.1)
+            top = await bus.last_id(events_key(cid))
+            replica = await b.engine.gateway.replicated(cid)
+            seq = replica.state.seq
+            link = b.engine.owner_link
+            fenced = link.fenced
+            late = Event(seq + 1, "card_written", time.time(), {"pid": "p1", "msg": "late", "text": "never seen"})
+            link._on_events(cid, epoch - 1, [late])
+            await link.flush()
+            assert link.fenced == fenced + 1
+            assert await bus.last_id(events_key(cid)) == top
+            ack = await b.engine.execute(cid, actor, card(1, "m1"))  # the campaign goes on at seq + 1
+            assert ack.seq == seq + 1
+            assert replica.state.seq == seq + 1
+        finally:
+            await bus.close()
+        assert written(postgres_url, cid) == ["m0", "m1"]
