@@ -1,5 +1,5 @@
 # Essaim's command surface. Every target sets up the virtualenv it needs.
-# SREs and CI rely on these names: run, test, loadtest, bench, bench-engine,
+# SREs and CI rely on these names: run, test, loadtest, chaos, bench, bench-engine,
 # bench-quality; `make check` runs the static checks alone.
 
 PYTHON ?= python3
@@ -10,7 +10,7 @@ DATA ?= data
 PROFILE ?= smoke
 HOST ?=
 
-.PHONY: check lint-fix lock run test test-slow test-deps chromium screenshots loadtest bench bench-cluster bench-owner bench-engine bench-quality bench-aggregation bench-results bench-plugin-phase venv clean
+.PHONY: check lint-fix lock run test test-slow test-deps chromium screenshots loadtest chaos bench bench-cluster bench-owner bench-engine bench-quality bench-aggregation bench-results bench-plugin-phase venv clean
 
 venv: $(STAMP)
 
@@ -86,6 +86,15 @@ test-slow: $(STAMP) test-deps
 ##           running deployment instead (set ESSAIM_ADMIN_TOKEN). Reports in reports/.
 loadtest: $(STAMP)
 	$(PY) -m loadtests.run --profile $(PROFILE) $(if $(HOST),--host $(HOST))
+
+## chaos: the fault-injection suite an SRE runs before a big campaign (docs/operations.md, "Chaos suite"):
+##        kill -9 the owner / a gateway, SIGSTOP the owner past its lease, restart Valkey and
+##        PostgreSQL, cut a gateway from Valkey, fill a SQLite server's disk; real processes on
+##        127.0.0.1. Each scenario 3 times (about 14 min); SHORT=1 once each with fewer phones
+##        (about 3 min, .ci/run);
+##        ONLY="owner disk" picks scenarios by words of their names
+chaos: $(STAMP) test-deps
+	$(PY) -m loadtests.chaos $(if $(SHORT),--short) $(if $(ONLY),--only $(ONLY))
 
 ## bench: capacity benchmark, essaim serve vs the bare hypercorn+quart-trio stack,
 ##        server on core 0, the lean generator on core 1 (docs/performance.md).

@@ -71,6 +71,9 @@ class ServerProcess:
     extra_env: dict[str, str] = field(default_factory=dict)
     #: More arguments for ``essaim serve`` (e.g. ``--cluster redis://...``).
     extra_args: list[str] = field(default_factory=list)
+    #: Folder of the SQLite store when it must be elsewhere (the chaos suite's
+    #: small tmpfs, to fill); empty: the temporary ``data_dir``, with the log.
+    store_dir: str = ""
 
     @property
     def base_url(self) -> str:
@@ -93,7 +96,7 @@ class ServerProcess:
         py = sys.executable
         if self.kind == "essaim":
             cmd = [py, "-m", "essaim", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--data-dir", self.data_dir, *self.extra_args]
+                   "--data-dir", self.store_dir or self.data_dir, *self.extra_args]
         elif self.kind in ("bare", "bare-asgi", "bare-paced", "uvicorn"):
             module = "uvicorn_websockets" if self.kind == "uvicorn" else "bare_quart_trio"
             cmd = [py, "-m", f"loadtests.baselines.{module}", "--port", str(self.port)]
