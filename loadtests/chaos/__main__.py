@@ -32,7 +32,7 @@ from essaim.store.postgres import PostgresStore
 from essaim.store.sqlite import SQLiteStore
 
 from ..lean import raise_open_files_limit
-from .deployment import Cluster, Solo, create_campaign
+from .deployment import Cluster, Solo, create_campaign, owned_campaigns
 from .generator import Phones
 from .link import CuttableLink
 from .scenarios import SCENARIOS, Scenario, Stage
@@ -60,21 +60,24 @@ class Size:
     #: Seconds of load kept on after every phone is acknowledged again.
     tail: float
     repeat: int
+    #: Participants of a campaign written to the store before a cluster starts (0: none).
+    prefill: int = 0
 
 
 SHORT = Size(phones=12, tail=2.0, repeat=1)
 LONG = Size(phones=60, tail=15.0, repeat=3)
 
 
-def read_log(stage: Stage, campaign_id: str) -> list[Event]:
-    if isinstance(stage.deployment, Cluster):
-        store = PostgresStore(stage.deployment.store_url)
+def read_log(deployment: Cluster | Solo, store_dir: Path | None, campaign_id: str) -> list[Event]:
+    """The campaign's events: from PostgreSQL, or the SQLite file in ``store_dir``."""
+    if isinstance(deployment, Cluster):
+        store = PostgresStore(deployment.store_url)
         try:
             return store.events(campaign_id)
         finally:
             store.close()
-    assert stage.store_dir is not None
-    sqlite = SQLiteStore(stage.store_dir / "essaim.sqlite3")
+    assert store_dir is not None
+    sqlite = SQLiteStore(store_dir / "essaim.sqlite3")
     sqlite.open()
     try:
         return sqlite.events(campaign_id)
@@ -105,7 +108,7 @@ async def run_one(scenario: Scenario, postgres: ThrowawayPostgres, size: Size) -
                 link = CuttableLink((await asyncio.to_thread(cluster.start_valkey)).port)
                 await link.start()
                 stack.push_async_callback(link.close)
-            await asyncio.to_thread(cluster.start, link.url if link else None)
+            await asyncio.to_thread(cluster.start, link.url if link else None, size.prefill)
             deployment, serving, creator = cluster, cluster.gateways, cluster.owner
         else:
             store_dir = stack.enter_context(mounted_tmpfs(Path(tempfile.mkdtemp(prefix="essaim-chaos-disk-")),
@@ -114,7 +117,13 @@ async def run_one(scenario: Scenario, postgres: ThrowawayPostgres, size: Size) -
             stack.callback(solo.stop)
             assert solo.server is not None
             deployment, serving, creator = solo, [solo.server], solo.server
-        campaign_id, code = await asyncio.to_thread(create_campaign, creator)
+        if isinstance(deployment, Cluster) and deployment.prefilled:
+            campaign_id, code = deployment.prefilled
+            await asyncio.to_thread(wait_owned, deployment)
+            stored = await asyncio.to_thread(read_log, deployment, None, campaign_id)
+            verdict.notes.append(f"prefilled: {len(stored)} events before the phones")
+        else:
+            campaign_id, code = await asyncio.to_thread(create_campaign, creator)
         phones = Phones([s.ws_url for s in serving], code, size.phones)
         stage = Stage(deployment, phones, verdict, store_dir, link)
         phones.start()
@@ -131,12 +140,21 @@ async def run_one(scenario: Scenario, postgres: ThrowawayPostgres, size: Size) -
                 verdict.notes.append(f"{phones.in_flight} actions still unanswered at the end")
         finally:
             await phones.close()
-        log = await asyncio.to_thread(read_log, stage, campaign_id)
+        log = await asyncio.to_thread(read_log, deployment, store_dir, campaign_id)
         compare(phones.ledger, log, verdict)
         alive = [s.ws_url for s in serving if s.proc is not None and s.proc.poll() is None]
         token = next((p.token for p in phones.phones if p.token), None)
         verdict.converged = token is not None and await views_converge(alive, code, token, log[-1].seq)
     return verdict
+
+
+def wait_owned(cluster: Cluster) -> None:
+    """The first process owns the prefilled campaign (it took it at start)."""
+    deadline = time.monotonic() + WARM_SECONDS
+    while owned_campaigns(cluster.owner) < 1:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the first process did not take the prefilled campaign")
+        time.sleep(0.2)
 
 
 def preflight() -> str:
@@ -158,7 +176,7 @@ async def amain(args: argparse.Namespace) -> int:
     raise_open_files_limit()
     size = SHORT if args.short else LONG
     size = Size(args.phones or size.phones, size.tail if args.tail is None else args.tail,
-                args.repeat or size.repeat)
+                args.repeat or size.repeat, args.prefill)
     chosen = [s for s in SCENARIOS if not args.only or any(word.lower() in s.name.lower() for word in args.only)]
     print(f"chaos suite: {len(chosen)} scenarios x {size.repeat}, {size.phones} phones, "
           f"{size.tail:g} s of load after recovery; real processes on 127.0.0.1", flush=True)
@@ -198,6 +216,8 @@ def main() -> None:
     parser.add_argument("--phones", type=int, help="phones writing cards")
     parser.add_argument("--repeat", type=int, help="runs of each scenario")
     parser.add_argument("--tail", type=float, help="seconds of load after recovery")
+    parser.add_argument("--prefill", type=int, default=0, metavar="PEOPLE",
+                        help="cluster scenarios: a campaign of PEOPLE participants (3 cards each) in the store first")
     sys.exit(asyncio.run(amain(parser.parse_args())))
 
 

@@ -30,6 +30,7 @@ import orjson
 from essaim.bench.throwaway_postgres import ThrowawayPostgres
 
 from ..servers import ServerProcess
+from .prefill import prefill
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 from realservers.redis import RedisServer, redis_binary
@@ -92,6 +93,8 @@ class Cluster:
     redis: RedisServer | None = None
     members: list[ServerProcess] = field(default_factory=list)
     schema: str = ""
+    #: (campaign id, join code) of the campaign written by ``prefill``, if any.
+    prefilled: tuple[str, str] | None = None
 
     @property
     def store_url(self) -> str:
@@ -101,20 +104,25 @@ class Cluster:
         self.redis = RedisServer(redis_binary()).start()
         return self.redis
 
-    def start(self, first_gateway_valkey: str | None = None) -> Cluster:
+    def start(self, first_gateway_valkey: str | None = None, prefill_people: int = 0) -> Cluster:
         """Valkey (unless started already), a schema, the processes; the first
         gateway reaches Valkey at ``first_gateway_valkey`` when given (a
-        :class:`~loadtests.chaos.link.CuttableLink`)."""
+        :class:`~loadtests.chaos.link.CuttableLink`). With ``prefill_people``,
+        a campaign of that many participants is written to the store first
+        (:mod:`.prefill`) and the first process, started alone, takes it."""
         redis = self.redis or self.start_valkey()
         self.schema = self.postgres.new_schema()
+        if prefill_people:
+            self.prefilled = prefill(self.store_url, prefill_people, CAMPAIGN_TOML)
         first = ServerProcess("essaim", extra_args=self._args(redis.url))
         self.members = [first] + [
             ServerProcess("essaim", admin_token=first.admin_token,
                           extra_args=self._args(first_gateway_valkey if i == 0 and first_gateway_valkey else redis.url))
             for i in range(self.processes - 1)]
         try:
+            first.start()  # alone: a stored campaign is taken by the first process up
             with ThreadPoolExecutor(len(self.members)) as pool:
-                list(pool.map(ServerProcess.start, self.members))
+                list(pool.map(ServerProcess.start, self.gateways))
         except BaseException:
             self.stop()
             raise

@@ -66,14 +66,19 @@ HEADER = ("| scenario | recovery measured from | time to recover (s) | bound (s)
 
 def compare(ledger: Ledger, log: Sequence[Event], verdict: Verdict) -> None:
     """Fill ``verdict``'s acked, lost and duplicates from the ledger and the log."""
+    # Message ids are unique per participant (the phones' are unique in the
+    # whole run: "p<phone>-<n>"; a prefilled campaign's repeat across people).
     in_log: dict[str, list[int]] = {}
+    per_author: Counter[tuple[str, str]] = Counter()
     for event in log:
         if event.type == "card_written":
-            in_log.setdefault(str(event.data.get("msg")), []).append(event.seq)
+            msg = str(event.data.get("msg"))
+            in_log.setdefault(msg, []).append(event.seq)
+            per_author[(str(event.data.get("pid")), msg)] += 1
     acked = {ack.msg for ack in ledger.acks}
     verdict.acked = len(acked)
     lost = sorted(acked - in_log.keys())
-    twice = sorted(msg for msg, seqs in in_log.items() if len(seqs) > 1)
+    twice = sorted(f"{pid}/{msg}" for (pid, msg), n in per_author.items() if n > 1)
     wrong_seq = sorted(msg for msg, seq in ledger.seq_of.items() if msg in in_log and in_log[msg][0] != seq)
     verdict.lost = len(lost)
     verdict.duplicates = len(twice) + len(wrong_seq) + len(set(ledger.conflicting))

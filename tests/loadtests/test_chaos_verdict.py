@@ -9,8 +9,8 @@ from loadtests.chaos.generator import Ack, Ledger
 from loadtests.chaos.verdict import Verdict, compare
 
 
-def card(seq: int, msg: str) -> Event:
-    return Event(seq=seq, type="card_written", ts=0.0, data={"pid": "p", "msg": msg, "text": "t"})
+def card(seq: int, msg: str, pid: str = "p") -> Event:
+    return Event(seq=seq, type="card_written", ts=0.0, data={"pid": pid, "msg": msg, "text": "t"})
 
 
 def ledger(*acks: tuple[str, int | None, bool]) -> Ledger:
@@ -43,6 +43,11 @@ def test_a_card_twice_in_the_log_or_acked_under_another_seq_is_a_duplicate() -> 
     assert judged(ledger(("p0-1", 3, False)), [card(2, "p0-1")]).duplicates == 1
     twice = judged(ledger(("p0-1", 2, False), ("p0-1", 4, True)), [card(2, "p0-1")])
     assert (twice.duplicates, twice.ok) == (1, False)
+
+
+def test_one_message_id_from_two_participants_is_two_actions() -> None:
+    verdict = judged(ledger(("p0-1", 4, False)), [card(2, "w0", "a"), card(3, "w0", "b"), card(4, "p0-1")])
+    assert (verdict.duplicates, verdict.ok) == (0, True)
 
 
 def test_not_recovered_or_over_the_bound_fails() -> None:
