@@ -111,8 +111,9 @@ async def run_one(scenario: Scenario, postgres: ThrowawayPostgres, size: Size) -
             await asyncio.to_thread(cluster.start, link.url if link else None, size.prefill)
             deployment, serving, creator = cluster, cluster.gateways, cluster.owner
         else:
-            store_dir = stack.enter_context(mounted_tmpfs(Path(tempfile.mkdtemp(prefix="essaim-chaos-disk-")),
-                                                          TMPFS_SIZE))
+            mount_point = Path(tempfile.mkdtemp(prefix="essaim-chaos-disk-"))
+            stack.callback(mount_point.rmdir)  # once unmounted (callbacks run last first)
+            store_dir = stack.enter_context(mounted_tmpfs(mount_point, TMPFS_SIZE))
             solo = await asyncio.to_thread(Solo(store_dir).start)
             stack.callback(solo.stop)
             assert solo.server is not None
