@@ -7,13 +7,16 @@ import threading
 from typing import Any
 
 import hypothesis
+import jsonschema_rs
 import pytest
 import requests
 import schemathesis
 import trio
 from server_fixtures import demo_template, running_server
 
+from essaim.model.commands import Command
 from essaim.server.http.openapi import openapi_document
+from essaim.testing import joined, run_campaign_to
 
 #: A schema-valid body can still be refused on meaning (TOML that is not a
 #: campaign template, "advance" with no phase left): that 400/409 is right.
@@ -40,6 +43,36 @@ async def test_every_route_is_documented_and_every_documented_route_exists(serve
     assert r.json()["servers"] == [{"url": server.base_url}]
 
 
+async def _campaign_with_results(engine: Any) -> str:
+    """A campaign that went through every phase with cards, supports, a flag,
+    placements and judgments: its structure, results and moderation have
+    content for the response schemas to check (a draft campaign's are empty)."""
+    campaign_id = (await engine.create_campaign(demo_template())).campaign_id
+    people = await joined(engine, campaign_id, 8, {"role": "Field", "site": "North"})
+    await run_campaign_to(engine, campaign_id, 0)
+    topics = ["meetings", "tools", "travel", "training"]
+    for i, actor in enumerate(people):
+        await engine.execute(campaign_id, actor, Command("write_card", {"text": f"{topics[i % 4]} take too long {i}"}))
+    cards = list(engine.state(campaign_id).cards)
+    await engine.execute(campaign_id, people[1], Command("support_card", {"cid": cards[0]}))
+    await engine.execute(campaign_id, people[2], Command("flag", {"cid": cards[0], "reason": "test"}))
+    await run_campaign_to(engine, campaign_id, 1)
+    for actor in people[:4]:
+        hand = (await engine.execute(campaign_id, actor, Command("deal"))).result["hand"]
+        if hand:
+            items = hand["items"]
+            await engine.execute(campaign_id, actor, Command("place", {"hid": hand["hid"],
+                                                                       "themes": [[items[:2]], [items[2:]]]}))
+    await run_campaign_to(engine, campaign_id, 2)
+    for actor in people:
+        task = await engine.next_task(campaign_id, actor.pid)
+        if task is not None and task.kind == "pair":
+            await engine.execute(campaign_id, actor, Command("evaluate", {"kind": "pair", "data": {
+                "a": task.payload["a"]["iid"], "b": task.payload["b"]["iid"], "choice": "a"}}))
+    await run_campaign_to(engine, campaign_id, 3)
+    return campaign_id
+
+
 @pytest.fixture(scope="module")
 def live_api(tmp_path_factory) -> Any:
     """A server on its own trio thread, so schemathesis (blocking) can call it."""
@@ -50,7 +83,9 @@ def live_api(tmp_path_factory) -> Any:
         async def main() -> None:
             async with running_server(tmp_path_factory.mktemp("fuzz")) as srv:
                 created = await srv.engine.create_campaign(demo_template())
+                lived = await _campaign_with_results(srv.engine)
                 holder.update(base=srv.base_url, admin=srv.admin_token, campaign_id=created.campaign_id,
+                              lived_id=lived,
                               stop=srv.stop_requested, trio_token=trio.lowlevel.current_trio_token(), server=srv)
                 ready.set()
                 await srv.stop_requested.wait()
@@ -72,8 +107,10 @@ def api_schema(live_api: Any) -> Any:
         for op in ops.values():
             for param in op.get("parameters", ()):
                 if param["name"] == "campaign_id":
-                    param["schema"] = {"type": "string", "enum": [live_api["campaign_id"], "nosuchcampaign"]}
-    doc["paths"] = {p: ops for p, ops in doc["paths"].items() if p.startswith("/api/") or p == "/healthz"}
+                    param["schema"] = {"type": "string", "enum": [live_api["campaign_id"], live_api["lived_id"],
+                                                                  "nosuchcampaign"]}
+    doc["paths"] = {p: ops for p, ops in doc["paths"].items()
+                   if p.startswith("/api/") or p in ("/healthz", "/readyz", "/openapi.json", "/asyncapi.json")}
     return schemathesis.openapi.from_dict(doc)
 
 
@@ -103,3 +140,24 @@ def test_fuzzing_left_the_server_healthy(live_api: Any) -> None:
     r = requests.get(f"{live_api['base']}/api/campaigns/{live_api['campaign_id']}",
                      headers={"Authorization": f"Bearer {live_api['admin']}"}, timeout=10)
     assert r.status_code == 200 and r.json()["campaign"]["title"]
+
+
+def test_every_campaign_read_fits_its_response_schema(live_api: Any) -> None:
+    """Not left to the fuzzer's draw: each GET of a campaign that has
+    content (structure, results, a moderation log) fits its schema."""
+    doc = openapi_document(live_api["base"])
+    headers = {"Authorization": f"Bearer {live_api['admin']}"}
+    checked = 0
+    for path, ops in doc["paths"].items():
+        if not path.startswith("/api/campaigns") or "get" not in ops or "{format}" in path:
+            continue
+        url = live_api["base"] + path.replace("{campaign_id}", live_api["lived_id"])
+        r = requests.get(url, headers=headers, timeout=10)
+        schema = ops["get"]["responses"][str(r.status_code)]["content"]["application/json"]["schema"]
+        validator = jsonschema_rs.Draft202012Validator({"components": doc["components"], **schema})
+        assert validator.is_valid(r.json()), (path, [e.message for e in validator.iter_errors(r.json())][:3])
+        checked += 1
+    assert checked >= 6
+    body = requests.get(f"{live_api['base']}/api/campaigns/{live_api['lived_id']}/results", headers=headers,
+                        timeout=10).json()
+    assert body["sheets"] and body["structure"]["themes"], "the campaign has results to check"

@@ -30,7 +30,7 @@ from essaim.model.commands import (
     CommandSpec,
     Decision,
 )
-from essaim.model.schema import Boolean, Choice, Fields, Integer, ListOf, Number, Object, Text
+from essaim.model.schema import Boolean, Choice, Field, Fields, Integer, ListOf, Number, Object, Text
 from essaim.model.types import Deal, FlagOutcome, Screening
 from essaim.plugin.hookspecs import hookimpl
 
@@ -319,6 +319,11 @@ async def publish(owner: CampaignOwner, _: None, args: Mapping[str, Any]) -> Dec
 
 _NONE = Fields()
 
+
+def _result(**fields: Field) -> Fields:
+    """An ack's ``result``: exactly these keys (published in /asyncapi.json)."""
+    return Fields(fields, closed=True)
+
 BUILTIN_COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "write_card", "participant", Fields({
@@ -328,16 +333,24 @@ BUILTIN_COMMANDS: tuple[CommandSpec, ...] = (
         }), write_card,
         description="Write a card in a collection phase.",
         result=Fields({"cid": Text(MAX_MSG_ID_CHARS, required=True), "hidden": Boolean(required=True),
-                       "text": Text(MAX_TEXT_CHARS, description="the text kept, when the screen masked something")}),
+                       "text": Text(MAX_TEXT_CHARS, description="the text kept, when the screen masked something")},
+                      closed=True),
     ),
     CommandSpec(
         "support_card", "participant", Fields({"cid": _id("the card to support")}), support_card,
         description="Support someone else's card instead of writing a duplicate.",
+        result=_result(cid=_id("the card")),
     ),
     CommandSpec("volunteer", "participant", _NONE, volunteer,
-                description="Volunteer to sort (dealing a first hand volunteers too)."),
+                description="Volunteer to sort (dealing a first hand volunteers too).",
+                result=Fields({"sorter": Boolean(description="absent when already a sorter")}, closed=True)),
     CommandSpec("deal", "participant", _NONE, deal,
-                description="Ask for a hand of items to sort; at most one open hand at a time."),
+                description="Ask for a hand of items to sort; at most one open hand at a time. Volunteers "
+                            "the sender if needed (no 'volunteer' first).",
+                result=_result(hand=Object(Fields({
+                    "hid": _id("the hand"), "items": _ids("its item ids (cards, or groups 'g:...')"),
+                    "stage": Integer(minimum=1, required=True, description="the sorting board")}, closed=True),
+                    required=True, nullable=True, description="null: nothing left to sort"))),
     CommandSpec(
         "place", "participant", Fields({
             "hid": _id("the hand being placed"),
@@ -349,6 +362,7 @@ BUILTIN_COMMANDS: tuple[CommandSpec, ...] = (
                                what=f"a list of at most {MAX_IDS} ids", description="items that are off-topic"),
         }), place,
         description="Place an open hand: group its items into themes and ideas, and mark off-topic ones.",
+        result=_result(hid=_id("the hand")),
     ),
     CommandSpec(
         "flag", "participant", Fields({
@@ -356,6 +370,7 @@ BUILTIN_COMMANDS: tuple[CommandSpec, ...] = (
             "reason": Text(MAX_FLAG_REASON_CHARS, nullable=True, description="why, in a few words"),
         }), flag, every_phase=True,
         description="Flag a card for the moderation jury (every running phase).",
+        result=_result(case_id=_id("the moderation case")),
     ),
     CommandSpec(
         "judge", "participant", Fields({
@@ -363,6 +378,8 @@ BUILTIN_COMMANDS: tuple[CommandSpec, ...] = (
             "verdict": Choice(*VERDICTS, required=True, description="hide the card, or keep it"),
         }), judge, every_phase=True,
         description="A juror's vote on a flagged card (every running phase, jurors only).",
+        result=_result(case_id=_id("the case"), decided=Choice(
+            *VERDICTS, required=True, nullable=True, description="the case's outcome, once this vote decided it")),
     ),
     CommandSpec(
         "evaluate", "participant", Fields({
@@ -371,6 +388,7 @@ BUILTIN_COMMANDS: tuple[CommandSpec, ...] = (
                            "(docs/strategies.md)"),
         }), evaluate,
         description="Record a judgment on the task `next` gave, in an evaluation phase.",
+        result=_result(kind=_id("the kind recorded")),
     ),
     CommandSpec("start", "facilitator", _NONE, start, description="Start the first phase."),
     CommandSpec("pause", "facilitator", _NONE, pause, description="Pause the running phase (its timer stops)."),

@@ -41,6 +41,8 @@ __all__ = [
     "MAX_MSG_ID_CHARS",
     "MAX_IDS",
     "MAX_EXTEND_SECONDS",
+    "MSG_ID_SCHEMA",
+    "message_schema",
 ]
 
 #: Longest text any command may carry. Strategies set their own, smaller,
@@ -147,15 +149,35 @@ class CommandSpec:
     def message_schema(self) -> dict[str, Any]:
         """The whole participant WebSocket message (``type`` and ``id`` next
         to the payload's fields, as docs/protocol.md describes it)."""
-        schema = self.json_schema()
-        schema["properties"] = {
-            "type": {"const": self.name},
-            "id": {"type": "string", "minLength": 1, "maxLength": MAX_MSG_ID_CHARS,
-                   "description": "client message id: a retry with the same id applies once"},
-            **schema["properties"],
-        }
-        schema["required"] = ["type", "id", *schema.get("required", ())]
+        return message_schema(self.name, self.payload, self.description)
+
+    def result_schema(self) -> dict[str, Any]:
+        """The ``result`` of this command's ack, as JSON Schema (any object
+        when the command declares none)."""
+        if not len(self.result):
+            return {"type": "object", "title": f"{self.name} result"}
+        schema = self.result.json_schema()
+        schema["title"] = f"{self.name} result"
         return schema
+
+
+#: A client message id, as every action and query carries it.
+MSG_ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_MSG_ID_CHARS,
+                 "description": "client message id: a retry with the same id applies once"}
+
+
+def message_schema(name: str, payload: Fields, description: str = "", *, with_id: bool = True) -> dict[str, Any]:
+    """A WebSocket message as JSON Schema: ``type`` (``name``), the client's
+    ``id`` when ``with_id``, and ``payload``'s fields, from the same
+    declaration the server checks messages with."""
+    schema = payload.json_schema()
+    schema["title"] = name
+    if description:
+        schema["description"] = description
+    schema["properties"] = {"type": {"const": name}, **({"id": MSG_ID_SCHEMA} if with_id else {}),
+                            **schema["properties"]}
+    schema["required"] = ["type", *(["id"] if with_id else []), *schema.get("required", ())]
+    return schema
 
 
 class CommandTable:

@@ -1,5 +1,5 @@
 """Routes for people and machines that are not the API: the web app's pages
-and files, and ``/openapi.json`` (``/healthz``, ``/readyz`` and ``/metrics``
+and files, ``/openapi.json`` and ``/asyncapi.json`` (``/healthz``, ``/readyz`` and ``/metrics``
 are in :mod:`essaim.server.http.monitoring`)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import trio
 from quart import Response
 
 from essaim.plugin.phase_web import PLUGIN_ASSETS_PREFIX
+from essaim.server.http.asyncapi import asyncapi_document
 from essaim.server.http.openapi import openapi_document
 
 if TYPE_CHECKING:
@@ -89,3 +90,8 @@ def register_site_routes(app: QuartTrio, server: ServerContext) -> None:
     @app.get("/openapi.json")
     async def openapi() -> Response:
         return Response(orjson.dumps(openapi_document(server.base_url)), mimetype="application/json")
+
+    @app.get("/asyncapi.json")
+    async def asyncapi() -> Response:
+        return Response(orjson.dumps(asyncapi_document(server.engine.commands, server.base_url)),
+                        mimetype="application/json")

@@ -41,6 +41,7 @@ from essaim.server.views import (
     task_view,
     you_view,
 )
+from essaim.server.ws.messages import QUERIES, QUERY_TYPES, SESSION_MESSAGES, check_message
 from essaim.server.ws.outbox import Outbox
 from essaim.server.ws.transports import abort_transport
 
@@ -69,14 +70,18 @@ _connection_ids = itertools.count(1)
 #: did (Broken/ClosedResourceError; hypercorn catches most of those itself).
 PEER_GONE = (trio.BusyResourceError, trio.BrokenResourceError, trio.ClosedResourceError)
 
-QUERY_TYPES = frozenset({"suggest", "next"})
-#: Longest text a ``suggest`` query is matched on; a card is shorter.
-MAX_SUGGEST_CHARS = 2000
 #: Seconds a join may take once started, shielded from join_timeout and the
 #: drain: a durable join takes milliseconds, and a participant created without
 #: its token reaching the client is a ghost. Past this the store is stuck:
 #: the join is answered "unavailable" and closed with 1012, so the phone retries.
 JOIN_SHIELD_SECONDS = 10.0
+
+
+#: A join code that does not fit is a bad request whatever its length (a
+#: join code is never "too long" to a person typing it); a bad token is
+#: unauthorized, as a wrong one is.
+_JOIN_CODES = {"campaign": "bad_request"}
+_RESUME_CODES = {"campaign": "bad_request", "token": "unauthorized"}
 
 
 def _error(code: str, message: str, msg_id: Any = None) -> dict[str, Any]:
@@ -326,9 +331,7 @@ class Connection:
     async def _campaign(self, msg: dict[str, Any]) -> str:
         """The campaign of the join code, ready to be served here (in cluster
         mode this gateway's replica of it, built on first use)."""
-        code = msg.get("campaign")
-        if not isinstance(code, str) or not code or len(code) > MAX_MSG_ID_CHARS:
-            raise CommandError("'campaign' must be the campaign's join code", code="bad_request")
+        code = msg["campaign"]  # checked with the message
         engine = self.server.engine
         campaign_id = await engine.find(code)
         await engine.ready(campaign_id)
@@ -338,6 +341,7 @@ class Connection:
         """Join; True once welcomed as a participant, False when the campaign
         is over (the client got a spectator's welcome: nothing was written)."""
         engine = self.server.engine
+        check_message(SESSION_MESSAGES["join"][0], msg, _JOIN_CODES)
         campaign_id = await self._campaign(msg)
         profile = msg.get("profile") or {}
         state = engine.state(campaign_id)
@@ -379,10 +383,9 @@ class Connection:
 
     async def _do_resume(self, msg: dict[str, Any]) -> None:
         engine = self.server.engine
+        check_message(SESSION_MESSAGES["resume"][0], msg, _RESUME_CODES)
         campaign_id = await self._campaign(msg)
-        token = msg.get("token")
-        if not isinstance(token, str) or not token or len(token) > 200:
-            raise CommandError("'token' must be the token from 'welcome'", code="unauthorized")
+        token = msg["token"]
         actor = engine.authenticate(campaign_id, token)
         if actor.role != "participant":
             # A facilitator token acts through the HTTP API, never as a participant.
@@ -459,20 +462,23 @@ class Connection:
     async def _handle(self, msg: dict[str, Any]) -> None:
         mtype = msg.get("type")
         msg_id = msg.get("id")
+        valid_id = msg_id.__class__ is str and 0 < len(msg_id) <= MAX_MSG_ID_CHARS
+        # An id that is not one (missing, "", too long, a number) is never
+        # echoed back: the error says "id": null, as docs/protocol.md §5 says.
+        echo = msg_id if valid_id else None
         if not isinstance(mtype, (str, type(None))):
-            self._answer_error(_error("bad_request", "'type' must be a string",
-                                      msg_id if isinstance(msg_id, (str, int)) else None))
+            self._answer_error(_error("bad_request", "'type' must be a string", echo))
             return
         is_action = mtype in self.server.engine.commands.participant
         if not is_action and mtype not in QUERY_TYPES:
             if mtype in ("join", "resume"):
-                self._answer_error(_error("bad_request", "already joined on this connection", msg_id))
+                self._answer_error(_error("bad_request", "already joined on this connection", echo))
             else:
-                self._answer_error(_error("unknown_type", f"unknown type {mtype!r}", msg_id))
+                self._answer_error(_error("unknown_type", f"unknown type {mtype!r}", echo))
             return
-        if not isinstance(msg_id, str) or not 0 < len(msg_id) <= MAX_MSG_ID_CHARS:
+        if not valid_id:
             self._answer_error(_error("bad_request", f"'id' must be a string of 1 to {MAX_MSG_ID_CHARS} characters",
-                                      msg_id if isinstance(msg_id, (str, int)) else None))
+                                      None))
             return
         assert self.bucket is not None
         if not self.bucket.take(trio.current_time()):
@@ -511,12 +517,9 @@ class Connection:
     async def _query(self, mtype: str, msg: dict[str, Any], msg_id: str) -> None:
         engine = self.server.engine
         try:
+            check_message(QUERIES[mtype][0], msg)
             if mtype == "suggest":
-                text = msg.get("text")
-                if not isinstance(text, str):
-                    raise CommandError("'text' must be a string", code="bad_request")
-                if len(text) > MAX_SUGGEST_CHARS:
-                    raise CommandError(f"'text' is longer than {MAX_SUGGEST_CHARS} characters", code="too_long")
+                text = msg["text"]
                 found = await engine.suggest(self.campaign_id, text)  # type: ignore[arg-type]
                 entry: dict[str, Any] = {"id": msg_id, "suggestions": [
                     {"cid": s.cid, "text": s.text, "score": s.score} for s in found]}
