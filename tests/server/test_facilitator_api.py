@@ -63,6 +63,11 @@ async def test_phase_control(server):
     extended = await fac.phase(campaign_id, "extend", seconds=60)
     assert extended["phase"]["deadline"] == deadline + 60
     assert (await fac.call("POST", f"{path}/extend", {"seconds": -5})).status_code == 400
+    # extend says how long: no body is a bad request, as docs/protocol.md §8 says, and changes nothing.
+    empty = await fac.call("POST", f"{path}/extend")
+    assert empty.status_code == 400 and empty.json()["error"]["code"] == "bad_request", empty.text
+    assert "seconds" in empty.json()["error"]["message"]
+    assert server.engine.state(campaign_id).deadline == deadline + 60
     paused = await fac.phase(campaign_id, "pause")
     assert paused["phase"]["status"] == "paused" and paused["phase"]["remaining"] > 0
     assert (await fac.phase(campaign_id, "resume"))["phase"]["status"] == "running"

@@ -72,6 +72,45 @@ async def test_errors_after_join_carry_the_action_id(server):
         assert "seq" in await other.act_and_wait("write_card", text="another idea about tools")
 
 
+async def test_an_invalid_id_is_never_echoed_back(server):
+    """docs/protocol.md §5: an error with no valid id says "id": null. A
+    client that matches errors to its outbox by id must never get back an id
+    it could not have sent (issue 15: "", 65 characters and 7 were echoed)."""
+    campaign_id, code, fac = await new_campaign(server)
+    await fac.phase(campaign_id, "start")
+    async with participant_connection(server) as p:
+        await p.join(code)
+        for bad in ("", "x" * 65, 7, ["a"], {"a": 1}):
+            for frame in ({"type": "write_card", "id": bad, "text": "an idea"},  # an action
+                          {"type": "suggest", "id": bad, "text": "idea"},  # a query
+                          {"type": "teleport", "id": bad},  # an unknown type
+                          {"type": 5, "id": bad}):  # a type that is not a string
+                p.errors.clear()
+                await p.send(frame)
+                await p.until(lambda p: bool(p.errors))
+                assert p.errors[0]["id"] is None, (frame, p.errors)
+                assert p.errors[0]["code"] in ("bad_request", "unknown_type"), p.errors
+        # A valid id is echoed as sent, up to 64 characters.
+        longest = "y" * 64
+        await p.send({"type": "teleport", "id": longest})
+        await p.until(lambda p: any(e["id"] == longest for e in p.errors))
+        assert not server.engine.state(campaign_id).cards  # nothing was written
+
+
+async def test_binary_frames_are_read_as_text(server):
+    """docs/protocol.md §1: a binary frame holding UTF-8 JSON is read like
+    a text frame; one that is not JSON is bad_json, and the socket stays."""
+    campaign_id, code, fac = await new_campaign(server)
+    await fac.phase(campaign_id, "start")
+    async with participant_connection(server) as p:
+        await p.ws.send_message(b'{"type": "join", "campaign": "%s"}' % code.encode())
+        await p.until(lambda p: p.welcome is not None)
+        await p.ws.send_message(b"\xff\xfe not json")
+        await p.until(lambda p: any(e["code"] == "bad_json" for e in p.errors))
+        await p.ws.send_message(b'{"type": "write_card", "id": "b1", "text": "a binary idea"}')
+        await p.until(lambda p: "b1" in p.acks)
+
+
 async def test_oversize_frame_closes_1009_and_harms_nobody(server):
     campaign_id, code, fac = await new_campaign(server)
     await fac.phase(campaign_id, "start")
