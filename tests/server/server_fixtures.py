@@ -5,8 +5,9 @@ facilitator HTTP helper (requests, in a worker thread)."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,53 @@ async def running_server(tmp_path: Path, plugins: PluginHost | None = None,
             srv.stop_requested.set()
             with trio.move_on_after(SHUTDOWN_LIMIT):
                 await stopped.wait()
+
+
+class ThreadedServer:
+    """A real server on its own trio thread, for blocking clients (schemathesis,
+    hypothesis state machines): ``call(fn, ...)`` runs ``await fn(server, ...)``
+    on the server's thread and returns its result."""
+
+    def __init__(self, server: EssaimServer, trio_token: trio.lowlevel.TrioToken, extra: dict[str, Any]) -> None:
+        self.server = server
+        self.base_url = server.base_url
+        self.admin_token = server.admin_token
+        self.trio_token = trio_token
+        self.extra = extra
+
+    def call(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        return trio.from_thread.run(fn, self.server, *args, trio_token=self.trio_token)
+
+
+@contextmanager
+def threaded_server(tmp_path: Path, prepare: Callable[[EssaimServer], Awaitable[dict[str, Any]]] | None = None,
+                    **changes: Any) -> Iterator[ThreadedServer]:
+    """:func:`running_server` on a thread of its own; ``prepare(server)``
+    runs there first and its result is ``ThreadedServer.extra``."""
+    holder: dict[str, Any] = {}
+    ready = threading.Event()
+
+    def run() -> None:
+        async def main() -> None:
+            try:
+                async with running_server(tmp_path, **changes) as srv:
+                    extra = await prepare(srv) if prepare is not None else {}
+                    holder["threaded"] = ThreadedServer(srv, trio.lowlevel.current_trio_token(), extra)
+                    ready.set()
+                    await srv.stop_requested.wait()
+            finally:
+                ready.set()
+        trio.run(main)
+
+    thread = threading.Thread(target=run, name="essaim-threaded-server", daemon=True)
+    thread.start()
+    assert ready.wait(60) and "threaded" in holder, "the server did not start"
+    threaded: ThreadedServer = holder["threaded"]
+    try:
+        yield threaded
+    finally:
+        trio.from_thread.run_sync(threaded.server.stop_requested.set, trio_token=threaded.trio_token)
+        thread.join(SHUTDOWN_LIMIT)
 
 
 @pytest.fixture

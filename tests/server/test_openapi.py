@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from typing import Any
 
 import hypothesis
@@ -12,7 +11,7 @@ import pytest
 import requests
 import schemathesis
 import trio
-from server_fixtures import demo_template, running_server
+from server_fixtures import demo_template, threaded_server
 
 from essaim.model.commands import Command
 from essaim.server.http.openapi import openapi_document
@@ -76,27 +75,12 @@ async def _campaign_with_results(engine: Any) -> str:
 @pytest.fixture(scope="module")
 def live_api(tmp_path_factory) -> Any:
     """A server on its own trio thread, so schemathesis (blocking) can call it."""
-    holder: dict[str, Any] = {}
-    ready = threading.Event()
+    async def prepare(srv: Any) -> dict[str, Any]:
+        created = await srv.engine.create_campaign(demo_template())
+        return {"campaign_id": created.campaign_id, "lived_id": await _campaign_with_results(srv.engine)}
 
-    def run() -> None:
-        async def main() -> None:
-            async with running_server(tmp_path_factory.mktemp("fuzz")) as srv:
-                created = await srv.engine.create_campaign(demo_template())
-                lived = await _campaign_with_results(srv.engine)
-                holder.update(base=srv.base_url, admin=srv.admin_token, campaign_id=created.campaign_id,
-                              lived_id=lived,
-                              stop=srv.stop_requested, trio_token=trio.lowlevel.current_trio_token(), server=srv)
-                ready.set()
-                await srv.stop_requested.wait()
-        trio.run(main)
-
-    thread = threading.Thread(target=run, name="essaim-fuzz-server", daemon=True)
-    thread.start()
-    assert ready.wait(30), "the server did not start"
-    yield holder
-    trio.from_thread.run_sync(holder["stop"].set, trio_token=holder["trio_token"])
-    thread.join(30)
+    with threaded_server(tmp_path_factory.mktemp("fuzz"), prepare) as threaded:
+        yield {"base": threaded.base_url, "admin": threaded.admin_token, **threaded.extra}
 
 
 @pytest.fixture(scope="module")
