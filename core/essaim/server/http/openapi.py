@@ -24,6 +24,7 @@ _STRING = {"type": "string"}
 _INTEGER = {"type": "integer"}
 _NUMBER = {"type": "number"}
 _SEQ = {"type": "integer", "minimum": 0, "description": "the campaign's durable seq"}
+_REACHABLE = {"type": "boolean", "description": "false when only a browser on the server's machine can open it"}
 _SEGMENTS = {"type": "object", "additionalProperties": _NUMBER,
              "description": "'attribute=value' -> score, for segments of at least min_segment_size people"}
 _CAMPAIGN_ID = {"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"},
@@ -72,9 +73,28 @@ HTTP_SCHEMAS: dict[str, dict[str, Any]] = {
     "CampaignDetail": closed_object({
         "campaign_id": _STRING, "seq": _SEQ, "campaign": ref("Campaign"), "phase": ref("Phase"),
         "counters": ref("Counters"),
-        "links": closed_object({"join_url": _STRING, "reachable": {
-            "type": "boolean", "description": "false when only a browser on the server's machine can open it"}}),
+        "links": closed_object({"join_url": _STRING, "reachable": _REACHABLE, "presenter_url": {
+            "type": "string", "description": "the presenter screen, its read-only key in the #fragment"}}),
     }),
+    "CardFeed": closed_object({
+        "cards": {"type": "array", "description": "newest first, hidden ones included (marked)",
+                  "items": closed_object({"cid": _STRING, "text": _STRING, "hidden": {"type": "boolean"},
+                                          "supporters": _INTEGER, "flags": _INTEGER, "reported": {"type": "boolean"},
+                                          "at": {"type": "number", "description": "Unix time it was written"}})},
+        "total": _INTEGER, "hidden": _INTEGER}),
+    "Presenter": closed_object({
+        "campaign": ref("Campaign"),
+        "links": closed_object({"join_url": _STRING, "reachable": _REACHABLE}),
+        "phase": ref("Phase"),
+        "counters": closed_object({name: _INTEGER for name in (
+            "participants", "online", "cards", "supports", "placements", "judgments")}),
+        "wall": {"type": "array", "items": closed_object({"cid": _STRING, "text": _STRING})},
+        "themes": {"type": "array", "items": closed_object({"title": _STRING, "ideas": _INTEGER,
+                                                           "cards": _INTEGER})},
+        "results": nullable({"type": "array", "items": closed_object({
+            "place": _INTEGER, "points": _INTEGER, "title": _STRING, "supporters": _INTEGER, "score": _NUMBER,
+            "low": _NUMBER, "high": _NUMBER})}),
+    }, description="What the presenter screen shows; never moderation content."),
     "PhaseChanged": closed_object({"seq": _SEQ, "phase": ref("Phase")}),
     "Stats": closed_object({
         "seq": _SEQ, "counters": ref("Counters"), "phase": ref("Phase"), "connections": _INTEGER,
@@ -100,7 +120,9 @@ HTTP_SCHEMAS: dict[str, dict[str, Any]] = {
     "Results": closed_object({
         "campaign_id": _STRING, "title": _STRING, "seq": _SEQ, "counters": ref("Counters"),
         "sheets": {"type": "array", "items": closed_object({
-            "rank": _INTEGER, "iid": _STRING, "title": _STRING, "cards": {"type": "array", "items": _STRING},
+            "rank": _INTEGER, "place": {"type": "integer", "description": "shared by sheets with the same points"},
+            "points": {"type": "integer", "description": "the score out of 100"},
+            "iid": _STRING, "title": _STRING, "cards": {"type": "array", "items": _STRING},
             "card_texts": {"type": "array", "items": _STRING}, "supporters": _INTEGER, **_SCORE_FIELDS})},
         "scores": {"type": "array", "items": closed_object({"iid": _STRING, "n": _INTEGER, **_SCORE_FIELDS})},
         "structure": nullable(ref("Structure")),
@@ -183,20 +205,20 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
                             "required": ["cid", "verdict"]}),
         },
         "/api/campaigns/{campaign_id}/cards": {"get": _op(
-            "The newest cards first, hidden ones marked: the console's live feed", {"200": _json_response("Cards")},
+            "The newest cards first, hidden ones marked: the console's live feed", {"200": _json_response("Cards", ref("CardFeed"))},
             security=fac, parameters=[_CAMPAIGN_ID, {
                 "name": "limit", "in": "query", "required": False,
                 "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}])},
         "/api/campaigns/{campaign_id}/presenter": {"get": _op(
             "What the presenter screen shows: counters, the wall of new ideas, themes forming, the top results; "
             "never moderation content. Takes the presenter key or the facilitator token",
-            {"200": _json_response("Presenter data")}, security=fac, parameters=[_CAMPAIGN_ID])},
+            {"200": _json_response("Presenter data", ref("Presenter"))}, security=fac, parameters=[_CAMPAIGN_ID])},
         "/api/campaigns/{campaign_id}/commands/{name}": {"post": _op(
             "A plugin phase's facilitator command (its console panel's buttons); the body is its payload, "
             "checked against the schema the plugin declared",
-            {"200": _json_response("Recorded", {"type": "object", "properties": {
-                "seq": {"type": "integer"}, "result": _OBJECT}, "required": ["seq", "result"]})},
-            security=fac, body=_OBJECT, parameters=[_CAMPAIGN_ID, {
+            {"200": _json_response("Recorded", closed_object({"seq": _SEQ, "result": {
+                "type": "object", "description": "the command's result, as the plugin declared it"}}))},
+            security=fac, body={"type": "object", "description": "the command's payload"}, parameters=[_CAMPAIGN_ID, {
                 "name": "name", "in": "path", "required": True, "schema": {"type": "string"},
                 "description": "the command's name, as the plugin declared it"}])},
         "/api/campaigns/{campaign_id}/structure": {"get": _op(
