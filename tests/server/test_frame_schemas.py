@@ -23,9 +23,11 @@ from frame_contract import FrameChecker, checking_frames
 from openapi_spec_validator import validate as validate_openapi
 from server_fixtures import new_campaign, participant_connection
 
+from essaim.errors import CommandError
 from essaim.plugin import PluginHost
 from essaim.server.http.asyncapi import asyncapi_document, participant_message_schemas
 from essaim.server.http.openapi import openapi_document
+from essaim.server.ws.messages import QUERIES, SESSION_MESSAGES, check_message
 
 #: The AsyncAPI 3.0.0 JSON Schema, from github.com/asyncapi/spec-json-schemas
 #: (schemas/3.0.0-without-$id.json, Apache-2.0), kept here: tests run offline.
@@ -180,3 +182,34 @@ async def test_a_campaign_through_every_phase_sends_only_declared_frames(server)
     assert {"welcome", "update", "error", "acks", "errors", "replies", "phase", "counters", "you",
             "results"} <= sections, sections
     assert checked[0] >= 50
+
+
+def test_the_published_session_and_query_schemas_agree_with_the_socket_checks() -> None:
+    """join, resume, suggest and next are checked by the socket with the
+    declarations /asyncapi.json publishes: both accept and refuse alike."""
+    schemas = {name: jsonschema_rs.Draft202012Validator(schema)
+               for name, (schema, _) in participant_message_schemas(_commands()).items()}
+    declared = {**SESSION_MESSAGES, **QUERIES}
+    cases = [
+        ("join", {"campaign": "K7QP2M"}, True), ("join", {"campaign": "K7QP2M", "profile": None}, True),
+        ("join", {"campaign": "K7QP2M", "profile": {"role": "Field"}, "lang": "fr"}, True),
+        ("join", {"campaign": ""}, False), ("join", {"campaign": "x" * 65}, False), ("join", {}, False),
+        ("join", {"campaign": 7}, False), ("join", {"campaign": "K7", "profile": []}, False),
+        ("join", {"campaign": "K7", "lang": 5}, False), ("join", {"campaign": "K7", "extra": [1]}, True),
+        ("resume", {"campaign": "K7", "token": "t", "seq": 3}, True), ("resume", {"campaign": "K7", "token": "t"}, True),
+        ("resume", {"campaign": "K7", "token": ""}, False), ("resume", {"campaign": "K7", "token": "t" * 201}, False),
+        ("resume", {"campaign": "K7", "token": "t", "seq": -1}, False), ("resume", {"campaign": "K7"}, False),
+        ("resume", {"campaign": "K7", "token": "t", "seq": None}, True),
+        ("suggest", {"text": ""}, True), ("suggest", {"text": "x" * 2000}, True),
+        ("suggest", {"text": "x" * 2001}, False), ("suggest", {}, False), ("suggest", {"text": 3}, False),
+        ("next", {}, True), ("next", {"anything": 1}, True),
+    ]
+    for name, payload, ok in cases:
+        try:
+            check_message(declared[name][0], payload)
+            accepted = True
+        except CommandError:
+            accepted = False
+        assert accepted == ok, (name, payload)
+        message = {"type": name, **({} if name in SESSION_MESSAGES else {"id": "q1"}), **payload}
+        assert schemas[name].is_valid(message) == ok, (name, message)
