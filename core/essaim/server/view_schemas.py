@@ -93,6 +93,10 @@ VIEW_SCHEMAS: dict[str, dict[str, Any]] = {
         "server_time": {"type": "number", "description": "the server's Unix time when this was built"},
         "allowed": {"type": "array", "items": _STRING,
                     "description": "the actions possible now (empty unless running)"},
+    }, {
+        "screen": {"type": ["string", "null"], "description": "a plugin's own phase: the URL of its screen "
+                                                            "module (null: the app's generic screen)"},
+        "settings": {"type": "object", "description": "a plugin's own phase: the template's settings of it"},
     }, description="Where the campaign is."),
     "Counters": {
         "type": "object",
@@ -118,7 +122,9 @@ VIEW_SCHEMAS: dict[str, dict[str, Any]] = {
         "sorter": _BOOLEAN,
         "hand": nullable(ref("Hand")),
         "jury": _list(closed_object({"case_id": _STRING, "cid": _STRING, "text": _CARD_TEXT, "reason": _STRING})),
-    }, description="What concerns this participant alone; always sent whole."),
+    }, {"board": ref("Board")}, description="What concerns this participant alone; always sent whole."),
+    "Board": {"description": "A plugin's own phase: what its state shows (the plugin decides the shape; "
+                             "docs/plugins.md, 'Writing a new phase'); null in other phases."},
     "ResultSheet": closed_object({
         "rank": _INTEGER, "place": _INTEGER, "points": _INTEGER, "iid": _STRING, "title": _STRING,
         "score": _NUMBER, "low": _NUMBER, "high": _NUMBER, "supporters": _INTEGER, "consensus": _NUMBER,
@@ -157,6 +163,7 @@ VIEW_SCHEMAS: dict[str, dict[str, Any]] = {
         "campaign": ref("Campaign"),
         "phase": ref("Phase"),
         "counters": ref("Counters"),
+        "board": ref("Board"),
         "you": nullable(ref("You")),
         "results": nullable(_list(ref("ResultSheet"))),
     }, {"spectator": {"const": True, "description": "the campaign is finished: no participant was made; "
@@ -171,6 +178,7 @@ VIEW_SCHEMAS: dict[str, dict[str, Any]] = {
         "replies": _list(ref("Reply")),
         "phase": ref("Phase"),
         "counters": ref("Counters"),
+        "board": ref("Board"),
         "you": ref("You"),
         "results": _list(ref("ResultSheet")),
     }, description="Everything pending for this client; each section replaces the client's copy."),

@@ -52,7 +52,7 @@ _SCORE_FIELDS = {"score": _NUMBER, "low": _NUMBER, "high": _NUMBER, "consensus":
                  "segments": _SEGMENTS}
 
 #: The views the HTTP API shares with the WebSocket frames.
-_SHARED_VIEWS = ("Campaign", "Phase", "Counters")
+_SHARED_VIEWS = ("Campaign", "Phase", "Counters", "Board")
 #: Response bodies of the HTTP API (``components.schemas``, with :data:`VIEW_SCHEMAS`).
 HTTP_SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": closed_object({"error": closed_object({"code": _STRING, "message": _STRING})}),
@@ -72,7 +72,8 @@ HTTP_SCHEMAS: dict[str, dict[str, Any]] = {
                                "status": {"type": "string", "enum": list(PHASE_STATUSES)}}),
     "CampaignDetail": closed_object({
         "campaign_id": _STRING, "seq": _SEQ, "campaign": ref("Campaign"), "phase": ref("Phase"),
-        "counters": ref("Counters"),
+        "counters": ref("Counters"), "board": ref("Board"),
+        "panel": {"type": ["string", "null"], "description": "a plugin's own phase: its console panel module"},
         "links": closed_object({"join_url": _STRING, "reachable": _REACHABLE, "presenter_url": {
             "type": "string", "description": "the presenter screen, its read-only key in the #fragment"}}),
     }),

@@ -378,6 +378,7 @@ class Connection:
             "token": None, "pid": None, "seq": engine.campaign(campaign_id).durable_seq,
             "campaign": campaign_view(state), "phase": phase_view(engine, state),
             "counters": counters_view(state, self.server.hubs.connection_count(campaign_id)),
+            "board": None,  # every welcome has it (a typed decoder needs it); no phase runs once finished
             "you": None, "results": results,
         })
 
