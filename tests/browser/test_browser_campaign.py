@@ -309,8 +309,14 @@ def test_whole_campaign(server: ServerProcess, browser: Any) -> None:
     small.wait_for_selector(f".p-result[data-rank='{last}']:not(.p-hidden)")
     assert small.locator(".p-result[data-rank='1'].p-hidden").count() == 1, "the first is revealed last"
     small.wait_for_selector(".p-result[data-rank='1']:not(.p-hidden)")
-    assert small.evaluate("() => [...document.querySelectorAll('.p-code, .p-result, .p-phase')].every("
-                          "(e) => e.getBoundingClientRect().bottom <= innerHeight && e.getBoundingClientRect().right <= innerWidth)")
+    # Once the reveal's animations have ended (a loaded machine plays them late,
+    # and a row sliding in is briefly below the fold): a layout that does not fit
+    # never gets there, and the wait times out.
+    small.wait_for_function(
+        "() => document.getAnimations().every((a) => a.playState !== 'running')"
+        " && [...document.querySelectorAll('.p-code, .p-result, .p-phase')].every("
+        "(e) => e.getBoundingClientRect().bottom <= innerHeight && e.getBoundingClientRect().right <= innerWidth)",
+        timeout=15_000)
     shoot(small, "presenter-4-results-1280", full_page=False)
     violations += axe_violations(fac, "facilitator results")
 
