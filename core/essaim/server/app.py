@@ -28,6 +28,7 @@ from essaim.server.http.presenter import api as presenter_api
 from essaim.server.http.security_headers import add_security_headers
 from essaim.server.http.site import register_site_routes
 from essaim.server.http.unread_body import UnreadBodyGuard
+from essaim.server.ops.gc_tuning import Freezer
 from essaim.server.ops.metrics import GcPauses, ServerMetrics
 from essaim.server.proxies import ProxyHeaders, client_address
 from essaim.server.ratelimit import AddressBuckets
@@ -52,6 +53,8 @@ class EssaimServer:
         self.nursery = nursery
         self.metrics = ServerMetrics()
         self.gc_pauses = GcPauses()
+        #: Freezes what survives so collections never walk the sessions (set by ``serve``).
+        self.gc_freezer = Freezer(settings.gc_freeze_survivors)
         self.hubs = Hubs(engine, settings, self.metrics, nursery)
         self.proxies = ProxyHeaders(settings.trusted_proxies, settings.proxy_headers)
         #: Join attempts per client address, on every path that tells whether a

@@ -34,6 +34,7 @@ from essaim.server.ops.gc_tuning import freeze_startup_objects, tune_gc
 from essaim.server.ops.metrics import watch_loop_lag
 from essaim.server.settings import Settings
 from essaim.server.ws.deflate import refuse_permessage_deflate
+from essaim.server.ws.release import release_closed_connections
 from essaim.server.ws.transports import track_transports
 from essaim.store import Store
 
@@ -69,6 +70,7 @@ async def serve(
     ``settings.data_dir``."""
     refuse_permessage_deflate()
     track_transports()
+    release_closed_connections()
     tune_gc(settings.gc_threshold0)
     if store is None and settings.store:
         store = settings.store
@@ -112,6 +114,7 @@ async def serve(
                     gc.freeze()
 
             nursery.start_soon(freeze_campaigns_loaded_later)
+            nursery.start_soon(server.gc_freezer.run)
             log.info("listening", extra={"event": "listening", "url": server.base_url,
                                          "metrics_port": server.monitoring_port or None,
                                          "campaigns": len(engine.campaign_ids())})

@@ -95,12 +95,15 @@ class Settings:
     #: Frames per second the counter refreshes may cost in total; with more
     #: connections the refresh interval grows (connections / budget).
     counters_frame_budget: float = 1000.0
-    #: Writers woken per second to deliver a phase change. Everyone's state is
-    #: marked stale at once (a frame sent anyway carries it), but waking 10,000
-    #: writers in one batch makes every action arriving meanwhile wait ~2 s
-    #: for a writer slot; at 8,000/s, 10,000 clients have it within ~1.3 s
-    #: (staleness SLO: 2 s) and acks slip in between the slices.
+    #: Writers woken per second to deliver a phase change until the cost of a frame
+    #: is measured (then phase_push_cpu_share decides). Everyone's state is marked
+    #: stale at once (a frame sent anyway carries it), but waking 10,000 writers in
+    #: one batch makes every action arriving meanwhile wait ~2 s for a writer slot.
     phase_frame_budget: float = 8000.0
+    #: Share of the core a phase push may take: writers are woken in 50 ms slices of
+    #: share x 50 ms / (measured CPU per frame), so actions wait at most ~40 ms for a
+    #: slice and N clients have the change within N x cost / share seconds.
+    phase_push_cpu_share: float = 0.8
     #: Acks, errors and replies waiting for one client; more means it does not read: close 4000.
     outbox_max_items: int = 256
     #: A frame that takes longer than this to hand to the kernel marks the client as not reading.
@@ -166,6 +169,9 @@ class Settings:
     # -- GC ------------------------------------------------------------------------------------
     #: gc.set_threshold for generation 0; the default 700 pauses a 10,000-session process for up to 0.9 s.
     gc_threshold0: int = 50_000
+    #: Objects that may survive unfrozen before the survivors are frozen (one collection of
+    #: about this many, a few tens of ms); a full collection then never walks the sessions.
+    gc_freeze_survivors: int = 20_000
 
     def with_changes(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -222,6 +228,8 @@ def _check(s: Settings) -> Settings:
         _, port = split_address(s.metrics_address)
         if port == s.port and port != 0:
             raise SettingsError(f"setting 'metrics_address': port {port} is the main port; pick another one")
+    if s.phase_push_cpu_share > 1:
+        raise SettingsError("setting 'phase_push_cpu_share' is a share of one core: more than 0, at most 1")
     if s.read_timeout <= s.ping_interval:
         raise SettingsError("setting 'read_timeout' must be longer than 'ping_interval' (2-3 times is right)")
     return s

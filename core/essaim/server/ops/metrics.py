@@ -70,13 +70,25 @@ class GcPauses:
 
     def __init__(self) -> None:
         self.seconds = Histogram(GC_BUCKETS)
+        #: The longest pause so far, and the longest of a full (generation 2)
+        #: collection; the longest in the collecting thread's CPU time, which
+        #: a busy neighbour hardly lengthens (loadtests/gc_probe.py reads them).
+        self.longest = 0.0
+        self.longest_full = 0.0
+        self.longest_cpu = 0.0
         self._started = 0.0
+        self._started_cpu = 0.0
 
     def _callback(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.seconds.observe(time.perf_counter() - self._started)
+            self._started, self._started_cpu = time.perf_counter(), time.thread_time()
+            return
+        pause = time.perf_counter() - self._started
+        self.seconds.observe(pause)
+        self.longest = max(self.longest, pause)
+        self.longest_cpu = max(self.longest_cpu, time.thread_time() - self._started_cpu)
+        if info.get("generation") == 2:
+            self.longest_full = max(self.longest_full, pause)
 
     def install(self) -> None:
         if self._callback not in gc.callbacks:

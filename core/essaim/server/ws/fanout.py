@@ -6,7 +6,8 @@ the connections concerned:
 
 - a phase change (``phase_*``, ``items_published``, ``campaign_finished``)
   flags ``phase`` and ``you`` for everyone at once, and wakes their writers
-  in paced slices (``phase_frame_budget``), so actions slip in between;
+  in paced slices sized from the measured cost of a frame
+  (:mod:`essaim.server.ws.pacing`), so actions slip in between;
 - personal events flag ``you`` for the participants concerned only
   (``hand_dealt`` → the sorter, ``card_flagged`` with a jury → the jurors,
   ``case_decided`` → the jurors and the author...); a new supporter of a
@@ -27,7 +28,8 @@ every frame (:meth:`CampaignHub.shared`).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -37,6 +39,7 @@ from essaim.errors import EssaimError
 from essaim.model.events import Event
 from essaim.server.ratelimit import TokenBucket
 from essaim.server.views import board_view, counters_view, phase_view, prompts_wanted, results_view, results_wanted
+from essaim.server.ws.pacing import FrameCost
 
 if TYPE_CHECKING:
     from essaim.engine import Engine
@@ -103,8 +106,11 @@ class CampaignHub:
     """The connections of one campaign and what they are owed."""
 
     def __init__(self, engine: Engine, campaign_id: str, settings: Settings, metrics: ServerMetrics,
-                 on_finished: Callable[[CampaignHub], None] = lambda hub: None) -> None:
+                 on_finished: Callable[[CampaignHub], None] = lambda hub: None,
+                 frame_cost: FrameCost | None = None) -> None:
         self.engine = engine
+        #: What a frame costs this process, measured during pushes (shared by the hubs of a process).
+        self.frame_cost = frame_cost or process_frame_cost(settings, metrics)
         #: Called once the campaign finishes (the hubs close it if nobody is connected).
         self._on_finished = on_finished
         self.campaign_id = campaign_id
@@ -312,21 +318,25 @@ class CampaignHub:
             interval = self.counters_interval()
             self.counters.version += 1
             version = self.counters.version
-            async for conn in self._paced(self.settings.counters_frame_budget):
-                if conn.counters_sent < version and not conn.finished:
-                    self._mark(conn, counters=True)
+            await self._paced(self.settings.counters_frame_budget, partial(self._counters_stale, version))
             await trio.sleep_until(started + interval)
 
-    async def _paced(self, per_second: float) -> AsyncIterator[Subscriber]:
-        """Every connection of now, ``per_second`` of them per second, in
-        SPREAD_TICK slices (the caller's work on each must not block)."""
+    def _counters_stale(self, version: int, conn: Subscriber) -> None:
+        if conn.counters_sent < version and not conn.finished:
+            self._mark(conn, counters=True)
+
+    async def _paced(self, per_second: float, each: Callable[[Subscriber], object]) -> None:
+        """``each`` on every connection of now, ``per_second`` of them per
+        second, in SPREAD_TICK slices. (A callback, not an async iterator: a
+        caller's loop variable would hold the last connection while the
+        caller sleeps, and with it a closed session's objects.)"""
         conns = list(self.connections)
         chunk = max(1, int(per_second * SPREAD_TICK))
         for start in range(0, len(conns), chunk):
             if start:
                 await trio.sleep(SPREAD_TICK)
             for conn in conns[start:start + chunk]:
-                yield conn
+                each(conn)
 
     def _stale_for_everyone(self, **parts: bool) -> None:
         """Mark ``parts`` stale on every connection now (any frame sent
@@ -339,17 +349,31 @@ class CampaignHub:
         self._everyone_stale.set()
 
     async def _wake_everyone_paced(self) -> None:
-        """Wake every writer after a phase change or new results,
-        ``phase_frame_budget`` per second in 50 ms slices: one batch of 10,000
-        writers would make each action arriving meanwhile wait for all of
-        them, and hold 10,000 copies of the frame in memory at once."""
+        """Wake every writer after a phase change or new results, in
+        SPREAD_TICK slices sized from the measured cost of a frame
+        (:mod:`essaim.server.ws.pacing`): one batch of 10,000 writers would
+        make each action arriving meanwhile wait for all of them, and hold
+        10,000 copies of the frame in memory at once."""
         while True:
             await self._everyone_stale.wait()
             self._everyone_stale = trio.Event()
-            async for conn in self._paced(self.settings.phase_frame_budget):
-                conn.outbox.wake()
+            await self._wake_in_slices()
             if not self._everyone_stale.is_set():
                 self._paced_done.set()
+
+    async def _wake_in_slices(self) -> None:
+        conns = list(self.connections)
+        cost = self.frame_cost
+        cost.restart()
+        start = 0
+        while start < len(conns):
+            if start:
+                await trio.sleep(SPREAD_TICK)
+                cost.sample()
+            end = start + cost.per_slice(self.settings.phase_push_cpu_share, SPREAD_TICK)
+            for conn in conns[start:end]:
+                conn.outbox.wake()
+            start = end
 
     async def _publish_results(self) -> None:
         """Compute results when the campaign reaches its results; again on each
@@ -378,6 +402,11 @@ class CampaignHub:
         self._scope.cancel()
 
 
+def process_frame_cost(settings: Settings, metrics: ServerMetrics) -> FrameCost:
+    """The frame cost of this process, first assumed from ``phase_frame_budget``."""
+    return FrameCost(lambda: metrics.frames_out, initial=settings.phase_push_cpu_share / settings.phase_frame_budget)
+
+
 class Hubs:
     """The hubs of all campaigns, created on first use, run in the server's nursery."""
 
@@ -388,12 +417,13 @@ class Hubs:
         self.metrics = metrics
         self._nursery = nursery
         self._hubs: dict[str, CampaignHub] = {}
+        self.frame_cost = process_frame_cost(settings, metrics)
 
     def get(self, campaign_id: str) -> CampaignHub:
         hub = self._hubs.get(campaign_id)
         if hub is None:
             hub = self._hubs[campaign_id] = CampaignHub(self.engine, campaign_id, self.settings, self.metrics,
-                                                        on_finished=self.prune)
+                                                        on_finished=self.prune, frame_cost=self.frame_cost)
             self._nursery.start_soon(hub.run)
         return hub
 

@@ -19,7 +19,7 @@ import trio
 from hypercorn.trio import tcp_server
 from hypercorn.utils import parse_socket_addr
 
-__all__ = ["track_transports", "abort_transport", "tracked_count"]
+__all__ = ["track_transports", "abort_transport", "tracked_count", "is_tracked"]
 
 _streams: weakref.WeakValueDictionary[tuple[Any, ...], Any] = weakref.WeakValueDictionary()
 _original_init = getattr(tcp_server.TCPServer.__init__, "__wrapped__", tcp_server.TCPServer.__init__)
@@ -50,6 +50,11 @@ def track_transports() -> None:
 
 def tracked_count() -> int:
     return len(_streams)
+
+
+def is_tracked(client: Any) -> bool:
+    """Whether the stream of ``client`` (scope["client"]) is still alive."""
+    return tuple(client) in _streams
 
 
 async def abort_transport(client: Any) -> bool:
