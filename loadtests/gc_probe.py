@@ -70,10 +70,16 @@ class GcProbe:
     full_collections: int = 0
     #: Freezes by the server's Freezer, and its longest collection (ms).
     freezes: int = 0
+    #: Young collections the Freezer ran to promote objects that stayed young.
+    promotions: int = 0
     longest_freeze_ms: float = 0.0
     longest_freeze_cpu_ms: float = 0.0
     #: The most objects one freeze froze (the Freezer's estimate).
     largest_freeze: int = 0
+    #: Objects in generations 0, 1 and 2 at the end (not frozen).
+    by_generation: list[int] = field(default_factory=list)
+    #: The Freezer's CPU time over the phases, as a share of one core.
+    freezer_cpu_share: float = 0.0
     #: Tracked objects per session still there once every session closed (what a freeze could leak).
     left_per_session: float = 0.0
     #: With ``types``: the types a full collection walks most, per session.
@@ -82,11 +88,12 @@ class GcProbe:
     def line(self) -> str:
         return (f"{self.sessions:6d} sessions ({self.welcomed} welcomed): {self.tracked_per_session:6.1f} tracked "
                 f"objects/session, {self.walked_per_session:6.1f} walked by a full collection "
-                f"({self.walked_total:,} walked, {self.frozen_total:,} frozen); one full collection "
+                f"({self.walked_total:,} walked: {self.by_generation} by generation, {self.frozen_total:,} frozen); one full collection "
                 f"{self.full_collect_ms:6.1f} ms ({self.full_collect_cpu_ms:6.1f} ms CPU); longest automatic "
                 f"pause {self.longest_pause_ms:6.1f} ms ({self.longest_pause_cpu_ms:.1f} ms CPU), of a full one {self.longest_full_pause_ms:6.1f} ms "
-                f"({self.full_collections} full); {self.freezes} freezes, longest {self.longest_freeze_ms:.1f} ms "
-                f"({self.longest_freeze_cpu_ms:.1f} ms CPU), largest {self.largest_freeze:,} objects; "
+                f"({self.full_collections} full); {self.freezes} freezes ({self.promotions} young collections of its own), longest {self.longest_freeze_ms:.1f} ms "
+                f"({self.longest_freeze_cpu_ms:.1f} ms CPU), largest {self.largest_freeze:,} objects, "
+                f"{self.freezer_cpu_share:.1%} of a core; "
                 f"{self.left_per_session:.1f} objects/session left once all closed" + "".join(f"\n    {k:6.1f}  {name}" for name, k in self.walked_types.items()))
 
 
@@ -148,11 +155,13 @@ async def probe(sessions: int, seconds: float, data_dir: str, settings: dict[str
                     break
                 await trio.sleep(0.5)
             result.welcomed = welcomed
+            phases_started = trio.current_time()
             for action in ("start", "advance"):
                 await trio.to_thread.run_sync(_phase, facilitator, action)
                 await trio.sleep(seconds)
             walked, frozen = _tracked()
             result.walked_total, result.frozen_total = walked, frozen
+            result.by_generation = [len(gc.get_objects(g)) for g in range(3)]
             n = max(result.welcomed, 1)
             result.tracked_per_session = (walked + frozen - walked0 - frozen0) / n
             result.walked_per_session = (walked - walked0) / n
@@ -169,9 +178,11 @@ async def probe(sessions: int, seconds: float, data_dir: str, settings: dict[str
             result.full_collect_ms = 1000 * (time.perf_counter() - wall)
             result.full_collect_cpu_ms = 1000 * (time.process_time() - cpu)
             result.freezes = server.gc_freezer.freezes
+            result.promotions = server.gc_freezer.promotions
             result.longest_freeze_ms = 1000 * server.gc_freezer.longest
             result.longest_freeze_cpu_ms = 1000 * server.gc_freezer.longest_cpu
             result.largest_freeze = server.gc_freezer.largest
+            result.freezer_cpu_share = server.gc_freezer.spent / (trio.current_time() - phases_started)
             await worker.ask("stop")
             await process.wait()
             # Every socket closed on the server side too: hypercorn's ping

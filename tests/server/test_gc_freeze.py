@@ -12,10 +12,11 @@ from __future__ import annotations
 import gc
 import weakref
 
+import pytest
 import trio
 from server_fixtures import new_campaign, participant_connection, running_server
 
-from essaim.server.ops.gc_tuning import Freezer
+from essaim.server.ops.gc_tuning import YOUNG_PROMOTION_LOOKS, Freezer
 from essaim.server.ws.transports import is_tracked
 
 #: Pings often, so hypercorn's ping task (which holds a closed connection
@@ -28,15 +29,40 @@ def _walked_ids() -> set[int]:
     return {id(o) for o in gc.get_objects()}
 
 
-def test_the_freezer_freezes_once_enough_objects_survived():
+@pytest.fixture
+def no_automatic_collections():
+    """Only the test's own collections run (an automatic one would promote objects behind its back)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@pytest.mark.usefixtures("no_automatic_collections")
+def test_the_freezer_freezes_once_enough_objects_got_old():
+    freezer, picky = Freezer(survivors=1), Freezer(survivors=10**12)
     survivors = [[i] for i in range(100)]
-    assert not Freezer(survivors=10**12).step()  # not enough: nothing happens
-    freezer = Freezer(survivors=1)
+    assert not freezer.step()  # no collection since: nothing got old
+    gc.collect(0)  # the survivors are promoted: old now
+    assert not picky.step()  # not enough of them
     assert freezer.step()
     walked = _walked_ids()
     assert all(gc.is_tracked(s) and id(s) not in walked for s in survivors)
     assert freezer.freezes == 1 and freezer.largest >= len(survivors)
+    assert not freezer.step()  # its own collection is no news: nothing got old since
 
+
+@pytest.mark.usefixtures("no_automatic_collections")
+def test_objects_left_young_by_quiet_collectors_are_promoted_then_frozen():
+    freezer, picky = Freezer(survivors=1), Freezer(survivors=10**12)
+    survivors = [[i] for i in range(100)]  # and no collection comes to promote them
+    for _ in range(YOUNG_PROMOTION_LOOKS - 1):
+        assert not freezer.step() and not picky.step()
+    assert not picky.step() and picky.promotions == 0  # too few young ones to bother
+    assert freezer.step() and freezer.promotions == 1
+    walked = _walked_ids()
+    assert all(id(s) not in walked for s in survivors)
 
 async def test_sessions_end_up_frozen_and_a_closed_one_is_freed(tmp_path):
     async with running_server(tmp_path, gc_freeze_survivors=1, **QUICK_PINGS) as server:
@@ -44,7 +70,8 @@ async def test_sessions_end_up_frozen_and_a_closed_one_is_freed(tmp_path):
         async with participant_connection(server) as a, participant_connection(server) as b:
             await a.join(code)
             await b.join(code)
-            server.gc_freezer.step()
+            gc.collect(0)
+            assert server.gc_freezer.step()
             conns = list(server.live)
             walked = _walked_ids()
             for conn in conns:

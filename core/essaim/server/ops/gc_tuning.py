@@ -25,7 +25,7 @@ import time
 import trio
 
 __all__ = ["tune_gc", "freeze_startup_objects", "Freezer", "GEN1_THRESHOLD", "GEN2_THRESHOLD",
-           "FREEZE_CHECK_SECONDS"]
+           "FREEZE_CHECK_SECONDS", "YOUNG_PROMOTION_LOOKS"]
 
 #: Young collections between two generation-1 collections (CPython default 10).
 GEN1_THRESHOLD = 20
@@ -35,6 +35,11 @@ GEN2_THRESHOLD = 100
 #: join ramp of 400 sessions/s leaves ~70,000 objects a second, so four looks
 #: a second keep a freeze's collection to about ``freeze_survivors`` objects.
 FREEZE_CHECK_SECONDS = 0.25
+#: Looks without any collection (5 s) after which young objects, if at least
+#: ``freeze_survivors`` of them, are promoted by one young collection so they
+#: can be frozen: rare enough to cost nothing, soon enough that a ramp's tail
+#: does not stay in every collection's walk for the rest of the campaign.
+YOUNG_PROMOTION_LOOKS = 20
 
 
 def tune_gc(threshold0: int) -> None:
@@ -47,17 +52,25 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def _collections() -> int:
+    """Collections of any generation so far (each promotes survivors to an older one)."""
+    return sum(s["collections"] for s in gc.get_stats())
+
+
 class Freezer:
     """Freeze what survives, in small steps, so no collection walks the sessions.
 
-    Every FREEZE_CHECK_SECONDS it counts the objects the collector still
-    walks (``gc.get_objects()``: ~1 ms per 150,000, and the count is kept
-    small); once they reach ``survivors``, one ``gc.collect()`` (over those
-    only, the rest is frozen) frees the cyclic garbage among them, then
-    ``gc.freeze()`` moves the rest out of every later collection. (The
-    collector's own counters are no estimate: generation 0 counts
-    allocations minus deallocations, and frozen objects freed meanwhile
-    hide new survivors.)
+    Objects get old only when a collection promotes them: so every
+    FREEZE_CHECK_SECONDS, if a collection ran since the last look, it counts
+    the old objects not frozen yet (generations 1 and 2, ``gc.get_objects``:
+    ~1 ms per 150,000, and the count is kept small). Once they reach
+    ``survivors``, one ``gc.collect()`` (over the unfrozen objects only)
+    frees the cyclic garbage among them, then ``gc.freeze()`` moves the rest
+    out of every later collection. Young objects (generation 0, mostly the
+    frames in flight and the writers' sleeps) do not count: they die young,
+    and a freeze for them would cost a collection several times a second;
+    only when no collection came for YOUNG_PROMOTION_LOOKS looks, the young
+    ones are promoted by one young collection (see :meth:`_step`).
 
     A frozen object is still freed by reference counting (a closed session's
     objects go at once: :mod:`essaim.server.ws.release` breaks hypercorn's
@@ -66,29 +79,63 @@ class Freezer:
 
     def __init__(self, survivors: int) -> None:
         self.survivors = survivors
+        self._collections_seen = _collections()
+        #: Looks in a row that found no collection since the previous one.
+        self._quiet_looks = 0
+        #: Young collections the Freezer ran itself (see :meth:`_step`).
+        self.promotions = 0
         #: Freezes so far; the longest collection one of them took (seconds of
         #: wall time, and of this thread's CPU time, which a busy neighbour
-        #: hardly changes); the most objects one of them froze.
+        #: hardly changes); the most old objects one of them froze.
         self.freezes = 0
         self.longest = 0.0
         self.longest_cpu = 0.0
         self.largest = 0
+        #: CPU seconds spent in looks and freezes (what the Freezer costs the process).
+        self.spent = 0.0
 
-    def freeze(self, walked: int) -> None:
-        self.largest = max(self.largest, walked)
+    def old_objects(self) -> int:
+        """Objects that survived a collection and are not frozen."""
+        return len(gc.get_objects(1)) + len(gc.get_objects(2))
+
+    def freeze(self, old: int) -> None:
+        self.largest = max(self.largest, old)
         wall, cpu = time.perf_counter(), time.thread_time()
         gc.collect()
         gc.freeze()
         self.longest = max(self.longest, time.perf_counter() - wall)
         self.longest_cpu = max(self.longest_cpu, time.thread_time() - cpu)
         self.freezes += 1
+        self._collections_seen = _collections()
 
     def step(self) -> bool:
-        """Freeze if enough objects are walked by collections; True if it did."""
-        walked = len(gc.get_objects())
-        if walked < self.survivors:
+        """Freeze if enough objects got old since the last freeze; True if it did."""
+        started = time.thread_time()
+        try:
+            return self._step()
+        finally:
+            self.spent += time.thread_time() - started
+
+    def _step(self) -> bool:
+        collections = _collections()
+        if collections == self._collections_seen:
+            # Nothing was promoted since the last look. Objects can stay young
+            # for ever, though: once allocations and frees balance (frames come
+            # and go), generation 0 never fills, and the sessions of a ramp's
+            # tail sit there, walked by every collection that does come. So
+            # after a while of that, promote them with one young collection.
+            self._quiet_looks += 1
+            if self._quiet_looks < YOUNG_PROMOTION_LOOKS or len(gc.get_objects(0)) < self.survivors:
+                return False
+            gc.collect(0)
+            self.promotions += 1
+            collections = _collections()
+        self._quiet_looks = 0
+        self._collections_seen = collections
+        old = self.old_objects()
+        if old < self.survivors:
             return False
-        self.freeze(walked)
+        self.freeze(old)
         return True
 
     async def run(self) -> None:
