@@ -6,6 +6,10 @@ reading, and it is cut off rather than buffered for. Shared and personal
 state (phase, counters, "you", results) are *flags*: the writer encodes the
 latest state when it builds the frame, so any number of changes between two
 frames cost one frame and no memory ("latest wins").
+
+The writer parks on the outbox itself (``trio.lowlevel``), not on a
+``trio.Event``: an Event per frame (and its parking lot) was a measurable
+share of a frame's cost in the engine's part of it (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ __all__ = ["Outbox"]
 
 class Outbox:
     __slots__ = ("acks", "errors", "replies", "phase", "counters", "you", "results", "close_code",
-                 "max_items", "_wake")
+                 "max_items", "_waiter")
 
     def __init__(self, max_items: int) -> None:
         self.max_items = max_items
@@ -32,7 +36,8 @@ class Outbox:
         self.results = False
         #: Set when the connection must close; the writer sends the close frame.
         self.close_code: int | None = None
-        self._wake = trio.Event()
+        #: The writer's task while it waits for something owed (see :meth:`wait`).
+        self._waiter: trio.lowlevel.Task | None = None
 
     # -- producers (sync: called from reply callbacks and event listeners) ---------
 
@@ -42,7 +47,7 @@ class Outbox:
         if len(self.acks) + len(self.errors) + len(self.replies) >= self.max_items:
             return False
         bucket.append(entry)
-        self._wake.set()
+        self._wake_writer()
         return True
 
     def ack(self, entry: dict[str, Any]) -> bool:
@@ -66,12 +71,18 @@ class Outbox:
         self.you |= you
         self.results |= results
         if wake:
-            self._wake.set()
+            self._wake_writer()
         return coalesced
 
     def wake(self) -> None:
         """Let the writer send what is marked (see ``mark(wake=False)``)."""
-        self._wake.set()
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        task = self._waiter
+        if task is not None:
+            self._waiter = None
+            trio.lowlevel.reschedule(task)
 
     def close(self, code: int) -> int:
         """Ask the writer to close the connection; returns answers dropped."""
@@ -80,7 +91,7 @@ class Outbox:
             self.close_code = code
             dropped = len(self.acks) + len(self.errors) + len(self.replies)
             self.acks, self.errors, self.replies = [], [], []
-        self._wake.set()
+        self._wake_writer()
         return dropped
 
     # -- the writer -------------------------------------------------------------------
@@ -90,12 +101,22 @@ class Outbox:
                     or self.results or self.close_code is not None)
 
     async def wait(self) -> None:
-        """Return once something is owed (or the connection must close)."""
+        """Return once something is owed (or the connection must close); one writer only."""
         if not self.pending():
-            self._wake = trio.Event()
-            await self._wake.wait()
+            self._waiter = trio.lowlevel.current_task()
+            await trio.lowlevel.wait_task_rescheduled(self._abort_wait)
+
+    def _abort_wait(self, _: object) -> trio.lowlevel.Abort:
+        self._waiter = None  # cancelled: nobody to wake any more
+        return trio.lowlevel.Abort.SUCCEEDED
 
     def take_answers(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """The answers owed, emptying the outbox (a new list only where there was one)."""
         out = (self.acks, self.errors, self.replies)
-        self.acks, self.errors, self.replies = [], [], []
+        if self.acks:
+            self.acks = []
+        if self.errors:
+            self.errors = []
+        if self.replies:
+            self.replies = []
         return out

@@ -548,8 +548,10 @@ class Connection:
         last_sent = -interval
         while True:
             await outbox.wait()
-            if outbox.close_code is None:
-                # Pace: everything that arrives meanwhile shares this frame.
+            if outbox.close_code is None and trio.current_time() < last_sent + interval:
+                # Pace: everything that arrives meanwhile shares this frame. (Only
+                # when the interval is not over yet: a sleep costs a cancel scope
+                # even when its deadline has passed, and the send is a checkpoint.)
                 await trio.sleep_until(last_sent + interval)
             if outbox.close_code is not None:
                 await self._close(outbox.close_code)
@@ -586,7 +588,8 @@ class Connection:
         if not (acks or errors or replies or phase or counters or you or results):
             return None
         engine = self.server.engine
-        parts = [b'{"type":"update","seq":', str(engine.campaign(hub.campaign_id).durable_seq).encode()]
+        campaign = engine.campaign(hub.campaign_id)
+        parts = [b'{"type":"update","seq":', str(campaign.durable_seq).encode()]
         if acks:
             parts += [b',"acks":', orjson.dumps(acks)]
         if errors:
@@ -603,8 +606,7 @@ class Connection:
             parts += [b',"board":', hub.shared(hub.board)]
             self.board_sent = hub.board.version
         if you:
-            state = engine.state(hub.campaign_id)
-            parts += [b',"you":', orjson.dumps(you_view(engine, state, self.pid, prompts or [],
+            parts += [b',"you":', orjson.dumps(you_view(engine, campaign.state, self.pid, prompts or [],
                                                         hub.cards_by_author.get(self.pid, ())))]
         if results:
             parts += [b',"results":', hub.shared(hub.results)]
