@@ -6,10 +6,12 @@ on its own core; the lean generator (``lean.py``, on the other core) joins
 that many participants, then the facilitator runs collect → sort → evaluate,
 each for ``--window`` seconds at the real campaign rates (compression 1).
 A level holds when every session connected and every SLO is met. The same
-levels then run against the bare hypercorn + quart-trio servers (no engine;
-``/ws`` as a bare ASGI route as essaim serves it, and as a Quart websocket
-route) in the same run, and the ratio engine/bare of sessions held is
-printed (target ≥ 0.7).
+levels then run against baselines with no engine, in the same run: by
+default ``bare-asgi`` and ``bare-paced`` (hypercorn + quart-trio, ``/ws`` as
+a bare ASGI route as essaim serves it; the second paced as essaim serve
+paces) and ``uvicorn-paced`` (uvicorn + websockets, the fastest common
+Python stack, paced the same way: where the mandated stack stands), and the
+ratio engine/baseline of sessions held is printed (target ≥ 0.7 of bare).
 
 Printed per level: sessions welcomed, ack p50/p99, staleness p95, server
 RSS per session (idle, after joining; /proc/<pid>/status), server CPU per
@@ -88,15 +90,15 @@ class LevelResult:
 
     def row(self) -> str:
         verdict = "held" if self.held else "BROKE: " + "; ".join(self.breaches)
-        return (f"{self.kind:8} {self.sessions:6d} {self.welcomed:6d}  {self.ack_p50:6.0f} {self.ack_p99:6.0f}"
+        return (f"{self.kind:13} {self.sessions:6d} {self.welcomed:6d}  {self.ack_p50:6.0f} {self.ack_p99:6.0f}"
                 f"  {self.staleness_p95:6.0f}  {self.kib_idle:5.1f} {self.kib_active:5.1f}"
                 f"  {self.cpu_ms_per_frame:6.3f} {self.frames_per_second:7.0f} {self.cpu_share:5.0%} {self.generator_cpu:5.0%}"
                 f" {self.generator_lag_max:6.0f} {self.server_ack_p99:6.0f} {self.commit_p99:6.0f} {self.peak_mib:6.0f}"
                 f" {self.console_results_p99:6.0f} {self.gc_max:6.0f} {self.replica_lag_p95:6.0f}  {verdict}")
 
 
-HEADER = ("server   target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu   gen glagmax sack99 cmt99   peak  res99  gcmax rlag95  verdict\n"
-          "                        (ms)   (ms)   (ms)   idle  activ                              (ms)   (ms)   (ms)   (MiB)   (ms)   (ms)   (ms)")
+HEADER = ("server        target welcmd  ack50  ack99  stl95  KiB/s KiB/a  ms/frm  frm/s   cpu   gen glagmax sack99 cmt99   peak  res99  gcmax rlag95  verdict\n"
+          "                             (ms)   (ms)   (ms)   idle  activ                              (ms)   (ms)   (ms)   (MiB)   (ms)   (ms)   (ms)")
 
 
 async def _sample_peak_rss(server: ServerProcess, result: LevelResult) -> None:
@@ -265,7 +267,7 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=30.0, help="seconds of each phase at each level")
     parser.add_argument("--server-cpu", default="0", help="core for the server (taskset -c); '' for none")
     parser.add_argument("--generator-cpu", default="1", help="core this generator runs on (make pins it)")
-    parser.add_argument("--compare", default="bare-asgi,bare-paced",
+    parser.add_argument("--compare", default="bare-asgi,bare-paced,uvicorn-paced",
                         help="baselines to ramp too (comma-separated kinds of servers.py; '' for none)")
     parser.add_argument("--py-spy", default="", metavar="DIR",
                         help="record the essaim server with py-spy at each level into DIR; summary at the break")

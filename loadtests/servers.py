@@ -39,6 +39,7 @@ KINDS = {
     "bare-asgi": "hypercorn trio + quart-trio, /ws as a bare ASGI route, no engine",
     "bare-paced": "as bare-asgi, counters refresh and phase frames paced as essaim serve paces them",
     "uvicorn": "uvicorn + websockets (asyncio), no engine",
+    "uvicorn-paced": "uvicorn + websockets (asyncio), no engine, paced as bare-paced and essaim serve",
 }
 
 
@@ -97,12 +98,12 @@ class ServerProcess:
         if self.kind == "essaim":
             cmd = [py, "-m", "essaim", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                    "--data-dir", self.store_dir or self.data_dir, *self.extra_args]
-        elif self.kind in ("bare", "bare-asgi", "bare-paced", "uvicorn"):
-            module = "uvicorn_websockets" if self.kind == "uvicorn" else "bare_quart_trio"
+        elif self.kind in ("bare", "bare-asgi", "bare-paced", "uvicorn", "uvicorn-paced"):
+            module = "uvicorn_websockets" if self.kind.startswith("uvicorn") else "bare_quart_trio"
             cmd = [py, "-m", f"loadtests.baselines.{module}", "--port", str(self.port)]
             if self.kind in ("bare-asgi", "bare-paced"):
                 cmd.append("--asgi-ws")
-            if self.kind == "bare-paced":
+            if self.kind in ("bare-paced", "uvicorn-paced"):
                 cmd.append("--paced")
             if self.broadcast is not None:
                 cmd += ["--broadcast", str(self.broadcast)]

@@ -7,13 +7,15 @@ every channel. Acks are answered at once: no durability, no strategy.
 ``--asgi-ws`` serves ``/ws`` as a bare ASGI route in front of the Quart app
 (what essaim serve does, ~30% cheaper per frame); without it ``/ws`` is a
 Quart websocket route. ``--paced`` spreads each counters refresh over its
-interval instead of waking every writer at once, and each phase frame at
-``mini.PHASE_FRAME_BUDGET`` frames per second, as essaim serve does.
+interval instead of waking every writer at once, and each phase frame in
+slices sized from the measured CPU per frame (``mini.PhasePacer``), as
+essaim serve does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 import trio
@@ -28,6 +30,7 @@ app = QuartTrio(__name__)
 campaign = mini.Campaign()
 outboxes: set[trio.MemorySendChannel] = set()
 settings = {"broadcast": mini.COUNTERS_INTERVAL_SECONDS, "budget": mini.COUNTERS_FRAME_BUDGET, "paced": False}
+pacer = mini.PhasePacer(campaign)
 
 
 def fan_out(frame: bytes, boxes: Iterable[trio.MemorySendChannel] | None = None) -> None:
@@ -38,28 +41,8 @@ def fan_out(frame: bytes, boxes: Iterable[trio.MemorySendChannel] | None = None)
             pass  # a slow reader misses a refresh (the next one replaces it), or it left
 
 
-async def fan_out_in_slices(frame: bytes, per_slice: int) -> None:
-    """``frame`` to everyone connected now, ``per_slice`` outboxes every
-    PACING_SLICE_SECONDS, so a reader's action never waits behind thousands
-    of queued writers."""
-    boxes = list(outboxes)
-    for start in range(0, len(boxes), per_slice):
-        if start:
-            await trio.sleep(mini.PACING_SLICE_SECONDS)
-        fan_out(frame, boxes[start:start + per_slice])
-
-
 async def broadcaster() -> None:
-    while True:
-        interval = mini.counters_interval(settings["broadcast"], len(outboxes), settings["budget"])
-        if not settings["paced"]:
-            await trio.sleep(interval)
-            fan_out(mini.counters_frame(campaign))
-            continue
-        # Paced: the same frames, spread over the interval.
-        slices = max(1, int(interval / mini.PACING_SLICE_SECONDS))
-        await fan_out_in_slices(mini.counters_frame(campaign), max(1, -(-len(outboxes) // slices)))
-        await trio.sleep(mini.PACING_SLICE_SECONDS)
+    await mini.broadcast_counters(campaign, settings, lambda: list(outboxes), trio.sleep, fan_out)
 
 
 @app.before_serving
@@ -87,8 +70,8 @@ async def phase(cid: str, action: str) -> tuple[dict, int]:
     if not campaign.control(action):
         return {"error": {"code": "bad_request", "message": f"unknown action {action}"}}, 400
     if settings["paced"]:
-        per_slice = max(1, int(mini.PHASE_FRAME_BUDGET * mini.PACING_SLICE_SECONDS))
-        app.nursery.start_soon(fan_out_in_slices, mini.phase_frame(campaign), per_slice)
+        app.nursery.start_soon(mini.in_slices, list(outboxes), pacer.slice_sizes(), trio.sleep,
+                               partial(fan_out, mini.phase_frame(campaign)))
     else:
         fan_out(mini.phase_frame(campaign))
     return {"phase": campaign.phase()}, 200

@@ -10,13 +10,18 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
 
+# The pacing arithmetic itself (no essaim state: importing it only loads modules).
+from essaim.server.ws.pacing import FrameCost
+
 __all__ = ["Campaign", "answer", "counters_frame", "phase_frame", "COUNTERS_INTERVAL_SECONDS",
-           "COUNTERS_FRAME_BUDGET", "OUTBOX_FRAMES", "welcome", "reply_to", "counters_interval", "metrics_text", "parse_args", "tune_process"]
+           "COUNTERS_FRAME_BUDGET", "OUTBOX_FRAMES", "PhasePacer", "PHASE_PUSH_CPU_SHARE", "in_slices", "counters_slice_sizes", "broadcast_counters", "welcome", "reply_to", "counters_interval", "metrics_text", "parse_args", "tune_process"]
 
 #: Same defaults as essaim serve's ``counters_interval`` and
 #: ``counters_frame_budget``: a refresh to everyone every 5 s, stretched so it
@@ -31,6 +36,9 @@ PACING_SLICE_SECONDS = 0.05
 #: Same default as essaim serve's ``phase_frame_budget``: phase frames per
 #: second when paced, in PACING_SLICE_SECONDS slices.
 PHASE_FRAME_BUDGET = 8000.0
+#: Same default as essaim serve's ``phase_push_cpu_share``: a paced phase push
+#: takes this share of the core, in slices sized from the measured frame cost.
+PHASE_PUSH_CPU_SHARE = 0.8
 PHASES = ("collect", "sort", "evaluate", "results")
 HAND = [f"c{i}" for i in range(1, 9)]
 
@@ -121,12 +129,74 @@ def phase_frame(c: Campaign) -> bytes:
     return orjson.dumps({"type": "update", "seq": c.seq, "phase": c.phase(), "counters": c.counters()})
 
 
+class PhasePacer:
+    """Slices of a paced phase push, sized as essaim serve sizes them
+    (:mod:`essaim.server.ws.pacing`): from this process's measured CPU per
+    frame, starting from PHASE_FRAME_BUDGET until one is measured."""
+
+    def __init__(self, c: Campaign) -> None:
+        self.cost = FrameCost(lambda: c.frames_out, initial=PHASE_PUSH_CPU_SHARE / PHASE_FRAME_BUDGET)
+
+    def slice_sizes(self) -> Callable[[], int]:
+        """For one push: each call is the size of the next slice (called once per slice, after its sleep)."""
+        self.cost.restart()
+        first = True
+
+        def size() -> int:
+            nonlocal first
+            if not first:
+                self.cost.sample()
+            first = False
+            return self.cost.per_slice(PHASE_PUSH_CPU_SHARE, PACING_SLICE_SECONDS)
+
+        return size
+
+
+async def in_slices(items: list[Any], sizes: Callable[[], int], sleep: Callable[[float], Awaitable[object]],
+                    each: Callable[[list[Any]], object]) -> None:
+    """``each`` on consecutive slices of ``items``, PACING_SLICE_SECONDS
+    apart (``sleep``: trio's or asyncio's), each as long as ``sizes()`` says
+    when its turn comes: so a reader's action never waits behind thousands
+    of writers woken at once."""
+    start = 0
+    while start < len(items):
+        if start:
+            await sleep(PACING_SLICE_SECONDS)
+        end = start + max(1, sizes())
+        each(items[start:end])
+        start = end
+
+
+async def broadcast_counters(c: Campaign, settings: dict[str, Any], boxes: Callable[[], list[Any]],
+                             sleep: Callable[[float], Awaitable[object]],
+                             fan_out: Callable[[bytes, list[Any]], object]) -> None:
+    """Counters to everyone (``boxes()``), for ever, every
+    :func:`counters_interval`; with ``settings["paced"]`` spread over the
+    interval in slices instead of all at once, as essaim serve does."""
+    while True:
+        everyone = boxes()
+        interval = counters_interval(settings["broadcast"], len(everyone), settings["budget"])
+        if not settings["paced"]:
+            await sleep(interval)
+            fan_out(counters_frame(c), boxes())
+            continue
+        await in_slices(everyone, counters_slice_sizes(len(everyone), interval), sleep,
+                        partial(fan_out, counters_frame(c)))
+        await sleep(PACING_SLICE_SECONDS)
+
+
+def counters_slice_sizes(connections: int, interval: float) -> Callable[[], int]:
+    """Slice sizes that spread one counters refresh to ``connections`` over ``interval``."""
+    per_slice = -(-connections // max(1, int(interval / PACING_SLICE_SECONDS)))
+    return lambda: per_slice
+
+
 def counters_interval(base: float, connections: int, budget: float) -> float:
     """Seconds until the next refresh; ``budget`` 0 means never stretched."""
     return max(base, connections / budget) if budget > 0 else base
 
 
-def parse_args(description: str, *, asgi_ws: bool = False) -> argparse.Namespace:
+def parse_args(description: str, *, asgi_ws: bool = False, paced: bool = True) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
@@ -136,7 +206,9 @@ def parse_args(description: str, *, asgi_ws: bool = False) -> argparse.Namespace
                         help="most refresh frames per second in total (0: no limit, the naive broadcast)")
     if asgi_ws:
         parser.add_argument("--asgi-ws", action="store_true", help="serve /ws as a bare ASGI route")
-        parser.add_argument("--paced", action="store_true", help="spread each refresh over its interval")
+    if paced:
+        parser.add_argument("--paced", action="store_true",
+                            help="spread each refresh over its interval, and phase frames as essaim serve does")
     return parser.parse_args()
 
 

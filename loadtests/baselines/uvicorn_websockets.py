@@ -2,11 +2,17 @@
 
 A bare ASGI app (no framework), one writer task per connection fed by a
 bounded queue, the same broadcaster and answers as ``bare_quart_trio``.
+``--paced`` paces counters refreshes and phase frames as ``bare_quart_trio
+--paced`` and essaim serve do (``mini.in_slices``, ``mini.PhasePacer``):
+``make bench`` runs it as ``uvicorn-paced``, the fastest common Python
+stack next to the mandated one, in the same campaign workload.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 import orjson
@@ -16,11 +22,14 @@ from . import mini
 
 campaign = mini.Campaign()
 outboxes: set[asyncio.Queue[bytes]] = set()
-settings = {"broadcast": mini.COUNTERS_INTERVAL_SECONDS, "budget": mini.COUNTERS_FRAME_BUDGET}
+settings = {"broadcast": mini.COUNTERS_INTERVAL_SECONDS, "budget": mini.COUNTERS_FRAME_BUDGET, "paced": False}
+pacer = mini.PhasePacer(campaign)
+#: Paced pushes under way (asyncio keeps only weak references to tasks).
+pushes: set[asyncio.Task[None]] = set()
 
 
-def fan_out(frame: bytes) -> None:
-    for box in list(outboxes):
+def fan_out(frame: bytes, boxes: Iterable[asyncio.Queue[bytes]] | None = None) -> None:
+    for box in list(outboxes) if boxes is None else boxes:
         try:
             box.put_nowait(frame)
         except asyncio.QueueFull:
@@ -28,9 +37,17 @@ def fan_out(frame: bytes) -> None:
 
 
 async def broadcaster() -> None:
-    while True:
-        await asyncio.sleep(mini.counters_interval(settings["broadcast"], len(outboxes), settings["budget"]))
-        fan_out(mini.counters_frame(campaign))
+    await mini.broadcast_counters(campaign, settings, lambda: list(outboxes), asyncio.sleep, fan_out)
+
+
+def push_phase() -> None:
+    if not settings["paced"]:
+        fan_out(mini.phase_frame(campaign))
+        return
+    task = asyncio.get_running_loop().create_task(mini.in_slices(
+        list(outboxes), pacer.slice_sizes(), asyncio.sleep, partial(fan_out, mini.phase_frame(campaign))))
+    pushes.add(task)
+    task.add_done_callback(pushes.discard)
 
 
 async def http(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -44,7 +61,7 @@ async def http(scope: dict[str, Any], receive: Any, send: Any) -> None:
     elif len(parts) == 4 and parts[3] == "stats":
         body = orjson.dumps({"counters": campaign.counters(), "connections": campaign.connections})
     elif len(parts) == 5 and parts[3] == "phase" and campaign.control(parts[4]):
-        fan_out(mini.phase_frame(campaign))
+        push_phase()
         body = orjson.dumps({"phase": campaign.phase()})
     else:
         status, body = 404, b'{"error": {"code": "not_found", "message": "no such route"}}'
@@ -97,7 +114,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 def main() -> None:
     args = mini.parse_args(__doc__.splitlines()[0])
-    settings.update(broadcast=args.broadcast, budget=args.frame_budget)
+    settings.update(broadcast=args.broadcast, budget=args.frame_budget, paced=args.paced)
     mini.tune_process()
     uvicorn.run(app, host=args.host, port=args.port, ws="websockets-sansio", ws_per_message_deflate=False,
                 backlog=4096, ws_max_size=64 * 1024, access_log=False, log_level="warning",

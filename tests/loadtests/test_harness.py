@@ -8,6 +8,8 @@ import asyncio
 import re
 from pathlib import Path
 
+import pytest
+
 from loadtests import bench, slo
 from loadtests.profiling import summarize_collapsed
 from loadtests.servers import bucket_quantile
@@ -32,11 +34,13 @@ def test_py_spy_summary_counts_self_and_inclusive_time(tmp_path: Path) -> None:
     assert " 75.0%  x/net.py:send" in text and "100.0%  a/app.py:main" in text
 
 
-def test_the_lean_generator_runs_a_campaign_level_against_a_bare_server() -> None:
-    """Real sockets, a real server process: 30 sessions through three short phases."""
+@pytest.mark.parametrize("kind", ["bare", "uvicorn-paced"])
+def test_the_lean_generator_runs_a_campaign_level_against_a_baseline_server(kind: str) -> None:
+    """Real sockets, a real server process: 30 sessions through the short phases
+    (uvicorn-paced: the fastest common Python stack in make bench, phase frames paced)."""
     # A 3 s window, not 1 s: on a loaded machine 30 joins can take most of a
     # second, and a session's first action comes after its think time.
-    result = asyncio.run(bench.run_level("bare", 30, window=3.0, server_cpu=None,
+    result = asyncio.run(bench.run_level(kind, 30, window=3.0, server_cpu=None,
                                          objectives=slo.Objectives(ack_p95_ms=1e6, ack_p99_ms=1e6,
                                                                    staleness_p95_ms=1e6)))
     assert result.welcomed == 30
