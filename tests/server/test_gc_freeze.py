@@ -16,7 +16,7 @@ import pytest
 import trio
 from server_fixtures import new_campaign, participant_connection, running_server
 
-from essaim.server.ops.gc_tuning import FREEZE_MAX_WAIT_SECONDS, FREEZER_CPU_SHARE, YOUNG_PROMOTION_LOOKS, Freezer
+from essaim.server.ops.gc_tuning import FREEZE_MAX_WAIT_SECONDS, FREEZER_LOOP_SHARE, YOUNG_PROMOTION_LOOKS, Freezer
 from essaim.server.ws.transports import is_tracked
 
 #: Pings often, so hypercorn's ping task (which holds a closed connection
@@ -70,12 +70,12 @@ def test_objects_left_young_by_quiet_collectors_are_promoted_then_frozen():
     assert all(id(s) not in walked for s in survivors)
 
 @pytest.mark.usefixtures("no_automatic_collections")
-def test_after_a_freeze_the_freezer_rests_in_proportion_to_its_cost():
+def test_after_a_freeze_the_freezer_rests_in_proportion_to_how_long_it_took():
     now = [0.0]
     freezer = Freezer(survivors=1, clock=lambda: now[0])
     gc.collect(0)
     assert freezer.step()
-    rest = min(freezer.longest_cpu / FREEZER_CPU_SHARE, FREEZE_MAX_WAIT_SECONDS)
+    rest = min(freezer.longest / FREEZER_LOOP_SHARE, FREEZE_MAX_WAIT_SECONDS)
     survivors = [[i] for i in range(100)]
     gc.collect(0)  # old again at once...
     now[0] = rest * 0.99

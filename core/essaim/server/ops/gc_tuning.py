@@ -26,7 +26,7 @@ from collections.abc import Callable
 import trio
 
 __all__ = ["tune_gc", "freeze_startup_objects", "Freezer", "GEN1_THRESHOLD", "GEN2_THRESHOLD",
-           "FREEZE_CHECK_SECONDS", "YOUNG_PROMOTION_LOOKS", "FREEZER_CPU_SHARE", "FREEZE_MAX_WAIT_SECONDS"]
+           "FREEZE_CHECK_SECONDS", "YOUNG_PROMOTION_LOOKS", "FREEZER_LOOP_SHARE", "FREEZE_MAX_WAIT_SECONDS"]
 
 #: Young collections between two generation-1 collections (CPython default 10).
 GEN1_THRESHOLD = 20
@@ -41,13 +41,14 @@ FREEZE_CHECK_SECONDS = 0.25
 #: can be frozen: rare enough to cost nothing, soon enough that a ramp's tail
 #: does not stay in every collection's walk for the rest of the campaign.
 YOUNG_PROMOTION_LOOKS = 20
-#: Share of one core the Freezer's collections may take: after a freeze that
-#: cost c seconds of CPU, the next waits c / FREEZER_CPU_SHARE seconds. At
-#: steady state every young collection promotes the young objects of the
-#: moment (~30 per session: the suspended tasks' coroutines, their sleeps),
-#: so without it the Freezer froze after each of them (at 3,000 sessions
-#: py-spy found it in 14% of the server's samples).
-FREEZER_CPU_SHARE = 0.02
+#: Share of the time the Freezer's collections may hold the event loop: after
+#: a freeze that took t seconds (wall time: the loop is blocked that long,
+#: and a busy neighbour lengthens it), the next waits t / FREEZER_LOOP_SHARE
+#: seconds. At steady state every young collection promotes the young
+#: objects of the moment (~30 per session: the suspended tasks' coroutines,
+#: their sleeps), so without it the Freezer froze after each of them (at
+#: 3,000 sessions py-spy found it in 14% of the server's samples).
+FREEZER_LOOP_SHARE = 0.02
 #: ...but never longer than this between two freezes (seconds): during a join
 #: ramp (~70,000 objects a second) a freeze must stay a short pause.
 FREEZE_MAX_WAIT_SECONDS = 5.0
@@ -91,7 +92,7 @@ class Freezer:
     def __init__(self, survivors: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.survivors = survivors
         self._clock = clock
-        #: No freeze before this (``clock`` time), see FREEZER_CPU_SHARE.
+        #: No freeze before this (``clock`` time), see FREEZER_LOOP_SHARE.
         self._rest_until = 0.0
         self._collections_seen = _collections()
         #: Looks in a row that found no collection since the previous one.
@@ -117,10 +118,10 @@ class Freezer:
         wall, cpu = time.perf_counter(), time.thread_time()
         gc.collect()
         gc.freeze()
-        spent = time.thread_time() - cpu
-        self.longest = max(self.longest, time.perf_counter() - wall)
-        self.longest_cpu = max(self.longest_cpu, spent)
-        self._rest_until = self._clock() + min(spent / FREEZER_CPU_SHARE, FREEZE_MAX_WAIT_SECONDS)
+        took = time.perf_counter() - wall
+        self.longest = max(self.longest, took)
+        self.longest_cpu = max(self.longest_cpu, time.thread_time() - cpu)
+        self._rest_until = self._clock() + min(took / FREEZER_LOOP_SHARE, FREEZE_MAX_WAIT_SECONDS)
         self.freezes += 1
         self._collections_seen = _collections()
 
