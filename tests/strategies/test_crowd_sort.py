@@ -61,7 +61,7 @@ def _sorting_campaign(n_cards: int = 24, sort: str = "placements_per_card = 2\ns
 
 
 def test_each_card_is_dealt_k_times_then_groups_are_dealt() -> None:
-    h, _authors = _sorting_campaign()
+    h, _authors = _sorting_campaign(sort="placements_per_card = 2\nstages = 2\nmax_placements_per_card = 2")
     sorters = [h.join({"role": "Office"}) for _ in range(6)]
     stages: Counter[int] = Counter()
     for _ in range(4):
@@ -79,6 +79,52 @@ def test_each_card_is_dealt_k_times_then_groups_are_dealt() -> None:
     assert stages[2] > 0, "stage 2 deals the groups formed in stage 1"
     stage2 = [hand for hand in h.state.hands.values() if hand.stage == 2]
     assert all(item.startswith("g:") for hand in stage2 for item in hand.items)
+
+
+def test_sorters_who_ask_for_more_get_cards_again_up_to_the_maximum() -> None:
+    # No wording neighbours (they may be anchors beyond 2 placements; see below).
+    h, _authors = _sorting_campaign(sort="placements_per_card = 2\nstages = 1\nmax_placements_per_card = 4\n"
+                                         "similar_share = 0")
+    sorters = [h.join({"role": "Office"}) for _ in range(12)]
+    levels = []
+    for _ in range(3):
+        for pid in sorters:
+            deal = h.deal(pid)
+            if deal is None:
+                continue
+            h.place(pid, [[[i] for i in deal.items]], [])
+            levels.append(sorted(c.dealt for c in h.state.cards.values()))
+    dealt = [c.dealt for c in h.state.cards.values()]
+    # 12 sorters x 3 hands of 8 = 288 > 24 cards x 4: every card reaches
+    # the maximum and none goes beyond it.
+    assert set(dealt) == {4}, dealt
+    # Least-dealt first: no card got a third placement before every card had two.
+    for counts in levels:
+        assert counts[-1] <= 2 or counts[0] >= 2, counts
+    assert h.deal(h.join({"role": "Office"})) is None  # nothing left to sort
+
+
+def test_a_card_dealt_late_meets_neighbours_that_already_have_their_placements() -> None:
+    texts = ["one day a week without any meetings"] * 4 + [f"unrelated card {w}" for w in
+                                                          "alpha beta gamma delta epsilon zeta eta theta".split()]
+    h = harness(sort="placements_per_card = 1\nstages = 1\nmax_placements_per_card = 2\nhand_size = 4")
+    authors = [h.join({"role": "Office"}) for _ in range(2)]
+    h.start_phase(0)
+    for n, text in enumerate(texts[:-1]):
+        h.write(authors[n % 2], text)
+    h.emit("phase_ended", index=0, reason="advance")
+    h.start_phase(1)
+    sorters = [h.join({"role": "Office"}) for _ in range(6)]
+    for pid in sorters[:3]:  # the first cards, the meeting ones with them, get their placement
+        deal = h.deal(pid)
+        assert deal is not None
+        h.place(pid, [[[i] for i in deal.items]], [])
+    late = h.write(authors[0], "one day a week without meetings please")
+    deal = h.deal(sorters[3])
+    assert deal is not None and deal.items[0] == late
+    meeting = {c for c in deal.items if "meetings" in h.state.cards[c].text and c != late}
+    assert meeting, "the late card is dealt with wording neighbours as anchors"
+    assert all(h.state.cards[c].dealt <= 2 for c in h.state.cards)  # anchors stop at the maximum
 
 
 def test_sorters_never_get_their_own_cards_nor_a_card_twice() -> None:

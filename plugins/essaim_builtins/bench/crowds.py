@@ -186,8 +186,10 @@ def simulate_structure(
 ) -> dict[str, float]:
     rng = random.Random(seed)
     truth_cards = _crowd_cards(rng, themes, ideas_per_theme)
+    # Effort is the placements per card asked: no extra rounds beyond it.
     h = Harness(bench_template({"placements_per_card": placements_per_card, "similar_share": similar_share,
-                           "stages": stages}), f"structure{seed}k{placements_per_card}")
+                                "stages": stages, "max_placements_per_card": placements_per_card}),
+                f"structure{seed}k{placements_per_card}")
     authors = [h.join({"role": rng.choice("ab")}) for _ in range(max(40, len(truth_cards) // 2))]
     h.start_phase(0)
     truth: dict[str, _Card] = {}
