@@ -30,6 +30,7 @@ __all__ = [
     "EvaluationTask",
     "EvaluationInput",
     "ItemScore",
+    "Variant",
     "OpportunitySheet",
     "Results",
     "ExportFile",
@@ -239,8 +240,30 @@ class ItemScore:
 
 
 @dataclass(frozen=True, slots=True)
+class Variant:
+    """Another item the results grouped under a sheet: the same idea in other
+    words (its wording points at the sheet's cards), evaluated on its own."""
+
+    #: the item
+    iid: str
+    #: its title
+    title: str
+    #: as in ItemScore
+    score: float
+    #: as in ItemScore
+    low: float
+    #: as in ItemScore
+    high: float
+    #: distinct people behind it (authors and supporters)
+    supporters: int
+    #: its visible cards, representative first
+    card_texts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class OpportunitySheet:
-    """A ranked result leaders can act on."""
+    """A ranked result leaders can act on: one idea, with the items that say
+    it in other words as ``variants`` (a leader reads each idea once)."""
 
     #: 1 for the best
     rank: int
@@ -266,6 +289,16 @@ class OpportunitySheet:
     controversy: float
     #: segment scores judged by at least min_segment_size people
     segments: Mapping[str, float]
+    #: other items grouped under this one as the same idea, best first;
+    #: ``supporters`` counts their people too
+    variants: tuple[Variant, ...] = ()
+    #: the crowd's theme of the item (a theme id of the structure), if any
+    theme: str | None = None
+    #: rank among the sheets of the same theme (1 = best of its theme)
+    theme_rank: int = 0
+    #: rank by ``supporters`` among all sheets (1 = the most people behind
+    #: it), so that a well-supported idea the evaluation put low is seen
+    support_rank: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

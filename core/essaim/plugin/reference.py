@@ -64,6 +64,7 @@ DOCUMENTED_TYPES: tuple[tuple[str, str], ...] = (
     ("essaim.model.types", "EvaluationInput"),
     ("essaim.model.types", "ItemScore"),
     ("essaim.model.types", "OpportunitySheet"),
+    ("essaim.model.types", "Variant"),
     ("essaim.model.types", "Results"),
     ("essaim.model.types", "ExportFile"),
 )

@@ -11,7 +11,9 @@ a leader reads is measured against the truth:
 * **distinct true ideas in the top 10 sheets** (10 = no idea twice);
 * **ideas split**: the share of true ideas that appear on several sheets;
 * **ARI of ideas**: adjusted Rand index of the cards' items against their
-  true ideas (the structure the sheets inherit).
+  true ideas (the structure the sheets inherit);
+* **ARI of sheets**: the same for the cards as the sheets group them (an
+  item with its variants): grouping must not join distinct ideas.
 """
 
 from __future__ import annotations
@@ -163,8 +165,21 @@ def evaluate(c: SortedCampaign) -> dict[str, Any]:
             data = answer(task, value, rng, habits)
             if data is not None:
                 h.judge(pid, task.kind, data)
-    sheets = h.sheets()
-    return _measure(sheets, structure_cards(h), card_truth, value_of_item)
+    scores = h.scores()
+    out = _measure(h.sheets(scores=scores), structure_cards(h), card_truth, value_of_item)
+    ungrouped = _measure(h.sheets({"group_variants": False}, scores), structure_cards(h), card_truth, value_of_item)
+    out["distinct_top_ungrouped"] = ungrouped["distinct_top"]
+    out["ari_sheets"] = _sheets_ari(h, h.sheets(scores=scores), card_truth)
+    return out
+
+
+def _sheets_ari(h: Harness, sheets: Sequence[OpportunitySheet], card_truth: dict[str, str]) -> float:
+    """ARI of the cards grouped as the sheets show them (an item's cards with
+    those of its variants): does grouping join distinct ideas?"""
+    sheet_of = {cid: s.iid for s in sheets for iid in (s.iid, *(v.iid for v in s.variants))
+                for cid in h.state.items[iid].cards}
+    cards = sorted(card_truth)
+    return adjusted_rand_index([card_truth[c] for c in cards], [sheet_of.get(c, f"missing:{c}") for c in cards])
 
 
 def structure_cards(h: Harness) -> dict[str, str]:
@@ -216,7 +231,9 @@ def campaign_section(seeds: Mapping[int, Sequence[int]], log: Callable[[str], No
         runs = [simulate_campaign(s, size) for s in size_seeds]
         distinct = [float(r["distinct_top"]) for r in runs]
         rows.append([size, estimate(distinct), sum(r["distinct_top"] == TARGET_DISTINCT for r in runs),
+                     estimate([float(r["distinct_top_ungrouped"]) for r in runs]),
                      estimate([r["split_share"] for r in runs]), estimate([r["ari"] for r in runs]),
+                     estimate([r["ari_sheets"] for r in runs]),
                      estimate([r["ari_before"] for r in runs]), estimate([float(r["sheets"]) for r in runs]),
                      estimate([float(r["items_before"]) for r in runs])])
         m, se = mean_and_error(distinct)
@@ -225,8 +242,10 @@ def campaign_section(seeds: Mapping[int, Sequence[int]], log: Callable[[str], No
             f"(standard error over {len(runs)} seeds {se:.2f}; 10 in {rows[-1][2]} of {len(runs)} seeds; "
             f"{'meets' if min(distinct) >= TARGET_DISTINCT else 'below'} the target of 10 in every seed); "
             f"ARI of ideas {estimate([r['ari'] for r in runs])} (without attaching lone cards "
-            f"{estimate([r['ari_before'] for r in runs])})")
+            f"{estimate([r['ari_before'] for r in runs])}), of the sheets with their variants "
+            f"{estimate([r['ari_sheets'] for r in runs])}")
         log(f"campaign {size} people done")
-    header = ["people", f"distinct true ideas in the top {TOP}", "seeds with 10", "true ideas split over sheets",
-              "ARI of ideas", "ARI, lone cards left alone", "sheets", "items, lone cards left alone"]
+    header = ["people", f"distinct true ideas in the top {TOP}", "seeds with 10", "the same, variants not grouped",
+              "true ideas split over sheets", "ARI of ideas", "ARI of sheets (with their variants)",
+              "ARI, lone cards left alone", "sheets", "items, lone cards left alone"]
     return table(header, rows), targets

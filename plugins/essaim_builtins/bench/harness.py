@@ -84,13 +84,15 @@ class Harness:
                 return ph
         raise LookupError(f"the benchmark template has no {family} phase")
 
-    def _call(self, family: str, hook: str, **kwargs: Any) -> Any:
+    def _call(self, family: str, hook: str, more_settings: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
         if family in ("moderation", "results"):
             choice = getattr(self.state.template, family)
             name, settings = choice.name, choice.settings
         else:
             ph = self._phase(family)
             name, settings = ph.strategy, ph.settings
+        if more_settings:
+            settings = {**settings, **more_settings}
         return self.host.call_strategy(family, name, hook, settings=settings, **kwargs)
 
     def rng(self) -> random.Random:
@@ -151,11 +153,14 @@ class Harness:
     def similar(self, text: str, limit: int) -> list[Suggestion]:
         return list(self._call("collection", "essaim_collection_similar", state=self.state, text=text, limit=limit))
 
-    def sheets(self) -> list[OpportunitySheet]:
-        """The ranked sheets a leader reads (segments are not the point here)."""
+    def sheets(self, settings: Mapping[str, Any] | None = None, scores: list[ItemScore] | None = None,
+               ) -> list[OpportunitySheet]:
+        """The ranked sheets a leader reads (segments are not the point here);
+        ``settings`` on top of the template's results settings."""
         template = self.state.template
         assert template is not None
-        return list(self._call("results", "essaim_results_sheets", state=self.state, scores=self.scores(),
+        return list(self._call("results", "essaim_results_sheets", more_settings=settings, state=self.state,
+                               scores=self.scores() if scores is None else scores,
                                min_segment_size=template.min_segment_size))
 
     def flag(self, pid: str, cid: str) -> str | None:

@@ -98,11 +98,12 @@ def _json(state: CampaignState, results: Results) -> list[ExportFile]:
 
 def _csv(results: Results) -> list[ExportFile]:
     rows: list[list[Any]] = [["rank", "iid", "title", "score", "low", "high", "consensus", "controversy",
-                              "supporters", "cards", "segments"]]
+                              "supporters", "cards", "segments", "variants", "theme", "theme_rank", "support_rank"]]
     for s in results.sheets:
         rows.append([s.rank, s.iid, s.title, s.score, s.low, s.high, s.consensus, s.controversy,
                      s.supporters, " ".join(s.cards),
-                     "; ".join(f"{k}: {v}" for k, v in sorted(s.segments.items()))])
+                     "; ".join(f"{k}: {v}" for k, v in sorted(s.segments.items())),
+                     " ".join(v.iid for v in s.variants), s.theme or "", s.theme_rank, s.support_rank])
     return [ExportFile("results.csv", "text/csv", csv_bytes(rows))]
 
 

@@ -123,12 +123,22 @@ def _score_cell(s: Mapping[str, Any]) -> str:
             f'<span class="hint"> ({s["low_points"]}–{s["high_points"]})</span></td>')
 
 
+def _variants(sheet: Mapping[str, Any]) -> str:
+    """The items grouped under a sheet (the same idea in other words), so a
+    near-duplicate is seen where it went instead of missing from the ranking."""
+    variants = sheet.get("variants") or ()
+    if not variants:
+        return ""
+    said = "; ".join(f"“{_e(v['title'])}” ({v['supporters']:,} people)" for v in variants)
+    return f'<div class="hint">Also said as: {said}</div>'
+
+
 def _ranking(doc: Mapping[str, Any]) -> str:
     sheets = doc["sheets"]
     if not sheets:
         return "<p>No idea was evaluated.</p>"
     rows = "".join(
-        f'<tr><td class="num">{_place(s)}</td><td>{_e(s["title"])}</td>{_score_cell(s)}'
+        f'<tr><td class="num">{_place(s)}</td><td>{_e(s["title"])}{_variants(s)}</td>{_score_cell(s)}'
         f'<td class="num">{s["supporters"]:,}</td><td>{_e(agreement_words(s))}</td></tr>'
         for s in sheets)
     return ('<table class="ranking"><caption class="hint">Every idea, best first (score out of 100, its 95% interval in '
@@ -185,7 +195,11 @@ def _themes(doc: Mapping[str, Any]) -> str:
     groups: list[tuple[str, list[Mapping[str, Any]]]] = []
     seen: set[str] = set()
     for theme in doc["themes"]:
-        members = sorted((by_iid[i] for i in theme["iids"] if i in by_iid), key=lambda s: s["rank"])
+        # A sheet belongs to a theme by its items, or by the theme the results
+        # gave it (the idea its variants were grouped under).
+        tid = theme.get("tid")
+        iids = set(theme["iids"]) | {s["iid"] for s in sheets if tid is not None and s.get("theme") == tid}
+        members = sorted((by_iid[i] for i in iids if i in by_iid and i not in seen), key=lambda s: s["rank"])
         seen.update(s["iid"] for s in members)
         if members:
             groups.append((theme["title"], members))

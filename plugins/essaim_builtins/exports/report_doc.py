@@ -36,7 +36,7 @@ def report_doc(state: CampaignState, results: Results) -> dict[str, Any]:
         sheet["low_points"], sheet["high_points"] = points(sheet["low"]), points(sheet["high"])
     template = state.template
     strategies = [p.strategy for p in template.phases if p.type == "evaluate"] if template else []
-    themes = [{"title": t.title, "iids": [i.iid for i in t.ideas]}
+    themes = [{"tid": t.tid, "title": t.title, "iids": [i.iid for i in t.ideas]}
               for t in (results.structure.themes if results.structure else ())]
     log = public_log(state.moderation_log)
     for entry in log:
