@@ -36,9 +36,10 @@ DEFAULT_PLACEMENTS_PER_CARD = 3
 #: cards again (least-dealt first) up to this many placements per card,
 #: instead of waiting for the phase to end: in the demo campaign 300 people's
 #: sorters have time for about 11 (6 hands each). With the anchors and
-#: fragments of this change, ARI of ideas 0.57 -> 0.82 at 300 people (3
-#: seeds) and 0.27 -> 0.75 at 3,000 (1 seed; docs/strategies.md).
-DEFAULT_MAX_PLACEMENTS_PER_CARD = 8
+#: fragments that came with it, ARI of ideas 0.57 -> 0.82 at 300 people (3
+#: seeds) and 0.27 -> 0.75 at 3,000 (1 seed) with a maximum of 8; 12 took
+#: them to 0.92 and 0.86 (16: no better at 300). docs/strategies.md.
+DEFAULT_MAX_PLACEMENTS_PER_CARD = 12
 #: Boards in series: 1 = cards only, 2 = then the groups stage 1 formed.
 #: Default 1: from 5 placements per card one board sorts better for the same
 #: effort (docs/strategies.md, quality benchmark); templates opt in with
