@@ -104,6 +104,24 @@ def test_sorters_who_ask_for_more_get_cards_again_up_to_the_maximum() -> None:
     assert h.deal(h.join({"role": "Office"})) is None  # nothing left to sort
 
 
+def test_cards_dealt_again_meet_new_companions() -> None:
+    # In queue order the cards of one hand move up a level together and the
+    # second round would deal the first round's hands again.
+    h, _authors = _sorting_campaign(sort="placements_per_card = 1\nstages = 1\nmax_placements_per_card = 2\n"
+                                         "similar_share = 0")
+    sorters = [h.join({"role": "Office"}) for _ in range(6)]
+    hands = []
+    for pid in sorters:
+        deal = h.deal(pid)
+        assert deal is not None
+        hands.append(frozenset(deal.items))
+        h.place(pid, [[[i] for i in deal.items]], [])
+    first, second = hands[:3], hands[3:]
+    assert set().union(*first) == set(h.state.cards)  # round 1: every card once
+    assert all(c.dealt == 2 for c in h.state.cards.values())  # round 2: every card again
+    assert set(second) != set(first)
+
+
 def test_a_card_dealt_late_meets_neighbours_that_already_have_their_placements() -> None:
     texts = ["one day a week without any meetings"] * 4 + [f"unrelated card {w}" for w in
                                                           "alpha beta gamma delta epsilon zeta eta theta".split()]

@@ -123,7 +123,7 @@ def essaim_structuring_deal(
             return []
         return [other for other, _ in index.search(card.text, NEIGHBOURS + 1) if other != cid]
 
-    hand = board.deal_cards(state, sorter, ds, similar)
+    hand = board.deal_cards(state, sorter, ds, similar, rng=rng)
     if len(hand) >= MIN_HAND or (hand and ds.stages < 2 and ds.max_placements_per_card <= ds.placements_per_card):
         return Deal(tuple(hand), stage=1)
     if ds.stages >= 2:
@@ -131,7 +131,7 @@ def essaim_structuring_deal(
         if len(groups) >= MIN_HAND:
             return Deal(tuple(groups), stage=2)
     if ds.max_placements_per_card > ds.placements_per_card:
-        more = board.deal_cards(state, sorter, ds, similar, limit=ds.max_placements_per_card)
+        more = board.deal_cards(state, sorter, ds, similar, limit=ds.max_placements_per_card, rng=rng)
         if len(more) > len(hand):
             return Deal(tuple(more), stage=1)
     return Deal(tuple(hand), stage=1) if hand else None
