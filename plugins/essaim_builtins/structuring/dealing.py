@@ -52,13 +52,16 @@ QUICK_MERGE_SHARE = 0.5
 #: and ends an idea of its own. Demo campaign, 3,000 people, 3 placements per
 #: card: ARI of ideas 0.34 -> 0.61 for 19% more placements (docs/strategies.md).
 ANCHOR_FACTOR = 2
-#: Above level 0, a hand takes its cards of each level at random among the
-#: first this many of the level (O(window), not O(cards)): in queue order the
-#: cards of one hand move up a level together and would meet the same
-#: companions again at every level, so repeated placements would observe the
-#: same pairs instead of new ones. Demo campaign, 300 people, 12 placements
-#: per card (5 seeds): ARI of ideas 0.893 -> 0.926, distinct true ideas in
-#: the top 10 8.4 -> 8.6 (docs/strategies.md).
+#: Once every card has ``placements_per_card`` placements (the rounds up to
+#: ``max_placements_per_card``), a hand takes its cards of each level at
+#: random among the first this many of the level (O(window), not O(cards)):
+#: in queue order the cards of one hand move up a level together and would
+#: meet the same companions again at every level, observing the same pairs
+#: instead of new ones. Demo campaign, 300 people, 12 placements per card
+#: (5 seeds): ARI of ideas 0.893 -> 0.926 with it at every level above 0.
+#: Not in the first rounds: there, seeing the same pairs again is what
+#: confirms them (structure benchmark, one board, 3 placements per card:
+#: ARI 0.384 -> 0.323 with it).
 SHUFFLE_WINDOW = 64
 
 
@@ -246,8 +249,9 @@ class Board:
         """A stage-1 hand: least-dealt cards first, profile-fitting prompts
         first at each level, half of it lexical neighbours of the first card,
         among cards dealt fewer than ``limit`` times (default
-        ``placements_per_card``); with ``rng``, cards above level 0 come in
-        random order within SHUFFLE_WINDOW (see there)."""
+        ``placements_per_card``); with ``rng``, cards that already have
+        ``placements_per_card`` come in random order within SHUFFLE_WINDOW
+        (see there)."""
         k, size = limit or settings.placements_per_card, settings.hand_size
         seen = self.seen.get(sorter.pid, set())
 
@@ -265,7 +269,7 @@ class Board:
         taken: set[str] = set()
         for level in range(k):
             for queue in fitting + others:
-                for cid in self._level_order(queue, level, rng):
+                for cid in self._level_order(queue, level, settings.placements_per_card, rng):
                     if cid not in taken and eligible(cid):
                         if not hand:
                             hand.append(cid)
@@ -279,11 +283,12 @@ class Board:
         return hand
 
     @staticmethod
-    def _level_order(queue: BucketQueue, level: int, rng: random.Random | None) -> Iterator[str]:
-        """A level's cards: above level 0, the first SHUFFLE_WINDOW of them
-        in random order, then the rest in queue order."""
+    def _level_order(queue: BucketQueue, level: int, first_shuffled: int,
+                     rng: random.Random | None) -> Iterator[str]:
+        """A level's cards: at ``first_shuffled`` and above, the first
+        SHUFFLE_WINDOW of them in random order, then the rest in queue order."""
         cards = queue.level(level)
-        if level == 0 or rng is None:
+        if level < first_shuffled or rng is None:
             yield from cards
             return
         window = list(islice(cards, SHUFFLE_WINDOW))
