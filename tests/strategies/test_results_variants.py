@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,7 +14,7 @@ from essaim.model.types import ItemScore, OpportunitySheet, Results, Structure, 
 
 from essaim_builtins.bench.harness import Harness
 from essaim_builtins.exports import essaim_results_export
-from essaim_builtins.results import essaim_results_sheets
+from essaim_builtins.results import essaim_results_sheets, variants
 from essaim_builtins.results.variants import group_items, variant_links
 
 from .strategy_campaign import harness
@@ -39,16 +40,16 @@ def _campaign(items: Mapping[str, tuple[str, Sequence[str]]]) -> tuple[Harness, 
     return h, cards
 
 
-def _sheets(h: Harness, scores: Mapping[str, float], **settings: Any) -> list[OpportunitySheet]:
+async def _sheets(h: Harness, scores: Mapping[str, float], **settings: Any) -> list[OpportunitySheet]:
     items = [ItemScore(iid, s, s - 0.1, s + 0.1, 10, 0.5, 0.0) for iid, s in scores.items()]
-    return list(essaim_results_sheets(settings=settings, state=h.state, scores=items, min_segment_size=1))
+    return list(await essaim_results_sheets(settings=settings, state=h.state, scores=items, min_segment_size=1))
 
 
-def test_a_lone_rewording_is_shown_under_its_idea_and_counts_its_people() -> None:
+async def test_a_lone_rewording_is_shown_under_its_idea_and_counts_its_people() -> None:
     h, cards = _campaign({"a": ("t1", NO_MEETINGS), "b": ("t1", ["One day a week without meetings!"]),
                           "c": ("t2", COFFEE)})
     h.emit("card_supported", cid=cards["b"][0], pid=h.join({"role": "Field"}))
-    sheets = _sheets(h, {"a": 0.8, "b": 0.7, "c": 0.6})
+    sheets = await _sheets(h, {"a": 0.8, "b": 0.7, "c": 0.6})
     assert [(s.rank, s.iid) for s in sheets] == [(1, "a"), (2, "c")]
     [variant] = sheets[0].variants
     assert variant.iid == "b" and variant.score == 0.7 and variant.supporters == 2
@@ -58,61 +59,61 @@ def test_a_lone_rewording_is_shown_under_its_idea_and_counts_its_people() -> Non
     assert sheets[1].variants == ()
 
 
-def test_the_best_ranked_wording_heads_the_group() -> None:
+async def test_the_best_ranked_wording_heads_the_group() -> None:
     h, _cards = _campaign({"a": ("t1", NO_MEETINGS), "b": ("t1", ["One day a week without meetings!"]),
                            "c": ("t2", COFFEE)})
-    sheets = _sheets(h, {"a": 0.5, "b": 0.9, "c": 0.6})
+    sheets = await _sheets(h, {"a": 0.5, "b": 0.9, "c": 0.6})
     assert [s.iid for s in sheets] == ["b", "c"]
     assert [v.iid for v in sheets[0].variants] == ["a"] and sheets[0].score == 0.9
 
 
-def test_two_ideas_sharing_words_stay_apart() -> None:
+async def test_two_ideas_sharing_words_stay_apart() -> None:
     # "meeting" in both, one theme: neither's wording points at the other.
     h, _cards = _campaign({"a": ("t1", NO_MEETINGS), "d": ("t1", AGENDA), "c": ("t2", COFFEE)})
-    assert variant_links(h.state) == {}
-    assert [s.iid for s in _sheets(h, {"a": 0.8, "d": 0.7, "c": 0.6})] == ["a", "d", "c"]
+    assert await variant_links(h.state) == {}
+    assert [s.iid for s in await _sheets(h, {"a": 0.8, "d": 0.7, "c": 0.6})] == ["a", "d", "c"]
 
 
-def test_a_rewording_the_crowd_put_in_another_theme_with_other_ideas_stays_apart() -> None:
+async def test_a_rewording_the_crowd_put_in_another_theme_with_other_ideas_stays_apart() -> None:
     h, _cards = _campaign({"a": ("t1", NO_MEETINGS), "b": ("t2", ["One day a week without meetings!"]),
                            "c": ("t2", COFFEE)})
-    assert variant_links(h.state) == {}
+    assert await variant_links(h.state) == {}
     # Alone in its theme, the crowd said nothing against it.
     h2, _ = _campaign({"a": ("t1", NO_MEETINGS), "b": ("t3", ["One day a week without meetings!"]),
                        "c": ("t2", COFFEE)})
-    assert variant_links(h2.state) == {"b": "a"}
+    assert await variant_links(h2.state) == {"b": "a"}
 
 
-def test_grouping_can_be_turned_off() -> None:
+async def test_grouping_can_be_turned_off() -> None:
     h, _cards = _campaign({"a": ("t1", NO_MEETINGS), "b": ("t1", ["One day a week without meetings!"]),
                            "c": ("t2", COFFEE)})
-    sheets = _sheets(h, {"a": 0.8, "b": 0.7, "c": 0.6}, group_variants=False)
+    sheets = await _sheets(h, {"a": 0.8, "b": 0.7, "c": 0.6}, group_variants=False)
     assert [s.iid for s in sheets] == ["a", "b", "c"] and all(not s.variants for s in sheets)
 
 
-def test_links_are_computed_once_per_publication() -> None:
+async def test_links_are_computed_once_per_publication() -> None:
     h, cards = _campaign({"a": ("t1", NO_MEETINGS), "b": ("t1", ["One day a week without meetings!"])})
-    first = variant_links(h.state)
-    assert variant_links(h.state) is first
+    first = await variant_links(h.state)
+    assert await variant_links(h.state) is first
     h.emit("items_published", items=[{"iid": "ab", "title": "x", "cards": cards["a"] + cards["b"], "theme": "t1",
                                       "agreement": None}])
-    assert variant_links(h.state) == {}
+    assert await variant_links(h.state) == {}
 
 
-def test_theme_rank_and_support_rank() -> None:
+async def test_theme_rank_and_support_rank() -> None:
     h, cards = _campaign({"a": ("t1", NO_MEETINGS), "d": ("t1", AGENDA), "c": ("t2", COFFEE)})
     for _ in range(5):  # the coffee idea has the most people behind it
         h.emit("card_supported", cid=cards["c"][0], pid=h.join({"role": "Field"}))
-    sheets = _sheets(h, {"a": 0.8, "c": 0.7, "d": 0.6})
+    sheets = await _sheets(h, {"a": 0.8, "c": 0.7, "d": 0.6})
     assert [(s.iid, s.theme, s.theme_rank) for s in sheets] == [("a", "t1", 1), ("c", "t2", 1), ("d", "t1", 2)]
     # c: 3 authors + 5 supporters; a and d: 4 authors each, a tie sharing rank 2.
     assert [(s.iid, s.support_rank) for s in sheets] == [("a", 2), ("c", 1), ("d", 2)]
 
 
-def test_top_counts_ideas_not_items() -> None:
+async def test_top_counts_ideas_not_items() -> None:
     h, _cards = _campaign({"a": ("t1", NO_MEETINGS), "b": ("t1", ["One day a week without meetings!"]),
                            "c": ("t2", COFFEE)})
-    assert [s.iid for s in _sheets(h, {"a": 0.8, "b": 0.7, "c": 0.6}, top=2)] == ["a", "c"]
+    assert [s.iid for s in await _sheets(h, {"a": 0.8, "b": 0.7, "c": 0.6}, top=2)] == ["a", "c"]
 
 
 def test_group_items_in_rank_order_through_chains_and_ignoring_unranked_items() -> None:
@@ -124,7 +125,7 @@ def test_group_items_in_rank_order_through_chains_and_ignoring_unranked_items() 
 async def test_exports_show_variants_and_the_ranking_by_theme() -> None:
     h, _cards = _campaign({"a": ("t1", NO_MEETINGS), "b": ("t1", ["One day a week without meetings!"]),
                            "d": ("t1", AGENDA), "c": ("t2", COFFEE)})
-    sheets = _sheets(h, {"a": 0.8, "b": 0.7, "c": 0.6, "d": 0.5})
+    sheets = await _sheets(h, {"a": 0.8, "b": 0.7, "c": 0.6, "d": 0.5})
     structure = Structure(themes=(Theme("t1", "Meetings", (), 1.0), Theme("t2", "Coffee", (), 1.0)))
     results = Results(campaign_id=h.state.campaign_id, title="T", seq=h.state.seq, sheets=tuple(sheets),
                       scores=(), structure=structure, counters={})
@@ -140,3 +141,27 @@ async def test_exports_show_variants_and_the_ranking_by_theme() -> None:
     rows = list(csv.DictReader(io.StringIO(table.content.decode())))
     assert [(r["iid"], r["variants"], r["theme"], r["theme_rank"]) for r in rows] == [
         ("a", "b", "t1", "1"), ("c", "", "t2", "1"), ("d", "", "t1", "2")]
+
+
+async def test_links_are_computed_in_a_worker_thread(monkeypatch) -> None:
+    # At 20,000 cards the lookups take seconds: never on the trio thread.
+    threads = []
+    real = variants.compute_links
+
+    def spy(items):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread())
+        return real(items)
+
+    monkeypatch.setattr(variants, "compute_links", spy)
+    h, _cards = _campaign({"a": ("t1", NO_MEETINGS), "b": ("t1", ["One day a week without meetings!"])})
+    assert await variant_links(h.state) == {"b": "a"}
+    assert threads and threads[0] is not threading.main_thread()
+
+
+async def test_a_wording_typed_many_times_still_finds_its_idea() -> None:
+    # More copies of one wording than a lookup returns, written first: each
+    # wording is indexed once, with the items it occurs in.
+    copies = ["One day a week without meetings!"] * 25
+    h, _cards = _campaign({"b": ("t1", copies), "c": ("t2", COFFEE),
+                           "a": ("t1", (NO_MEETINGS * 7)[:25] + ["one day a week without meetings"])})
+    assert await variant_links(h.state) == {"b": "a"}

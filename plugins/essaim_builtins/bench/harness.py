@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
+
+import trio
 
 from essaim.model.events import Event
 from essaim.model.state import CampaignState
@@ -84,15 +87,13 @@ class Harness:
                 return ph
         raise LookupError(f"the benchmark template has no {family} phase")
 
-    def _call(self, family: str, hook: str, more_settings: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    def _call(self, family: str, hook: str, **kwargs: Any) -> Any:
         if family in ("moderation", "results"):
             choice = getattr(self.state.template, family)
             name, settings = choice.name, choice.settings
         else:
             ph = self._phase(family)
             name, settings = ph.strategy, ph.settings
-        if more_settings:
-            settings = {**settings, **more_settings}
         return self.host.call_strategy(family, name, hook, settings=settings, **kwargs)
 
     def rng(self) -> random.Random:
@@ -159,9 +160,11 @@ class Harness:
         ``settings`` on top of the template's results settings."""
         template = self.state.template
         assert template is not None
-        return list(self._call("results", "essaim_results_sheets", more_settings=settings, state=self.state,
-                               scores=self.scores() if scores is None else scores,
-                               min_segment_size=template.min_segment_size))
+        choice = template.results
+        return list(trio.run(partial(
+            self.host.acall_strategy, "results", choice.name, "essaim_results_sheets",
+            settings={**choice.settings, **(settings or {})}, state=self.state,
+            scores=self.scores() if scores is None else scores, min_segment_size=template.min_segment_size)))
 
     def flag(self, pid: str, cid: str) -> str | None:
         """A flag, as the campaign owner handles it; returns the new case id, if any."""

@@ -51,15 +51,16 @@ def visible_segments(score: ItemScore, judges: Mapping[tuple[str, str], int], mi
 
 
 @hookimpl
-def essaim_results_sheets(
+async def essaim_results_sheets(
     settings: Mapping[str, Any], state: CampaignState, scores: Sequence[ItemScore], min_segment_size: int
 ) -> Sequence[OpportunitySheet]:
     """One sheet per idea: items ranked by score, the variants of an idea
-    (:mod:`.variants`) grouped under its best-ranked item; then each sheet's
-    rank in its theme and by people behind it."""
+    (:mod:`.variants`, computed in a worker thread once per publication of
+    the items) grouped under its best-ranked item; then each sheet's rank in
+    its theme and by people behind it."""
     ranked = sorted((s for s in scores if s.iid in state.items), key=lambda s: (-s.score, -s.n, s.iid))
     by_iid = {s.iid: s for s in ranked}
-    links = variant_links(state) if settings.get("group_variants", True) else {}
+    links = await variant_links(state) if settings.get("group_variants", True) else {}
     groups = group_items((s.iid for s in ranked), links)
     top = settings.get("top")
     if top:
