@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from essaim.model.events import Event
-from essaim.model.types import Idea, ItemScore, OpportunitySheet, Results, Structure, Theme
+from essaim.model.types import Idea, ItemScore, OpportunitySheet, Results, Structure, Theme, Variant
 from essaim.store.base import StoredCampaign
 
 __all__ = [
@@ -113,7 +113,9 @@ def structure_from_dict(d: dict[str, Any]) -> Structure:
 def results_from_dict(d: dict[str, Any]) -> Results:
     """:class:`Results` from their ``to_dict`` form (as the owner publishes them)."""
     def sheet(s: dict[str, Any]) -> OpportunitySheet:
-        return OpportunitySheet(**dict(s, cards=tuple(s["cards"]), card_texts=tuple(s["card_texts"])))
+        variants = tuple(Variant(**dict(v, card_texts=tuple(v["card_texts"]))) for v in s.get("variants", ()))
+        return OpportunitySheet(**dict(s, cards=tuple(s["cards"]), card_texts=tuple(s["card_texts"]),
+                                       variants=variants))
 
     return Results(
         campaign_id=d["campaign_id"], title=d["title"], seq=d["seq"],
