@@ -78,6 +78,19 @@ VIEW_SCHEMAS: dict[str, dict[str, Any]] = {
         "phases": _list(closed_object({"index": _INTEGER, "type": _STRING, "title": _STRING,
                                        "duration": {"type": "number", "description": "seconds"},
                                        "strategy": {"type": ["string", "null"]}})),
+    }, {
+        "translations": {
+            "type": "object",
+            "description": "the template's texts by language tag (its [translations.<lang>] tables): each "
+                           "optional: title, phases (titles in phase order), prompts (by id), profile (by key: "
+                           "label, choices as a table from the template's choice to its translation)",
+            "additionalProperties": closed_object({}, {
+                "title": _STRING, "phases": _list(_STRING),
+                "prompts": {"type": "object", "additionalProperties": _STRING},
+                "profile": {"type": "object", "additionalProperties": closed_object({}, {
+                    "label": _STRING, "choices": {"type": "object", "additionalProperties": _STRING}})},
+            }),
+        },
     }, description="The campaign as participants see it."),
     "Phase": closed_object({
         "index": {"type": "integer", "minimum": -1,

@@ -124,7 +124,16 @@ HTTP_SCHEMAS: dict[str, dict[str, Any]] = {
             "rank": _INTEGER, "place": {"type": "integer", "description": "shared by sheets with the same points"},
             "points": {"type": "integer", "description": "the score out of 100"},
             "iid": _STRING, "title": _STRING, "cards": {"type": "array", "items": _STRING},
-            "card_texts": {"type": "array", "items": _STRING}, "supporters": _INTEGER, **_SCORE_FIELDS})},
+            "card_texts": {"type": "array", "items": _STRING}, "supporters": _INTEGER, **_SCORE_FIELDS}, {
+            "variants": {"type": "array", "description": "other items grouped under this sheet as the same idea in "
+                                                         "other words, best first (their people count in supporters)",
+                         "items": closed_object({"iid": _STRING, "title": _STRING, "score": _NUMBER, "low": _NUMBER,
+                                                 "high": _NUMBER, "supporters": _INTEGER,
+                                                 "card_texts": {"type": "array", "items": _STRING}})},
+            "theme": {"type": ["string", "null"], "description": "the crowd's theme of the item (a theme id)"},
+            "theme_rank": {"type": "integer", "description": "rank among the sheets of its theme (1 = best)"},
+            "support_rank": {"type": "integer", "description": "rank by supporters among all sheets (1 = most)"},
+        })},
         "scores": {"type": "array", "items": closed_object({"iid": _STRING, "n": _INTEGER, **_SCORE_FIELDS})},
         "structure": nullable(ref("Structure")),
     }),
