@@ -95,7 +95,7 @@ async def measure(connections: int, rounds: int, data_dir: str, settings: dict[s
             for conn in conns:
                 writers.start_soon(conn._writer)
             await trio.sleep(interval)
-            ack = {"id": "m1", "seq": 1, "result": None}
+            ack = {"id": "m1", "seq": 1, "result": {"cid": "c1"}}  # a support_card ack
             out["essaim ack"] = await _rounds(rounds, interval, len(conns), lambda: transport.frames,
                                               lambda: [c.outbox.ack(dict(ack)) for c in conns])
 
@@ -117,7 +117,7 @@ async def _bare_rounds(connections: int, rounds: int, interval: float) -> float:
     from .baselines import mini
 
     transport = NullTransport()
-    frame = b'{"type":"update","seq":1,"acks":[{"id":"m1","seq":1,"result":null}]}'
+    frame = b'{"type":"update","seq":1,"acks":[{"id":"m1","seq":1,"result":{"cid":"c1"}}]}'
 
     async def write(outbox: trio.MemoryReceiveChannel[bytes]) -> None:
         async for f in outbox:
