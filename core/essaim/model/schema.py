@@ -22,6 +22,7 @@ turn it into a :class:`~essaim.errors.CommandError`, templates into a
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -78,7 +79,7 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
-class Field:
+class Field(ABC):
     """One value's shape. ``required``: must be present; ``nullable``: JSON
     ``null`` counts as absent; ``default``: what an absent value means (for
     documentation and :meth:`Fields.defaults`; the checks never fill it in)."""
@@ -93,10 +94,10 @@ class Field:
         self.nullable = nullable
         self.default = default
 
+    @abstractmethod
     def compile(self, name: str) -> Check:
         """A function that raises :class:`Invalid` unless a present, non-null
         value fits; ``name`` is what messages call it (``'text'``)."""
-        raise NotImplementedError
 
     def _schema(self) -> dict[str, Any]:
         return {"type": self.json_type}
@@ -112,9 +113,9 @@ class Field:
             schema["default"] = self.default
         return schema
 
+    @abstractmethod
     def describe(self) -> str:
         """What is expected, in words (for error messages and docs)."""
-        raise NotImplementedError
 
     def summary(self) -> str:
         """What is expected, the default and the description, on one line (docs, ``essaim plugins``)."""
@@ -204,8 +205,9 @@ class _Numeric(Field):
         self.minimum, self.maximum = minimum, maximum
         self.exclusive_minimum, self.exclusive_maximum = exclusive_minimum, exclusive_maximum
 
+    @abstractmethod
     def _accepts_type(self, value: Any) -> bool:
-        raise NotImplementedError
+        """Whether ``value`` has this field's JSON type (bool is not a number)."""
 
     def compile(self, name: str) -> Check:
         low, high = self.minimum, self.maximum
