@@ -39,10 +39,7 @@ run: $(STAMP)
 ## test: the static checks first (a lint or type error fails in seconds), then the
 ##       whole default suite (about ten minutes at most)
 test: $(STAMP) check test-deps
-	# A fixed hash seed until the crowd structure stops depending on set order of
-	# strings (tests/engine/test_random_commands.py[1] fails for 3 of 8 seeds; see the
-	# closing note of 2026-12-03): the suite must say the same on every run.
-	PYTHONHASHSEED=0 $(PY) -m pytest -q
+	$(PY) -m pytest -q
 
 ## check: the static checks alone: ruff (lint) and mypy --strict over core and plugins
 ##        (rules and strictness in pyproject.toml, why in docs/development.md)

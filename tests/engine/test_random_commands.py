@@ -5,12 +5,15 @@ plausible and broken arguments, and reuse message ids. For every command:
 a refusal is a typed error that leaves the state byte for byte unchanged,
 a duplicate ack changes nothing, and the seq never goes back. At the end a
 restart (snapshot + tail) and a full replay both equal the live state.
-Seeds are fixed, so a failure replays exactly.
+Seeds and the campaign id are fixed, so a run replays exactly (the
+engine's draws, such as a flag's jury, are seeded by the campaign id).
 """
 
 from __future__ import annotations
 
 import random
+import secrets
+import types
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ import pytest
 import trio
 from engine_session import Session, open_session, reopen, template_toml
 
+import essaim.engine._engine
 import essaim.engine._owner
 from essaim import FACILITATOR, Actor, Command, CommandError, MemoryStore
 from essaim.model.state import CampaignState
@@ -133,6 +137,9 @@ async def play_phase(s: Session, player: RandomParticipant, people: list[Actor],
 async def test_random_commands_keep_every_invariant(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(essaim.engine._owner, "SNAPSHOT_EVERY", 25)
     monkeypatch.setattr(essaim.engine._owner, "SNAPSHOT_FORCE_AFTER", 25)
+    fixed_id = types.SimpleNamespace(token_hex=lambda n: "c0ffee" * (n // 3), token_urlsafe=secrets.token_urlsafe,
+                                     choice=secrets.choice, randbelow=secrets.randbelow)
+    monkeypatch.setattr(essaim.engine._engine, "secrets", fixed_id)
     store = MemoryStore()
     stats = {"refused": 0, "duplicate": 0, "applied": 0}
     async with open_session(template_toml(PHASES), store=store, people=PEOPLE) as s:
